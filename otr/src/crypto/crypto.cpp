@@ -1,0 +1,722 @@
+// otr::crypto implementation on libgcrypt. See crypto.hpp for the contract of each function.
+#include "crypto.hpp"
+
+#include <gcrypt.h>
+#include <strings.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "otr/result.hpp"
+
+namespace otr::crypto {
+
+namespace {
+
+std::atomic<std::size_t> g_secure_in_use{0};
+
+[[noreturn]] void fail(const char* what, gcry_error_t err) {
+  throw CryptoError(std::string(what) + ": " + gcry_strerror(err));
+}
+
+// The RFC 3526 group 5 prime (1536 bits), as OTR specifies it.
+constexpr const char* kDhPrimeHex =
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
+    "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B"
+    "0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA4836"
+    "1C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804"
+    "F1746C08CA237327FFFFFFFFFFFFFFFF";
+
+}  // namespace
+
+// --- init, wipe, compare ---
+
+void init(std::size_t secure_memory_bytes) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+      if (gcry_check_version("1.8.0") == nullptr) {
+        throw CryptoError("libgcrypt 1.8.0 or newer is required");
+      }
+      gcry_control(GCRYCTL_DISABLE_SECMEM_WARN);
+      gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, 0);
+      gcry_error_t err = gcry_control(GCRYCTL_INIT_SECMEM, secure_memory_bytes, 0);
+      if (err) {
+        fail("libgcrypt secure memory", err);
+      }
+      gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
+  });
+}
+
+std::size_t secure_memory_in_use() { return g_secure_in_use.load(); }
+
+void wipe(void* p, std::size_t n) {
+  if (p != nullptr && n != 0) {
+    explicit_bzero(p, n);
+  }
+}
+
+bool equal_ct(ByteView a, ByteView b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  volatile std::uint8_t diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
+  }
+  return diff == 0;
+}
+
+// --- SecureBytes ---
+
+SecureBytes::SecureBytes(std::size_t n) : m_size(n) {
+  if (n == 0) {
+    return;
+  }
+  m_data = static_cast<std::uint8_t*>(gcry_malloc_secure(n));
+  if (m_data == nullptr) {
+    m_size = 0;
+    throw CryptoError("libgcrypt secure memory exhausted (wanted " + std::to_string(n) +
+                      " bytes)");
+  }
+  std::memset(m_data, 0, n);
+  g_secure_in_use += n;
+}
+
+SecureBytes::SecureBytes(ByteView content) : SecureBytes(content.size()) {
+  if (!content.empty()) {
+    std::memcpy(m_data, content.data(), content.size());
+  }
+}
+
+SecureBytes::~SecureBytes() {
+  if (m_data != nullptr) {
+    wipe(m_data, m_size);
+    gcry_free(m_data);
+    g_secure_in_use -= m_size;
+  }
+}
+
+SecureBytes& SecureBytes::operator=(SecureBytes&& o) noexcept {
+  if (this != &o) {
+    this->~SecureBytes();
+    m_data = std::exchange(o.m_data, nullptr);
+    m_size = std::exchange(o.m_size, 0);
+  }
+  return *this;
+}
+
+// --- hashes, MACs, AES ---
+
+namespace {
+
+template <std::size_t N>
+std::array<std::uint8_t, N> hash_parts(int algo, unsigned flags, ByteView key,
+                                       std::initializer_list<ByteView> parts) {
+  // gcry_md_hash_buffers takes the HMAC key as the first iovec; no handle outlives the call.
+  gcry_buffer_t iov[8];
+  std::size_t n = 0;
+  if (flags & GCRY_MD_FLAG_HMAC) {
+    iov[n++] = gcry_buffer_t{0, 0, key.size(), const_cast<std::uint8_t*>(key.data())};
+  }
+  for (ByteView p : parts) {
+    if (n == std::size(iov)) {
+      throw UsageError("hash: too many parts");
+    }
+    iov[n++] = gcry_buffer_t{0, 0, p.size(), const_cast<std::uint8_t*>(p.data())};
+  }
+  std::array<std::uint8_t, N> out{};
+  gcry_error_t err = gcry_md_hash_buffers(algo, flags, out.data(), iov, static_cast<int>(n));
+  if (err) {
+    fail("hash", err);
+  }
+  return out;
+}
+
+}  // namespace
+
+Sha1Digest sha1(std::initializer_list<ByteView> parts) {
+  return hash_parts<20>(GCRY_MD_SHA1, 0, {}, parts);
+}
+
+Sha256Digest sha256(std::initializer_list<ByteView> parts) {
+  return hash_parts<32>(GCRY_MD_SHA256, 0, {}, parts);
+}
+
+Sha1Digest hmac_sha1(ByteView key, std::initializer_list<ByteView> parts) {
+  return hash_parts<20>(GCRY_MD_SHA1, GCRY_MD_FLAG_HMAC, key, parts);
+}
+
+Sha256Digest hmac_sha256(ByteView key, std::initializer_list<ByteView> parts) {
+  return hash_parts<32>(GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, key, parts);
+}
+
+std::array<std::uint8_t, 20> hmac_sha256_160(ByteView key, std::initializer_list<ByteView> parts) {
+  Sha256Digest full = hmac_sha256(key, parts);
+  std::array<std::uint8_t, 20> out{};
+  std::memcpy(out.data(), full.data(), 20);
+  return out;
+}
+
+void aes128_ctr(ByteView key, ByteView ctr_top, ByteView in, std::span<std::uint8_t> out) {
+  if (key.size() != 16) {
+    throw UsageError("aes128_ctr: key must be 16 bytes, got " + std::to_string(key.size()));
+  }
+  if (!ctr_top.empty() && ctr_top.size() != 8) {
+    throw UsageError("aes128_ctr: counter must be 8 bytes");
+  }
+  if (out.size() != in.size()) {
+    throw UsageError("aes128_ctr: output size differs from input size");
+  }
+  if (in.empty()) {
+    return;
+  }
+  // One short-lived handle per call. It is opened in ordinary memory: the key schedule lives
+  // only for the duration of this call and gcry_cipher_close wipes it.
+  gcry_cipher_hd_t hd = nullptr;
+  gcry_error_t err = gcry_cipher_open(&hd, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_CTR, 0);
+  if (err) {
+    fail("AES-128-CTR open", err);
+  }
+  std::uint8_t block[16] = {0};
+  if (!ctr_top.empty()) {
+    std::memcpy(block, ctr_top.data(), 8);
+  }
+  err = gcry_cipher_setkey(hd, key.data(), 16);
+  if (!err) {
+    err = gcry_cipher_setctr(hd, block, 16);
+  }
+  if (!err) {
+    if (out.data() == in.data()) {
+      err = gcry_cipher_encrypt(hd, out.data(), out.size(), nullptr, 0);
+    } else {
+      err = gcry_cipher_encrypt(hd, out.data(), out.size(), in.data(), in.size());
+    }
+  }
+  gcry_cipher_close(hd);
+  if (err) {
+    fail("AES-128-CTR", err);
+  }
+}
+
+// --- Rng implementations ---
+
+}  // namespace otr::crypto
+
+namespace otr {
+
+void GcryptRng::fill(std::span<std::uint8_t> out) {
+  crypto::init();
+  gcry_randomize(out.data(), out.size(), GCRY_STRONG_RANDOM);
+}
+
+DeterministicRng::DeterministicRng(std::span<const std::uint8_t> seed) {
+  auto d = crypto::sha256(seed);
+  std::memcpy(m_seed, d.data(), 32);
+}
+
+DeterministicRng::DeterministicRng(std::uint64_t seed) {
+  std::uint8_t b[8];
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<std::uint8_t>(seed >> (56 - 8 * i));
+  }
+  auto d = crypto::sha256(ByteView(b, 8));
+  std::memcpy(m_seed, d.data(), 32);
+}
+
+void DeterministicRng::fill(std::span<std::uint8_t> out) {
+  for (std::uint8_t& o : out) {
+    if (m_used == 32) {
+      std::uint8_t ctr[8];
+      for (int i = 0; i < 8; ++i) {
+        ctr[i] = static_cast<std::uint8_t>(m_counter >> (56 - 8 * i));
+      }
+      ++m_counter;
+      auto d = crypto::sha256({ByteView(m_seed, 32), ByteView(ctr, 8)});
+      std::memcpy(m_block, d.data(), 32);
+      m_used = 0;
+    }
+    o = m_block[m_used++];
+  }
+}
+
+}  // namespace otr
+
+namespace otr::crypto {
+
+// --- Mpi ---
+
+Mpi::Mpi() : m_mpi(gcry_mpi_new(0)) {}
+Mpi::Mpi(unsigned long value) : m_mpi(gcry_mpi_set_ui(nullptr, value)) {}
+Mpi::~Mpi() {
+  if (m_mpi != nullptr) {
+    gcry_mpi_release(m_mpi);
+  }
+}
+Mpi::Mpi(const Mpi& o) : m_mpi(gcry_mpi_copy(o.m_mpi)) {}
+Mpi& Mpi::operator=(const Mpi& o) {
+  if (this != &o) {
+    gcry_mpi_t c = gcry_mpi_copy(o.m_mpi);
+    gcry_mpi_release(m_mpi);
+    m_mpi = c;
+  }
+  return *this;
+}
+Mpi::Mpi(Mpi&& o) noexcept : m_mpi(std::exchange(o.m_mpi, gcry_mpi_new(0))) {}
+Mpi& Mpi::operator=(Mpi&& o) noexcept {
+  if (this != &o) {
+    std::swap(m_mpi, o.m_mpi);
+  }
+  return *this;
+}
+
+namespace {
+gcry_mpi_t scan_usg(ByteView be, bool secret) {
+  gcry_mpi_t m = secret ? gcry_mpi_snew(static_cast<unsigned>(be.size() * 8))
+                        : gcry_mpi_new(static_cast<unsigned>(be.size() * 8));
+  if (be.empty()) {
+    gcry_mpi_set_ui(m, 0);
+    return m;
+  }
+  // gcry_mpi_set_buffer is not public; scanning into a fresh MPI then swapping keeps the
+  // secure flag of |m| because gcry_mpi_scan allocates in secure memory when the buffer is
+  // secure. To be certain, scan and then set into |m| (gcry_mpi_set copies limbs).
+  gcry_mpi_t tmp = nullptr;
+  gcry_error_t err = gcry_mpi_scan(&tmp, GCRYMPI_FMT_USG, be.data(), be.size(), nullptr);
+  if (err) {
+    gcry_mpi_release(m);
+    fail("mpi scan", err);
+  }
+  gcry_mpi_set(m, tmp);
+  gcry_mpi_release(tmp);
+  return m;
+}
+
+bool any_secret(const Mpi& a, const Mpi& b) {
+  return a.is_secret() || b.is_secret();
+}
+
+gcry_mpi_t new_like(bool secret, unsigned bits) {
+  return secret ? gcry_mpi_snew(bits) : gcry_mpi_new(bits);
+}
+}  // namespace
+
+Mpi Mpi::from_bytes(ByteView be) { return Mpi(scan_usg(be, false)); }
+Mpi Mpi::secret_from_bytes(ByteView be) { return Mpi(scan_usg(be, true)); }
+
+Mpi Mpi::from_hex(std::string_view hex) {
+  auto b = otr::from_hex(hex);
+  if (!b) {
+    throw UsageError("Mpi::from_hex: bad hex");
+  }
+  return from_bytes(*b);
+}
+
+bool Mpi::is_secret() const { return gcry_mpi_get_flag(m_mpi, GCRYMPI_FLAG_SECURE) != 0; }
+
+Bytes Mpi::to_bytes() const {
+  std::size_t n = 0;
+  gcry_error_t err = gcry_mpi_print(GCRYMPI_FMT_USG, nullptr, 0, &n, m_mpi);
+  if (err) {
+    fail("mpi print", err);
+  }
+  Bytes out(n);
+  if (n != 0) {
+    err = gcry_mpi_print(GCRYMPI_FMT_USG, out.data(), n, &n, m_mpi);
+    if (err) {
+      fail("mpi print", err);
+    }
+  }
+  // libgcrypt prints zero as one 0x00 byte; OTR's minimal encoding of zero is empty.
+  if (out.size() == 1 && out[0] == 0) {
+    out.clear();
+  }
+  return out;
+}
+
+SecureBytes Mpi::to_secure_bytes() const {
+  std::size_t n = (bits() + 7) / 8;
+  SecureBytes out(n);
+  if (n != 0) {
+    std::size_t written = 0;
+    gcry_error_t err = gcry_mpi_print(GCRYMPI_FMT_USG, out.data(), n, &written, m_mpi);
+    if (err || written != n) {
+      fail("mpi print", err);
+    }
+  }
+  return out;
+}
+
+Bytes Mpi::to_fixed(std::size_t n) const {
+  Bytes b = to_bytes();
+  if (b.size() > n) {
+    throw UsageError("Mpi::to_fixed: value needs " + std::to_string(b.size()) + " bytes, not " +
+                     std::to_string(n));
+  }
+  Bytes out(n - b.size(), 0);
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+Bytes Mpi::encode_mpi() const {
+  Bytes mag = to_bytes();
+  Bytes out;
+  out.reserve(4 + mag.size());
+  auto len = static_cast<std::uint32_t>(mag.size());
+  out.push_back(static_cast<std::uint8_t>(len >> 24));
+  out.push_back(static_cast<std::uint8_t>(len >> 16));
+  out.push_back(static_cast<std::uint8_t>(len >> 8));
+  out.push_back(static_cast<std::uint8_t>(len));
+  out.insert(out.end(), mag.begin(), mag.end());
+  return out;
+}
+
+std::size_t Mpi::bits() const { return gcry_mpi_get_nbits(m_mpi); }
+bool Mpi::is_zero() const { return gcry_mpi_cmp_ui(m_mpi, 0) == 0; }
+int Mpi::compare(const Mpi& o) const { return gcry_mpi_cmp(m_mpi, o.m_mpi); }
+
+Mpi Mpi::powm(const Mpi& base, const Mpi& exp, const Mpi& mod) {
+  gcry_mpi_t r = new_like(any_secret(base, exp), static_cast<unsigned>(mod.bits()));
+  gcry_mpi_powm(r, base.m_mpi, exp.m_mpi, mod.m_mpi);
+  return Mpi(r);
+}
+Mpi Mpi::mulm(const Mpi& a, const Mpi& b, const Mpi& mod) {
+  gcry_mpi_t r = new_like(any_secret(a, b), static_cast<unsigned>(mod.bits()));
+  gcry_mpi_mulm(r, a.m_mpi, b.m_mpi, mod.m_mpi);
+  return Mpi(r);
+}
+Mpi Mpi::addm(const Mpi& a, const Mpi& b, const Mpi& mod) {
+  gcry_mpi_t r = new_like(any_secret(a, b), static_cast<unsigned>(mod.bits()));
+  gcry_mpi_addm(r, a.m_mpi, b.m_mpi, mod.m_mpi);
+  return Mpi(r);
+}
+Mpi Mpi::subm(const Mpi& a, const Mpi& b, const Mpi& mod) {
+  gcry_mpi_t r = new_like(any_secret(a, b), static_cast<unsigned>(mod.bits()));
+  gcry_mpi_subm(r, a.m_mpi, b.m_mpi, mod.m_mpi);
+  return Mpi(r);
+}
+Mpi Mpi::mod(const Mpi& a, const Mpi& mod) {
+  gcry_mpi_t r = new_like(a.is_secret(), static_cast<unsigned>(mod.bits()));
+  gcry_mpi_mod(r, a.m_mpi, mod.m_mpi);
+  return Mpi(r);
+}
+Mpi Mpi::invm(const Mpi& a, const Mpi& mod) {
+  gcry_mpi_t r = new_like(a.is_secret(), static_cast<unsigned>(mod.bits()));
+  if (!gcry_mpi_invm(r, a.m_mpi, mod.m_mpi)) {
+    gcry_mpi_release(r);
+    throw CryptoError("mpi invm: no inverse");
+  }
+  return Mpi(r);
+}
+Mpi Mpi::add(const Mpi& a, const Mpi& b) {
+  gcry_mpi_t r = new_like(any_secret(a, b), 0);
+  gcry_mpi_add(r, a.m_mpi, b.m_mpi);
+  return Mpi(r);
+}
+Mpi Mpi::sub(const Mpi& a, const Mpi& b) {
+  gcry_mpi_t r = new_like(any_secret(a, b), 0);
+  gcry_mpi_sub(r, a.m_mpi, b.m_mpi);
+  return Mpi(r);
+}
+
+// --- Diffie-Hellman group ---
+
+const Mpi& dh_prime() {
+  static const Mpi p = Mpi::from_hex(kDhPrimeHex);
+  return p;
+}
+const Mpi& dh_generator() {
+  static const Mpi g(2);
+  return g;
+}
+const Mpi& dh_order() {
+  static const Mpi q = [] {
+    Mpi r = Mpi::sub(dh_prime(), Mpi(1));
+    gcry_mpi_rshift(r.raw(), r.raw(), 1);
+    return r;
+  }();
+  return q;
+}
+
+bool dh_in_range(const Mpi& y) {
+  static const Mpi two(2);
+  static const Mpi pm2 = Mpi::sub(dh_prime(), two);
+  return two <= y && y <= pm2;
+}
+
+namespace {
+
+// FixedBaseTable holds g^(d * 16^i) mod p for every 4-bit digit d and every nibble position i of
+// a 320-bit exponent. g^x is then a product of at most 80 table entries: about a fifth of the
+// squarings-and-multiplies of a general gcry_mpi_powm. Built once, on first use (~1200 mulm).
+class FixedBaseTable {
+ public:
+  static constexpr std::size_t kPositions = kDhPrivateBytes * 2;
+  static constexpr std::size_t kDigits = 15;
+
+  FixedBaseTable() {
+    const Mpi& p = dh_prime();
+    Mpi base = dh_generator();  // g^(16^i)
+    m_entries.reserve(kPositions * kDigits);
+    for (std::size_t i = 0; i < kPositions; ++i) {
+      Mpi acc = base;
+      for (std::size_t d = 1; d <= kDigits; ++d) {
+        m_entries.push_back(acc);
+        if (d < kDigits) {
+          acc = Mpi::mulm(acc, base, p);
+        }
+      }
+      base = Mpi::mulm(acc, base, p);  // g^(16^(i+1)) = g^(15·16^i) · g^(16^i)
+    }
+  }
+  const Mpi& entry(std::size_t position, unsigned digit) const {
+    return m_entries[position * kDigits + (digit - 1)];
+  }
+
+ private:
+  std::vector<Mpi> m_entries;
+};
+
+const FixedBaseTable& fixed_base_table() {
+  static const FixedBaseTable table;
+  return table;
+}
+
+}  // namespace
+
+Mpi dh_pow_g(ByteView exponent_be) {
+  if (exponent_be.size() > kDhPrivateBytes) {
+    // Exponents longer than the table covers (never produced by otrchat) take the general path.
+    Mpi e = Mpi::secret_from_bytes(exponent_be);
+    return Mpi::powm(dh_generator(), e, dh_prime());
+  }
+  const FixedBaseTable& t = fixed_base_table();
+  const Mpi& p = dh_prime();
+  gcry_mpi_t acc = gcry_mpi_snew(1536);
+  gcry_mpi_set_ui(acc, 1);
+  const std::size_t n = exponent_be.size();
+  for (std::size_t byte = 0; byte < n; ++byte) {
+    // Byte n-1-byte holds nibble positions 2*byte (low) and 2*byte+1 (high).
+    std::uint8_t v = exponent_be[n - 1 - byte];
+    unsigned lo = v & 0x0f;
+    unsigned hi = v >> 4;
+    if (lo != 0) {
+      gcry_mpi_mulm(acc, acc, t.entry(2 * byte, lo).raw(), p.raw());
+    }
+    if (hi != 0) {
+      gcry_mpi_mulm(acc, acc, t.entry(2 * byte + 1, hi).raw(), p.raw());
+    }
+  }
+  // The public result need not stay in secure memory.
+  gcry_mpi_t pub = gcry_mpi_new(1536);
+  gcry_mpi_set(pub, acc);
+  gcry_mpi_release(acc);
+  Mpi out;
+  gcry_mpi_set(out.raw(), pub);
+  gcry_mpi_release(pub);
+  return out;
+}
+
+DhKeyPair DhKeyPair::generate(Rng& rng) {
+  DhKeyPair kp;
+  rng.fill(kp.priv.span());
+  kp.pub = dh_pow_g(kp.priv.view());
+  return kp;
+}
+
+DhKeyPair DhKeyPair::from_private(ByteView priv_bytes) {
+  if (priv_bytes.size() > kDhPrivateBytes) {
+    throw UsageError("DH private key longer than 40 bytes");
+  }
+  DhKeyPair kp;
+  // Right-align: the exponent's value is what matters, not its length.
+  std::size_t off = kDhPrivateBytes - priv_bytes.size();
+  for (std::size_t i = 0; i < priv_bytes.size(); ++i) {
+    kp.priv[off + i] = priv_bytes[i];
+  }
+  kp.pub = dh_pow_g(kp.priv.view());
+  return kp;
+}
+
+SecureBytes dh_secbytes_raw(ByteView our_priv, const Mpi& their_pub) {
+  Mpi x = Mpi::secret_from_bytes(our_priv);
+  Mpi s = Mpi::powm(their_pub, x, dh_prime());
+  std::size_t n = (s.bits() + 7) / 8;
+  SecureBytes out(4 + n);
+  out[0] = static_cast<std::uint8_t>(n >> 24);
+  out[1] = static_cast<std::uint8_t>(n >> 16);
+  out[2] = static_cast<std::uint8_t>(n >> 8);
+  out[3] = static_cast<std::uint8_t>(n);
+  if (n != 0) {
+    std::size_t written = 0;
+    gcry_error_t err = gcry_mpi_print(GCRYMPI_FMT_USG, out.data() + 4, n, &written, s.raw());
+    if (err || written != n) {
+      fail("secbytes", err);
+    }
+  }
+  return out;
+}
+
+SecureBytes dh_secbytes(const SecureArray<kDhPrivateBytes>& our_priv, const Mpi& their_pub) {
+  return dh_secbytes_raw(our_priv.view(), their_pub);
+}
+
+// --- DSA ---
+
+Bytes DsaPublicKey::encode() const {
+  Bytes out{0x00, 0x00};
+  for (const Mpi* m : {&p, &q, &g, &y}) {
+    Bytes e = m->encode_mpi();
+    out.insert(out.end(), e.begin(), e.end());
+  }
+  return out;
+}
+
+Sha1Digest DsaPublicKey::fingerprint() const {
+  Bytes e = encode();
+  return sha1(ByteView(e).subspan(2));
+}
+
+namespace {
+Mpi sexp_mpi(gcry_sexp_t key, const char* name, bool secret) {
+  gcry_sexp_t item = gcry_sexp_find_token(key, name, 0);
+  if (item == nullptr) {
+    throw CryptoError(std::string("DSA key without ") + name);
+  }
+  gcry_mpi_t m = gcry_sexp_nth_mpi(item, 1, GCRYMPI_FMT_USG);
+  gcry_sexp_release(item);
+  if (m == nullptr) {
+    throw CryptoError(std::string("DSA key: bad ") + name);
+  }
+  std::size_t n = 0;
+  gcry_mpi_print(GCRYMPI_FMT_USG, nullptr, 0, &n, m);
+  SecureBytes buf(n);
+  gcry_mpi_print(GCRYMPI_FMT_USG, buf.data(), n, &n, m);
+  gcry_mpi_release(m);
+  return secret ? Mpi::secret_from_bytes(buf.view()) : Mpi::from_bytes(buf.view());
+}
+}  // namespace
+
+DsaPrivateKey DsaPrivateKey::generate() {
+  init();
+  gcry_sexp_t params = nullptr;
+  gcry_error_t err = gcry_sexp_new(&params, "(genkey (dsa (nbits 4:1024)))", 0, 1);
+  if (err) {
+    fail("DSA keygen parameters", err);
+  }
+  gcry_sexp_t key = nullptr;
+  err = gcry_pk_genkey(&key, params);
+  gcry_sexp_release(params);
+  if (err) {
+    fail("DSA keygen", err);
+  }
+  gcry_sexp_t priv = gcry_sexp_find_token(key, "private-key", 0);
+  gcry_sexp_release(key);
+  if (priv == nullptr) {
+    throw CryptoError("DSA keygen: no private-key in result");
+  }
+  DsaPrivateKey out;
+  try {
+    out.pub.p = sexp_mpi(priv, "p", false);
+    out.pub.q = sexp_mpi(priv, "q", false);
+    out.pub.g = sexp_mpi(priv, "g", false);
+    out.pub.y = sexp_mpi(priv, "y", false);
+    out.x = sexp_mpi(priv, "x", true);
+  } catch (...) {
+    gcry_sexp_release(priv);
+    throw;
+  }
+  gcry_sexp_release(priv);
+  return out;
+}
+
+bool DsaPrivateKey::check() const {
+  if (pub.q.bits() != 160 || pub.p.bits() < 1024 || pub.p.bits() > 3072) {
+    return false;
+  }
+  Mpi one(1);
+  if (pub.g <= one || !(pub.g < pub.p) || x.is_zero() || !(x < pub.q)) {
+    return false;
+  }
+  return Mpi::powm(pub.g, x, pub.p) == pub.y;
+}
+
+DsaSignature dsa_sign(const DsaPrivateKey& key, ByteView m, Rng& rng) {
+  const Mpi& q = key.pub.q;
+  Mpi h = Mpi::mod(Mpi::from_bytes(m), q);
+  SecureBytes xb = key.x.to_secure_bytes();
+  for (std::uint8_t attempt = 0;; ++attempt) {
+    // Hedged nonce: k depends on the secret, the message and fresh randomness, so neither a
+    // repeated nor a predictable rng output alone can repeat k across different messages.
+    SecureArray<32> fresh;
+    rng.fill(fresh.span());
+    std::uint8_t tag0[2] = {attempt, 0};
+    std::uint8_t tag1[2] = {attempt, 1};
+    Sha256Digest a = sha256({xb.view(), m, fresh.view(), ByteView(tag0, 2)});
+    Sha256Digest b = sha256({xb.view(), m, fresh.view(), ByteView(tag1, 2)});
+    SecureBytes kbytes(64);
+    std::memcpy(kbytes.data(), a.data(), 32);
+    std::memcpy(kbytes.data() + 32, b.data(), 32);
+    wipe(a.data(), a.size());
+    wipe(b.data(), b.size());
+    Mpi qm1 = Mpi::sub(q, Mpi(1));
+    Mpi k = Mpi::add(Mpi::mod(Mpi::secret_from_bytes(kbytes.view()), qm1), Mpi(1));  // 1..q-1
+    Mpi r = Mpi::mod(Mpi::powm(key.pub.g, k, key.pub.p), q);
+    if (r.is_zero()) {
+      continue;
+    }
+    Mpi kinv = Mpi::invm(k, q);
+    Mpi s = Mpi::mulm(kinv, Mpi::addm(h, Mpi::mulm(key.x, r, q), q), q);
+    if (s.is_zero()) {
+      continue;
+    }
+    DsaSignature sig{};
+    Bytes rb = r.to_fixed(20);
+    Bytes sb = s.to_fixed(20);
+    std::memcpy(sig.data(), rb.data(), 20);
+    std::memcpy(sig.data() + 20, sb.data(), 20);
+    return sig;
+  }
+}
+
+bool dsa_verify(const DsaPublicKey& key, ByteView m, ByteView sig) {
+  if (sig.size() != kDsaSignatureBytes || key.q.is_zero() || key.p.is_zero()) {
+    return false;
+  }
+  const Mpi& q = key.q;
+  Mpi r = Mpi::from_bytes(sig.first(20));
+  Mpi s = Mpi::from_bytes(sig.subspan(20, 20));
+  if (r.is_zero() || s.is_zero() || !(r < q) || !(s < q)) {
+    return false;
+  }
+  Mpi w;
+  try {
+    w = Mpi::invm(s, q);
+  } catch (const CryptoError&) {
+    return false;
+  }
+  Mpi h = Mpi::mod(Mpi::from_bytes(m), q);
+  Mpi u1 = Mpi::mulm(h, w, q);
+  Mpi u2 = Mpi::mulm(r, w, q);
+  Mpi v = Mpi::mod(Mpi::mulm(Mpi::powm(key.g, u1, key.p), Mpi::powm(key.y, u2, key.p), key.p), q);
+  return v == r;
+}
+
+std::string fingerprint_human(ByteView fp) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < fp.size(); ++i) {
+    if (i != 0 && i % 4 == 0) {
+      out.push_back(' ');
+    }
+    out.push_back(kDigits[fp[i] >> 4]);
+    out.push_back(kDigits[fp[i] & 0x0f]);
+  }
+  return out;
+}
+
+}  // namespace otr::crypto
