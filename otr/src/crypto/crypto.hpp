@@ -14,7 +14,7 @@
 
 #include "otr/bytes.hpp"
 #include "otr/rng.hpp"
-#include "secure.hpp"
+#include "otr/secure.hpp"
 
 struct gcry_mpi;  // libgcrypt's opaque big integer; defined only inside src/crypto/
 

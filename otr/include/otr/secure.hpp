@@ -1,5 +1,6 @@
 // Secret-holding types: SecureBytes (libgcrypt secure memory), SecureArray<N> (wiped on
-// destruction), wipe() and equal_ct(). Part of otr::crypto, which alone includes <gcrypt.h>.
+// destruction), wipe() and equal_ct(). Public so that API types can hold secrets; implemented in
+// otr::crypto, which alone includes <gcrypt.h>.
 #pragma once
 
 #include <array>
