@@ -97,6 +97,12 @@ struct DataMessage {
 // data_message_authenticated returns the bytes the data message's MAC covers: the encoding
 // from the protocol version through the end of the ciphertext DATA (its length included).
 Bytes data_message_authenticated(const DataMessage& m);
+// received_data_message_authenticated returns the prefix of an encoded data message |bytes|
+// that its MAC covers, exactly as received: it differs from data_message_authenticated of the
+// decoded message only when the peer wrote next_dh as a non-minimal MPI (libotr MACs the bytes
+// it received and accepts such MPIs). The view borrows |bytes|. Errors are decode_binary's, or
+// Malformed if |bytes| is another message type.
+Result<ByteView> received_data_message_authenticated(ByteView bytes);
 
 // reveal_signature_authenticated / signature_authenticated return what the AKE MACs cover: the
 // encrypted signature as DATA (4-byte length ‖ bytes).
