@@ -85,3 +85,8 @@ class SecureArray {
 };
 
 }  // namespace otr::crypto
+
+namespace otr {
+using crypto::SecureArray;
+using crypto::SecureBytes;
+}  // namespace otr
