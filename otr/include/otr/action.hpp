@@ -1,0 +1,125 @@
+// Actions: what a Conversation asks its caller to do. Every engine call returns them in order;
+// the engine itself performs no I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "otr/bytes.hpp"
+#include "otr/identity.hpp"
+#include "otr/result.hpp"
+#include "otr/secure.hpp"
+
+namespace otr {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// MsgState is OTR's message state (v3 §The protocol state machine).
+enum class MsgState { Plaintext, Encrypted, Finished };
+const char* msg_state_name(MsgState s);
+
+// SendToPeer: transmit |message| to the peer as one IM message (it is already fragmented to
+// Policy::max_message_size).
+struct SendToPeer {
+  std::string message;
+};
+
+// ShowPlaintext: a message from the peer for the person to read. |encrypted| says whether it
+// arrived inside the OTR session; |warning| is set when it arrived unencrypted although the
+// session is private or the policy requires encryption (show it with a warning).
+struct ShowPlaintext {
+  std::string text;
+  bool encrypted = false;
+  bool warning = false;
+};
+
+// StateChanged: the message state moved (or an AKE refreshed an encrypted session: from == to).
+struct StateChanged {
+  MsgState from = MsgState::Plaintext;
+  MsgState to = MsgState::Plaintext;
+  // For to == Encrypted: the protocol version and the secure session id (8 bytes); the person
+  // compares ssid halves over a trusted channel, the |bold_first| half highlighted.
+  std::uint16_t version = 0;
+  Bytes ssid;
+  bool bold_first = false;
+};
+
+// PeerFingerprint: the AKE authenticated the peer under this long-term key.
+struct PeerFingerprint {
+  Fingerprint fingerprint{};
+  // changed is set when an earlier AKE in this conversation saw a different key.
+  bool changed = false;
+};
+
+enum class Severity { Info, Warning, Error };
+
+// NoticeCode says what happened; Notice::text says it in words for the person.
+enum class NoticeCode {
+  AkeStarted,            // we sent a query or a D-H Commit
+  AkeFailed,             // a signature or MAC in the AKE did not verify
+  MessageHeld,           // policy requires encryption: the message waits for the AKE
+  HeldMessagesSent,      // held messages went out encrypted after the AKE
+  MessageResent,         // a message the peer could not read was sent again
+  ResendRefused,         // ...not resent, because the peer's key changed
+  Unreadable,            // a data message we cannot read (keys gone, bad MAC, ...)
+  Malformed,             // input that does not parse
+  Replayed,              // a data message we already received, dropped
+  StaleMessage,          // a delayed data message from retired keys, dropped
+  MessagesLost,          // a gap in the peer's counters: messages were lost in transit
+  NotInPrivate,          // a data message arrived while not encrypted
+  UnencryptedReceived,   // plaintext arrived while encrypted or under REQUIRE_ENCRYPTION
+  PeerError,             // the peer sent "?OTR Error: ..."
+  PeerEnded,             // the peer sent the Disconnected TLV
+  SessionEnded,          // we ended the session (and published our MAC keys)
+  SendRefused,           // the session is finished: /otr finish or /otr init first
+  VersionRefused,        // OTR v1, or a version our policy does not allow
+  OtherInstance,         // a message for another instance of our account
+  Reflected,             // our own AKE message came back to us
+  SmpError,              // an SMP message that does not fit
+  ExtraKeyUsed,          // the peer announced use of the extra symmetric key
+  InternalError,         // libgcrypt failed; the conversation is unusable
+};
+const char* notice_code_name(NoticeCode c);
+
+struct Notice {
+  Severity severity = Severity::Info;
+  NoticeCode code = NoticeCode::Malformed;
+  std::string text;
+};
+
+// SmpUpdate reports Socialist Millionaires' Protocol progress.
+struct SmpUpdate {
+  enum class Kind {
+    AskForSecret,  // the peer started SMP: ask the person for the secret (|question| if any)
+    InProgress,    // |percent| done
+    Succeeded,     // the peer knows the same secret: the fingerprint is verified
+    Failed,        // the secrets differ
+    Cheated,       // a proof did not verify
+    Aborted,       // the peer (or we) aborted
+    Error,         // an SMP message that does not fit the current state
+  };
+  Kind kind = Kind::InProgress;
+  int percent = 0;
+  std::optional<std::string> question;
+  std::string text;
+  bool we_initiated = false;
+};
+
+// ExtraSymmetricKey: the peer told us it uses the extra symmetric key for |use| (TLV 8).
+struct ExtraSymmetricKey {
+  std::uint32_t use = 0;
+  Bytes use_data;
+  SecureArray<32> key;
+};
+
+using Action =
+    std::variant<SendToPeer, ShowPlaintext, StateChanged, PeerFingerprint, Notice, SmpUpdate,
+                 ExtraSymmetricKey>;
+using Actions = std::vector<Action>;
+
+}  // namespace otr

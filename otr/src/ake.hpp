@@ -1,0 +1,111 @@
+// The OTR authenticated key exchange (SIGMA variant) as a state machine [v3 §Authenticated Key
+// Exchange, §The protocol state machine].
+//
+// Theory of operation. AuthState is a variant with one alternative per spec state; each holds
+// only the secrets valid in that state and wipes them when the state is left. One handler per
+// incoming message (on_dh_commit, on_dh_key, on_reveal_signature, on_signature) branches on the
+// state exactly as the spec's "Receiving a ... Message" sections do, computes the next state and
+// the messages to send, and returns them as an AkeStep; the Ake applies the new state itself.
+// Only the Conversation calls these; it decides the version and the instance tags, and encodes,
+// armors and fragments what the step asks to send.
+//
+// Work per side: one DH key generation (fixed-base table) and one shared secret; the shared
+// secret also gives the session keys of the first data-message key pair.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "crypto/crypto.hpp"
+#include "otr/conversation.hpp"
+#include "otr/result.hpp"
+#include "otr/wire.hpp"
+
+namespace otr {
+
+// AkeSuccess is what a completed AKE hands to the data-message layer.
+struct AkeSuccess {
+  std::uint16_t version = 3;
+  crypto::DsaPublicKey their_key;
+  std::uint32_t their_keyid = 0;
+  crypto::Mpi their_dh;
+  crypto::DhKeyPair our_dh;
+  std::uint32_t our_keyid = 1;
+  crypto::SecureBytes secbytes;
+  Bytes ssid;  // 8 bytes
+  bool bold_first = false;
+};
+
+// AkeStep is the outcome of one AKE call.
+struct AkeStep {
+  std::vector<wire::BinaryMessage> send;
+  std::optional<AkeSuccess> done;
+  std::optional<Error> error;  // for a Notice (the state already went back to NONE if the spec says)
+  bool reflected = false;
+};
+
+struct AuthNone {};
+struct AwaitingDhKey {
+  std::uint16_t version = 3;
+  crypto::DhKeyPair our;
+  crypto::SecureArray<16> r;
+  wire::DhCommit commit;  // what we sent (encrypted g^x, hash of g^x)
+};
+struct AwaitingRevealSig {
+  std::uint16_t version = 3;
+  crypto::DhKeyPair our;
+  wire::DhCommit their_commit;
+  wire::DhKey our_dh_key;  // what we sent, for retransmission
+};
+struct AwaitingSig {
+  std::uint16_t version = 3;
+  crypto::DhKeyPair our;
+  crypto::Mpi their_gy;
+  crypto::SecureBytes secbytes;
+  wire::RevealSignature our_reveal;  // what we sent, for retransmission
+};
+using AuthState = std::variant<AuthNone, AwaitingDhKey, AwaitingRevealSig, AwaitingSig>;
+
+// AkeParties says who we are and how to address messages.
+struct AkeParties {
+  const Identity* me = nullptr;
+  Rng* rng = nullptr;
+  std::uint32_t our_tag = 0;
+  std::uint32_t their_tag = 0;
+};
+
+class Ake {
+ public:
+  // start begins an AKE in |version| by sending a D-H Commit (from any state).
+  AkeStep start(std::uint16_t version, const AkeParties& p);
+  AkeStep on_dh_commit(const wire::DhCommit& m, const AkeParties& p);
+  AkeStep on_dh_key(const wire::DhKey& m, const AkeParties& p);
+  AkeStep on_reveal_signature(const wire::RevealSignature& m, const AkeParties& p);
+  AkeStep on_signature(const wire::Signature& m, const AkeParties& p);
+
+  void reset() { m_state = AuthNone{}; }
+  bool idle() const { return std::holds_alternative<AuthNone>(m_state); }
+  bool awaiting_dh_key() const { return std::holds_alternative<AwaitingDhKey>(m_state); }
+  const char* state_name() const;
+  // copy_from takes another Ake's AWAITING_DHKEY state (libotr's otrl_auth_copy_on_key): a
+  // D-H Key from a new instance answers the Commit we sent to all instances.
+  void copy_from(const Ake& other);
+
+ private:
+  AkeStep reply_dh_key(std::uint16_t version, const wire::DhCommit& m, const AkeParties& p,
+                       std::optional<crypto::DhKeyPair> reuse);
+  AuthState m_state = AuthNone{};
+};
+
+// AkeKeys are the AKE's derived keys [v3 §Computing AES keys and MAC keys (AKE)].
+struct AkeKeys {
+  Bytes ssid;
+  crypto::SecureArray<16> c, c_prime;
+  crypto::SecureArray<32> m1, m2, m1_prime, m2_prime;
+  static AkeKeys derive(ByteView secbytes);
+};
+
+}  // namespace otr

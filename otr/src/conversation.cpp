@@ -1,0 +1,779 @@
+// Conversation: OTR's message-state machine for one peer instance.
+//
+// Theory of operation. Two variables describe a conversation, as in the spec: the message state
+// (PLAINTEXT, ENCRYPTED, FINISHED), held here, and the authentication state, held by Ake. Input
+// arrives as strings: receive() reassembles fragments, classifies the string (libotr's order:
+// fragment, encoded message, query, error, tagged or plain text) and hands each kind to one
+// handler. Only three things move the message state: a completed AKE (→ ENCRYPTED), the peer's
+// Disconnected TLV (ENCRYPTED → FINISHED) and the person ending the session (→ PLAINTEXT).
+// Everything else either produces output or is refused with a Notice and changes nothing.
+//
+// Data messages are verified before anything changes: DataKeys::open works on a copy of the key
+// state and commits only when MAC, counter and next key all check out. A failure in libgcrypt
+// (CryptoError) marks the conversation failed; every later call then throws UsageError.
+#include "conversation_impl.hpp"
+
+#include <algorithm>
+
+namespace otr {
+
+namespace {
+
+constexpr std::chrono::seconds kErrorReplyInterval{5};
+constexpr std::chrono::seconds kAkeRestartInterval{5};
+constexpr std::size_t kRecentMacs = 32;
+constexpr int kMaxNesting = 2;
+
+// Text of the error message we send when a data message cannot be read. The peer shows it; with
+// ERROR_START_AKE (libotr's default) it also starts a new AKE.
+constexpr const char* kUnreadableText = "The encrypted message you sent could not be read.";
+constexpr const char* kNotPrivateText =
+    "You sent an encrypted message, but no private conversation was under way.";
+constexpr const char* kMalformedText = "The message you sent was malformed.";
+
+std::string query_text(const Policy& p, const std::string& account) {
+  wire::Versions v;
+  v.v2 = p.allows_v2();
+  v.v3 = p.allows_v3();
+  std::string who = account.empty() ? std::string("Your contact") : account;
+  return wire::make_query(v) + " " + who +
+         " has requested an Off-the-Record private conversation, but your client does not "
+         "support it. See https://otr.cypherpunks.ca/ for more information.";
+}
+
+}  // namespace
+
+const char* msg_state_name(MsgState s) {
+  switch (s) {
+    case MsgState::Plaintext: return "plaintext";
+    case MsgState::Encrypted: return "encrypted";
+    case MsgState::Finished: return "finished";
+  }
+  return "unknown";
+}
+
+const char* notice_code_name(NoticeCode c) {
+  switch (c) {
+    case NoticeCode::AkeStarted: return "ake_started";
+    case NoticeCode::AkeFailed: return "ake_failed";
+    case NoticeCode::MessageHeld: return "message_held";
+    case NoticeCode::HeldMessagesSent: return "held_messages_sent";
+    case NoticeCode::MessageResent: return "message_resent";
+    case NoticeCode::ResendRefused: return "resend_refused";
+    case NoticeCode::Unreadable: return "unreadable";
+    case NoticeCode::Malformed: return "malformed";
+    case NoticeCode::Replayed: return "replayed";
+    case NoticeCode::StaleMessage: return "stale_message";
+    case NoticeCode::MessagesLost: return "messages_lost";
+    case NoticeCode::NotInPrivate: return "not_in_private";
+    case NoticeCode::UnencryptedReceived: return "unencrypted_received";
+    case NoticeCode::PeerError: return "peer_error";
+    case NoticeCode::PeerEnded: return "peer_ended";
+    case NoticeCode::SessionEnded: return "session_ended";
+    case NoticeCode::SendRefused: return "send_refused";
+    case NoticeCode::VersionRefused: return "version_refused";
+    case NoticeCode::OtherInstance: return "other_instance";
+    case NoticeCode::Reflected: return "reflected";
+    case NoticeCode::SmpError: return "smp_error";
+    case NoticeCode::ExtraKeyUsed: return "extra_key_used";
+    case NoticeCode::InternalError: return "internal_error";
+  }
+  return "unknown";
+}
+
+// --- Conversation: thin forwarding to Impl ---
+
+Conversation::Conversation(const Identity& me, Policy policy, Rng& rng, std::uint32_t their_tag)
+    : m_impl(std::make_unique<Impl>(me, policy, rng, their_tag)) {}
+Conversation::~Conversation() = default;
+Conversation::Conversation(Conversation&&) noexcept = default;
+Conversation& Conversation::operator=(Conversation&&) noexcept = default;
+
+Actions Conversation::receive(std::string_view wire, TimePoint now) {
+  return m_impl->receive(wire, now);
+}
+Actions Conversation::send(std::string_view plaintext, TimePoint now) {
+  return m_impl->send(plaintext, now);
+}
+Actions Conversation::start(TimePoint now) { return m_impl->start(now); }
+Actions Conversation::end(TimePoint now) { return m_impl->end(now); }
+Actions Conversation::tick(TimePoint now) { return m_impl->tick(now); }
+std::optional<TimePoint> Conversation::next_deadline() const { return m_impl->next_deadline(); }
+Actions Conversation::smp_start(std::string_view secret, std::optional<std::string_view> question,
+                                TimePoint now) {
+  return m_impl->smp_start(secret, question, now);
+}
+Actions Conversation::smp_respond(std::string_view secret, TimePoint now) {
+  return m_impl->smp_respond(secret, now);
+}
+Actions Conversation::smp_abort(TimePoint now) { return m_impl->smp_abort(now); }
+std::pair<SecureArray<32>, Actions> Conversation::extra_symmetric_key(std::uint32_t use,
+                                                                      ByteView use_data,
+                                                                      TimePoint now) {
+  return m_impl->extra_symmetric_key(use, use_data, now);
+}
+MsgState Conversation::msg_state() const { return m_impl->msg_state(); }
+std::string Conversation::state_name() const { return m_impl->state_name(); }
+std::optional<SessionInfo> Conversation::session() const { return m_impl->session(); }
+std::uint32_t Conversation::their_instance() const { return m_impl->their_tag(); }
+const Policy& Conversation::policy() const { return m_impl->policy(); }
+void Conversation::set_policy(const Policy& p) { m_impl->set_policy(p); }
+
+// --- Impl ---
+
+Conversation::Impl::Impl(const Identity& me, Policy policy, Rng& rng, std::uint32_t their_tag)
+    : m_me(&me), m_policy(policy), m_rng(&rng), m_their_tag(their_tag) {
+  if (me.instance_tag < wire::kMinInstanceTag) {
+    throw UsageError("Identity: instance tag must be at least 0x100");
+  }
+}
+
+std::string Conversation::Impl::state_name() const {
+  return std::string(msg_state_name(m_msg_state)) + "/" + m_ake.state_name();
+}
+
+void Conversation::Impl::check_usable() const {
+  if (m_failed) {
+    throw UsageError("Conversation failed earlier (libgcrypt error); start a new one");
+  }
+}
+
+Actions Conversation::Impl::guarded(const char* what, const std::function<void(Actions&)>& body) {
+  check_usable();
+  Actions out;
+  try {
+    body(out);
+  } catch (const CryptoError& e) {
+    // Internal faults are sticky: the state may be half-updated, so refuse all further work.
+    m_failed = true;
+    throw CryptoError(std::string(what) + ": " + e.what());
+  }
+  return out;
+}
+
+void Conversation::Impl::note(Actions& out, Severity sev, NoticeCode code, std::string text) {
+  out.emplace_back(Notice{sev, code, std::move(text)});
+}
+
+AkeParties Conversation::Impl::parties() {
+  return AkeParties{m_me, m_rng, m_me->instance_tag, m_their_tag};
+}
+
+std::optional<std::uint16_t> Conversation::Impl::best_version(wire::Versions offered) const {
+  if (offered.v3 && m_policy.allows_v3()) {
+    return 3;
+  }
+  if (offered.v2 && m_policy.allows_v2()) {
+    return 2;
+  }
+  return std::nullopt;
+}
+
+void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out) {
+  std::string armored = wire::armor(wire::encode_binary(m));
+  std::uint16_t version = std::visit([](const auto& x) { return x.header.version; }, m);
+  auto pieces = wire::fragment_message(armored, m_policy.max_message_size, version,
+                                       m_me->instance_tag, m_their_tag);
+  if (!pieces) {
+    note(out, Severity::Error, NoticeCode::InternalError,
+         "Cannot send: " + pieces.error().message);
+    return;
+  }
+  for (std::string& p : *pieces) {
+    out.emplace_back(SendToPeer{std::move(p)});
+  }
+}
+
+// --- Receiving ---
+
+Actions Conversation::Impl::receive(std::string_view wire, TimePoint now) {
+  return guarded("receive", [&](Actions& out) { receive_string(wire, now, out, 0); });
+}
+
+Actions Conversation::Impl::receive_binary(const wire::BinaryMessage& m, TimePoint now) {
+  return guarded("receive", [&](Actions& out) { on_binary(m, now, out); });
+}
+
+void Conversation::Impl::receive_string(std::string_view wire, TimePoint now, Actions& out,
+                                        int depth) {
+  if (!m_policy.otr_enabled()) {
+    out.emplace_back(ShowPlaintext{std::string(wire), false, false});
+    return;
+  }
+  const wire::Kind kind = wire::classify(wire);
+  // OTRv3, "Fragmentation": check for fragments before any other "?OTR" marker.
+  if (kind == wire::Kind::FragmentV2 || kind == wire::Kind::FragmentV3) {
+    if (depth >= kMaxNesting) {
+      note(out, Severity::Warning, NoticeCode::Malformed, "A fragment contained a fragment");
+      return;
+    }
+    Result<wire::Fragment> f = wire::parse_fragment(wire);
+    if (!f) {
+      note(out, Severity::Warning, NoticeCode::Malformed, f.error().message);
+      return;
+    }
+    if (f->version == 3) {
+      if (!m_policy.allows_v3()) {
+        return;
+      }
+      if (f->receiver_tag != 0 && f->receiver_tag != m_me->instance_tag) {
+        note(out, Severity::Info, NoticeCode::OtherInstance,
+             "A message fragment for another instance of this account was ignored");
+        return;
+      }
+    } else if (!m_policy.allows_v2()) {
+      return;
+    }
+    Result<std::optional<std::string>> whole = m_reassembler.add(*f);
+    if (!whole) {
+      note(out, Severity::Warning, NoticeCode::Malformed, whole.error().message);
+      return;
+    }
+    if (*whole) {
+      std::string msg = std::move(**whole);
+      receive_string(msg, now, out, depth + 1);
+    }
+    return;
+  }
+  // "Any other message resets the fragment buffer" (libotr: one stream per context).
+  m_reassembler.reset();
+  switch (kind) {
+    case wire::Kind::Encoded:
+      on_encoded(wire, now, out);
+      return;
+    case wire::Kind::V1:
+      note(out, Severity::Warning, NoticeCode::VersionRefused,
+           "The peer sent an OTR version 1 message; otrchat speaks only versions 2 and 3");
+      return;
+    case wire::Kind::Query: {
+      std::optional<wire::Versions> v = wire::parse_query(wire);
+      if (v) {
+        on_query(*v, now, out);
+      }
+      return;
+    }
+    case wire::Kind::Error: {
+      std::optional<std::string> text = wire::parse_error_message(wire);
+      on_error_message(text.value_or(""), now, out);
+      return;
+    }
+    case wire::Kind::TaggedPlaintext: {
+      std::optional<wire::TaggedText> t = wire::find_whitespace_tag(wire);
+      if (t) {
+        on_plain(std::move(t->text), true, t->versions, now, out);
+      } else {
+        on_plain(std::string(wire), false, {}, now, out);
+      }
+      return;
+    }
+    case wire::Kind::Plaintext:
+      on_plain(std::string(wire), false, {}, now, out);
+      return;
+    case wire::Kind::Unknown:
+    default:
+      note(out, Severity::Warning, NoticeCode::Malformed,
+           "Received an unrecognized OTR message; ignored");
+      return;
+  }
+}
+
+void Conversation::Impl::on_encoded(std::string_view wire, TimePoint now, Actions& out) {
+  Result<Bytes> bytes = wire::dearmor(wire);
+  if (!bytes) {
+    note(out, Severity::Warning, NoticeCode::Malformed, bytes.error().message);
+    return;
+  }
+  Result<wire::BinaryMessage> m = wire::decode_binary(*bytes);
+  if (!m) {
+    if (m.error().code == ErrorCode::UnsupportedVersion) {
+      note(out, Severity::Warning, NoticeCode::VersionRefused, m.error().message);
+      return;
+    }
+    note(out, Severity::Warning, NoticeCode::Malformed, m.error().message);
+    // A data message we cannot even parse in an encrypted session: tell the peer, as libotr does
+    // (MSG_MALFORMED), so that it can recover.
+    if (m_msg_state == MsgState::Encrypted && wire.substr(0, 9).size() == 9 &&
+        (wire[8] == 'D')) {
+      send_error(kMalformedText, now, out);
+    }
+    return;
+  }
+  on_binary(*m, now, out);
+}
+
+void Conversation::Impl::on_binary(const wire::BinaryMessage& m, TimePoint now, Actions& out) {
+  const wire::Header& h = std::visit([](const auto& x) -> const wire::Header& { return x.header; },
+                                     m);
+  if ((h.version == 3 && !m_policy.allows_v3()) || (h.version == 2 && !m_policy.allows_v2())) {
+    note(out, Severity::Info, NoticeCode::VersionRefused,
+         "Ignored an OTR version " + std::to_string(h.version) +
+             " message: the policy does not allow that version");
+    return;
+  }
+  if (h.version == 3) {
+    // OTRv3, "Instance Tags": discard messages with a sender tag below 0x100, and messages whose
+    // receiver tag is neither ours nor (for a D-H Commit only) zero.
+    if (h.sender_tag < wire::kMinInstanceTag) {
+      note(out, Severity::Warning, NoticeCode::Malformed,
+           "OTR message with an invalid sender instance tag was ignored");
+      return;
+    }
+    if (h.receiver_tag == 0 ? h.type != wire::MessageType::DhCommit
+                            : h.receiver_tag != m_me->instance_tag) {
+      note(out, Severity::Info, NoticeCode::OtherInstance,
+           "An OTR message for another instance of this account was ignored");
+      return;
+    }
+    if (m_their_tag == 0) {
+      m_their_tag = h.sender_tag;
+    } else if (h.sender_tag != m_their_tag) {
+      note(out, Severity::Info, NoticeCode::OtherInstance,
+           "An OTR message from another instance of the peer was ignored");
+      return;
+    }
+  }
+  if (m_offer == Offer::Sent || m_offer == Offer::NotSent) {
+    m_offer = Offer::Accepted;
+  }
+  std::visit(
+      [&](const auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, wire::DataMessage>) {
+          on_data(msg, now, out);
+        } else {
+          AkeParties p = parties();
+          if constexpr (std::is_same_v<T, wire::DhCommit>) {
+            apply_ake(m_ake.on_dh_commit(msg, p), now, out);
+          } else if constexpr (std::is_same_v<T, wire::DhKey>) {
+            apply_ake(m_ake.on_dh_key(msg, p), now, out);
+          } else if constexpr (std::is_same_v<T, wire::RevealSignature>) {
+            apply_ake(m_ake.on_reveal_signature(msg, p), now, out);
+          } else {
+            apply_ake(m_ake.on_signature(msg, p), now, out);
+          }
+        }
+      },
+      m);
+}
+
+void Conversation::Impl::apply_ake(AkeStep step, TimePoint now, Actions& out) {
+  if (step.reflected) {
+    note(out, Severity::Warning, NoticeCode::Reflected,
+         "Received our own OTR key exchange message back; ignored");
+  }
+  if (step.error) {
+    note(out, Severity::Warning, NoticeCode::AkeFailed,
+         "Private conversation setup failed: " + step.error->message);
+  }
+  for (const wire::BinaryMessage& m : step.send) {
+    emit_wire(m, out);
+  }
+  if (step.done) {
+    go_encrypted(std::move(*step.done), now, out);
+  }
+}
+
+void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& out) {
+  const MsgState from = m_msg_state;
+  const Fingerprint fp = done.their_key.fingerprint();
+  const bool changed = m_last_fingerprint && *m_last_fingerprint != fp;
+  DataKeys fresh(std::move(done.our_dh), done.our_keyid, std::move(done.their_dh),
+                 done.their_keyid, done.secbytes);
+  if (m_keys) {
+    // A re-key while encrypted: publish what the old keys verified, in the new session.
+    fresh.carry_over_reveals(*m_keys);
+  }
+  m_keys.emplace(std::move(fresh));
+  m_msg_state = MsgState::Encrypted;
+  m_version = done.version;
+  m_recent_macs.clear();
+  m_last_activity = now;
+  m_last_error_sent.reset();
+  SessionInfo info;
+  info.version = done.version;
+  info.ssid = done.ssid;
+  info.bold_first = done.bold_first;
+  info.their_fingerprint = fp;
+  info.their_instance = m_their_tag;
+  m_session = info;
+  m_last_fingerprint = fp;
+  out.emplace_back(StateChanged{from, MsgState::Encrypted, done.version, done.ssid,
+                                done.bold_first});
+  out.emplace_back(PeerFingerprint{fp, changed});
+
+  if (!m_held.empty()) {
+    std::vector<crypto::SecureBytes> held = std::move(m_held);
+    m_held.clear();
+    for (const crypto::SecureBytes& msg : held) {
+      send_data(msg.view(), {}, 0, now, out);
+      m_last_text = msg.copy();
+      m_last_text_time = now;
+      m_last_text_fingerprint = fp;
+    }
+    note(out, Severity::Info, NoticeCode::HeldMessagesSent,
+         std::to_string(held.size()) + " held message(s) sent encrypted");
+  }
+  if (m_may_retransmit) {
+    m_may_retransmit = false;
+    if (!m_last_text.empty() && now - m_last_text_time <= m_policy.resend_window) {
+      if (m_last_text_fingerprint && *m_last_text_fingerprint == fp) {
+        std::string resent = "[resent] " + to_string(m_last_text.view());
+        send_data(as_bytes(resent), {}, 0, now, out);
+        crypto::wipe(resent.data(), resent.size());
+        note(out, Severity::Info, NoticeCode::MessageResent,
+             "The peer could not read your last message; it was sent again");
+      } else {
+        note(out, Severity::Warning, NoticeCode::ResendRefused,
+             "The peer could not read your last message; it was NOT sent again because the "
+             "peer's key changed");
+      }
+    }
+  }
+}
+
+void Conversation::Impl::on_data(const wire::DataMessage& m, TimePoint now, Actions& out) {
+  const bool quiet = (m.flags & wire::kFlagIgnoreUnreadable) != 0;
+  if (m_msg_state != MsgState::Encrypted || !m_keys) {
+    // OTRv3, "Receiving a Data Message", PLAINTEXT or FINISHED: "Inform the user that an
+    // unreadable encrypted message was received, and reply with an Error Message." (libotr skips
+    // the reply; we send it, rate-limited, so a peer whose session we lost can re-key.)
+    if (!quiet) {
+      note(out, Severity::Warning, NoticeCode::NotInPrivate,
+           "Received an encrypted message, but no private conversation is under way");
+      send_error(kNotPrivateText, now, out);
+    }
+    return;
+  }
+  for (const auto& mac : m_recent_macs) {
+    if (crypto::equal_ct(mac, m.mac)) {
+      note(out, Severity::Info, NoticeCode::Replayed,
+           "A duplicate of a message already received was dropped");
+      return;
+    }
+  }
+  auto result = m_keys->open(m);
+  if (auto* err = std::get_if<DataKeys::OpenError>(&result)) {
+    switch (err->error.code) {
+      case ErrorCode::ReplayedCounter:
+        note(out, Severity::Warning, NoticeCode::Replayed,
+             "A replayed message was dropped: " + err->error.message);
+        return;
+      case ErrorCode::UnknownKeyId:
+        if (err->stale) {
+          note(out, Severity::Info, NoticeCode::StaleMessage,
+               "A delayed message from keys already retired was dropped (" + err->error.message +
+                   ")");
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    if (!quiet) {
+      note(out, Severity::Warning, NoticeCode::Unreadable,
+           "Received an encrypted message that cannot be read: " + err->error.message);
+      send_error(kUnreadableText, now, out);
+    }
+    return;
+  }
+  AcceptedData& ok = std::get<AcceptedData>(result);
+  m_recent_macs.push_back(m.mac);
+  if (m_recent_macs.size() > kRecentMacs) {
+    m_recent_macs.pop_front();
+  }
+  m_last_activity = now;
+  if (ok.lost_before > 0) {
+    note(out, Severity::Warning, NoticeCode::MessagesLost,
+         std::to_string(ok.lost_before) + " message(s) from the peer were lost in transit");
+  }
+  wire::DecodedPlaintext p = wire::decode_plaintext(ok.plaintext.view());
+  if (p.error) {
+    note(out, Severity::Info, NoticeCode::Malformed, p.error->message);
+  }
+  const bool has_text = !p.plaintext.text.empty();
+  if (has_text) {
+    out.emplace_back(ShowPlaintext{std::move(p.plaintext.text), true, false});
+  }
+  on_tlvs(p.plaintext.tlvs, ok.extra_key, now, out);
+  // libotr: after a message with content, send a heartbeat if we have been silent for a while,
+  // so our keys rotate and the MAC keys we retired get published.
+  if (has_text && m_msg_state == MsgState::Encrypted &&
+      now - m_last_sent >= m_policy.heartbeat_interval) {
+    send_data({}, {}, wire::kFlagIgnoreUnreadable, now, out);
+  }
+}
+
+void Conversation::Impl::on_tlvs(const std::vector<wire::Tlv>& tlvs,
+                                 const crypto::SecureArray<32>& extra_key, TimePoint now,
+                                 Actions& out) {
+  for (const wire::Tlv& t : tlvs) {
+    switch (static_cast<wire::TlvType>(t.type)) {
+      case wire::TlvType::Disconnected:
+        // "the other side has ended the conversation": FINISHED, and forget the keys.
+        note(out, Severity::Warning, NoticeCode::PeerEnded,
+             "The peer has ended the private conversation; type /otr finish (or /otr init to "
+             "start again)");
+        leave_encrypted(MsgState::Finished, out);
+        return;
+      case wire::TlvType::ExtraSymmetricKey: {
+        if (t.value.size() < 4) {
+          note(out, Severity::Info, NoticeCode::Malformed,
+               "Extra symmetric key TLV shorter than 4 bytes ignored");
+          break;
+        }
+        ExtraSymmetricKey k;
+        k.use = (std::uint32_t{t.value[0]} << 24) | (std::uint32_t{t.value[1]} << 16) |
+                (std::uint32_t{t.value[2]} << 8) | t.value[3];
+        k.use_data.assign(t.value.begin() + 4, t.value.end());
+        k.key = extra_key;
+        out.emplace_back(std::move(k));
+        break;
+      }
+      default:
+        break;  // Padding and unknown types are ignored.
+    }
+  }
+  (void)now;
+}
+
+void Conversation::Impl::on_query(wire::Versions offered, TimePoint now, Actions& out) {
+  if (m_offer != Offer::Accepted) {
+    m_offer = Offer::Accepted;
+  }
+  std::optional<std::uint16_t> v = best_version(offered);
+  if (!v) {
+    note(out, Severity::Info, NoticeCode::VersionRefused,
+         "The peer asked for a private conversation in a version our policy does not allow");
+    return;
+  }
+  start_ake(*v, now, out);
+}
+
+void Conversation::Impl::start_ake(std::uint16_t version, TimePoint now, Actions& out) {
+  m_last_ake_start = now;
+  apply_ake(m_ake.start(version, parties()), now, out);
+}
+
+void Conversation::Impl::on_error_message(const std::string& text, TimePoint now, Actions& out) {
+  note(out, Severity::Warning, NoticeCode::PeerError, "The peer reports an OTR error: " + text);
+  if (m_msg_state == MsgState::Encrypted) {
+    // libotr: the last message may not have arrived; resend it after the next AKE.
+    m_may_retransmit = true;
+  }
+  if (m_policy.has(kErrorStartAke)) {
+    // Rate-limited, so an error storm cannot turn into an AKE storm.
+    if (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval || m_ake.idle()) {
+      if (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval) {
+        send_query(now, out);
+      }
+    }
+  }
+}
+
+void Conversation::Impl::on_plain(std::string text, bool tagged, wire::Versions tag_versions,
+                                  TimePoint now, Actions& out) {
+  if (tagged) {
+    if (m_offer != Offer::Accepted) {
+      m_offer = Offer::Accepted;
+    }
+  } else if (m_offer == Offer::Sent) {
+    // libotr: a plain answer means the peer has no OTR; stop sending the tag.
+    m_offer = Offer::Rejected;
+  }
+  const bool warn = m_msg_state != MsgState::Plaintext || m_policy.requires_encryption();
+  if (!text.empty()) {
+    if (warn) {
+      note(out, Severity::Warning, NoticeCode::UnencryptedReceived,
+           "The following message was received unencrypted");
+    }
+    out.emplace_back(ShowPlaintext{std::move(text), false, warn});
+  }
+  if (tagged && m_policy.has(kWhitespaceStartAke) && m_msg_state != MsgState::Encrypted) {
+    std::optional<std::uint16_t> v = best_version(tag_versions);
+    if (v && m_ake.idle()) {
+      start_ake(*v, now, out);
+    }
+  }
+}
+
+// --- Sending ---
+
+void Conversation::Impl::send_query(TimePoint now, Actions& out) {
+  m_last_ake_start = now;
+  out.emplace_back(SendToPeer{query_text(m_policy, m_me->account)});
+  note(out, Severity::Info, NoticeCode::AkeStarted, "Asking the peer for a private conversation");
+}
+
+void Conversation::Impl::send_error(std::string_view text, TimePoint now, Actions& out) {
+  if (m_last_error_sent && now - *m_last_error_sent < kErrorReplyInterval) {
+    return;
+  }
+  m_last_error_sent = now;
+  out.emplace_back(SendToPeer{wire::make_error_message(text)});
+}
+
+void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& tlvs,
+                                   std::uint8_t flags, TimePoint now, Actions& out,
+                                   crypto::SecureArray<32>* extra_key) {
+  wire::DataPlaintext p;
+  p.text.assign(reinterpret_cast<const char*>(text.data()), text.size());
+  p.tlvs = tlvs;
+  Bytes plain = wire::encode_plaintext(p);
+  crypto::SecureBytes secret_plain(plain);
+  crypto::wipe(plain.data(), plain.size());
+  crypto::wipe(p.text.data(), p.text.size());
+  wire::Header h;
+  h.version = m_version;
+  h.type = wire::MessageType::Data;
+  if (m_version >= 3) {
+    h.sender_tag = m_me->instance_tag;
+    h.receiver_tag = m_their_tag;
+  }
+  wire::DataMessage m = m_keys->seal(h, flags, secret_plain.view(), *m_rng, extra_key);
+  emit_wire(m, out);
+  m_last_sent = now;
+  m_last_activity = now;
+}
+
+Actions Conversation::Impl::send(std::string_view plaintext, TimePoint now) {
+  return guarded("send", [&](Actions& out) {
+    if (!m_policy.otr_enabled()) {
+      out.emplace_back(SendToPeer{std::string(plaintext)});
+      return;
+    }
+    switch (m_msg_state) {
+      case MsgState::Plaintext:
+        if (m_policy.requires_encryption()) {
+          // OTRv3: "If REQUIRE_ENCRYPTION is set: Store the plaintext message for possible
+          // retransmission, and send a Query Message." Never send it in the clear.
+          m_held.emplace_back(as_bytes(plaintext));
+          note(out, Severity::Info, NoticeCode::MessageHeld,
+               "Message held until the private conversation is set up");
+          if (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval) {
+            send_query(now, out);
+          }
+          return;
+        }
+        if (m_policy.has(kSendWhitespaceTag) && m_offer != Offer::Rejected &&
+            m_offer != Offer::Accepted) {
+          wire::Versions v;
+          v.v2 = m_policy.allows_v2();
+          v.v3 = m_policy.allows_v3();
+          m_offer = Offer::Sent;
+          out.emplace_back(SendToPeer{std::string(plaintext) + wire::whitespace_tag(v)});
+          return;
+        }
+        out.emplace_back(SendToPeer{std::string(plaintext)});
+        return;
+      case MsgState::Encrypted:
+        send_data(as_bytes(plaintext), {}, 0, now, out);
+        m_last_text = crypto::SecureBytes(as_bytes(plaintext));
+        m_last_text_time = now;
+        m_last_text_fingerprint = m_session ? std::optional(m_session->their_fingerprint)
+                                            : std::nullopt;
+        return;
+      case MsgState::Finished:
+        note(out, Severity::Warning, NoticeCode::SendRefused,
+             "Message NOT sent: the peer has ended the private conversation. Type /otr finish "
+             "to continue unencrypted, or /otr init to start a new private conversation");
+        return;
+    }
+  });
+}
+
+Actions Conversation::Impl::start(TimePoint now) {
+  return guarded("start", [&](Actions& out) {
+    if (!m_policy.otr_enabled()) {
+      note(out, Severity::Warning, NoticeCode::VersionRefused,
+           "OTR is disabled by the policy; no private conversation can start");
+      return;
+    }
+    send_query(now, out);
+  });
+}
+
+void Conversation::Impl::leave_encrypted(MsgState to, Actions& out) {
+  const MsgState from = m_msg_state;
+  m_keys.reset();
+  m_msg_state = to;
+  m_recent_macs.clear();
+  if (from != to) {
+    out.emplace_back(StateChanged{from, to, 0, {}, false});
+  }
+}
+
+Actions Conversation::Impl::end(TimePoint now) {
+  return guarded("end", [&](Actions& out) {
+    if (m_msg_state == MsgState::Encrypted && m_keys) {
+      // Go further than libotr: publish the receiving MAC keys still in use with the
+      // Disconnected TLV, so every message of this session becomes forgeable.
+      m_keys->publish_all_mac_keys();
+      const std::size_t published = m_keys->pending_reveals().size() / wire::kMacBytes;
+      wire::Tlv disconnect{static_cast<std::uint16_t>(wire::TlvType::Disconnected), {}};
+      send_data({}, {disconnect}, wire::kFlagIgnoreUnreadable, now, out);
+      note(out, Severity::Info, NoticeCode::SessionEnded,
+           "Private conversation ended; " + std::to_string(published) +
+               " MAC key(s) published so past messages are deniable");
+    }
+    m_ake.reset();
+    m_held.clear();
+    leave_encrypted(MsgState::Plaintext, out);
+  });
+}
+
+Actions Conversation::Impl::tick(TimePoint now) {
+  return guarded("tick", [&](Actions& out) {
+    std::optional<TimePoint> d = next_deadline();
+    if (d && now >= *d && m_msg_state == MsgState::Encrypted) {
+      Actions ended = end(now);
+      note(out, Severity::Info, NoticeCode::SessionEnded,
+           "Private conversation ended after " + std::to_string(m_policy.idle_end->count()) +
+               " s without messages");
+      out.insert(out.end(), std::make_move_iterator(ended.begin()),
+                 std::make_move_iterator(ended.end()));
+    }
+  });
+}
+
+std::optional<TimePoint> Conversation::Impl::next_deadline() const {
+  if (m_msg_state == MsgState::Encrypted && m_policy.idle_end) {
+    return m_last_activity + *m_policy.idle_end;
+  }
+  return std::nullopt;
+}
+
+std::pair<SecureArray<32>, Actions> Conversation::Impl::extra_symmetric_key(std::uint32_t use,
+                                                                           ByteView use_data,
+                                                                           TimePoint now) {
+  if (m_msg_state != MsgState::Encrypted || !m_keys) {
+    throw UsageError("extra_symmetric_key: the conversation is not encrypted");
+  }
+  SecureArray<32> key;
+  Actions out = guarded("extra_symmetric_key", [&](Actions& o) {
+    wire::Tlv t;
+    t.type = static_cast<std::uint16_t>(wire::TlvType::ExtraSymmetricKey);
+    t.value = {static_cast<std::uint8_t>(use >> 24), static_cast<std::uint8_t>(use >> 16),
+               static_cast<std::uint8_t>(use >> 8), static_cast<std::uint8_t>(use)};
+    t.value.insert(t.value.end(), use_data.begin(), use_data.end());
+    send_data({}, {t}, wire::kFlagIgnoreUnreadable, now, o, &key);
+  });
+  return {key, std::move(out)};
+}
+
+// --- SMP (wired up in smp integration) ---
+
+Actions Conversation::Impl::smp_start(std::string_view, std::optional<std::string_view>,
+                                      TimePoint) {
+  Actions out;
+  note(out, Severity::Warning, NoticeCode::SmpError, "SMP is not available yet");
+  return out;
+}
+Actions Conversation::Impl::smp_respond(std::string_view, TimePoint) {
+  Actions out;
+  note(out, Severity::Warning, NoticeCode::SmpError, "SMP is not available yet");
+  return out;
+}
+Actions Conversation::Impl::smp_abort(TimePoint) { return {}; }
+bool Conversation::smp_in_progress() const { return false; }
+
+}  // namespace otr

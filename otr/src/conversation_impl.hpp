@@ -1,0 +1,112 @@
+// Conversation::Impl: the state behind otr::Conversation. Private to the engine; the router and
+// the tests use it. See conversation.cpp for the theory of operation.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ake.hpp"
+#include "data_message.hpp"
+#include "otr/conversation.hpp"
+#include "otr/wire.hpp"
+
+namespace otr {
+
+class Conversation::Impl {
+ public:
+  Impl(const Identity& me, Policy policy, Rng& rng, std::uint32_t their_tag);
+
+  Actions receive(std::string_view wire, TimePoint now);
+  Actions send(std::string_view plaintext, TimePoint now);
+  Actions start(TimePoint now);
+  Actions end(TimePoint now);
+  Actions tick(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+  Actions smp_start(std::string_view secret, std::optional<std::string_view> question,
+                    TimePoint now);
+  Actions smp_respond(std::string_view secret, TimePoint now);
+  Actions smp_abort(TimePoint now);
+  std::pair<SecureArray<32>, Actions> extra_symmetric_key(std::uint32_t use, ByteView use_data,
+                                                          TimePoint now);
+
+  // receive_binary handles an already decoded OTR message (the router decodes once to route).
+  Actions receive_binary(const wire::BinaryMessage& m, TimePoint now);
+
+  MsgState msg_state() const { return m_msg_state; }
+  std::string state_name() const;
+  std::optional<SessionInfo> session() const { return m_session; }
+  std::uint32_t their_tag() const { return m_their_tag; }
+  void set_their_tag(std::uint32_t t) { m_their_tag = t; }
+  const Policy& policy() const { return m_policy; }
+  void set_policy(const Policy& p) { m_policy = p; }
+  Ake& ake() { return m_ake; }
+  const Ake& ake() const { return m_ake; }
+  const DataKeys* keys() const { return m_keys ? &*m_keys : nullptr; }
+  bool failed() const { return m_failed; }
+
+ private:
+  enum class Offer { NotSent, Sent, Rejected, Accepted };
+
+  void check_usable() const;
+  Actions guarded(const char* what, const std::function<void(Actions&)>& body);
+  void receive_string(std::string_view wire, TimePoint now, Actions& out, int depth);
+  void on_encoded(std::string_view wire, TimePoint now, Actions& out);
+  void on_binary(const wire::BinaryMessage& m, TimePoint now, Actions& out);
+  void on_data(const wire::DataMessage& m, TimePoint now, Actions& out);
+  void on_tlvs(const std::vector<wire::Tlv>& tlvs, const crypto::SecureArray<32>& extra_key,
+               TimePoint now, Actions& out);
+  void on_query(wire::Versions offered, TimePoint now, Actions& out);
+  void on_error_message(const std::string& text, TimePoint now, Actions& out);
+  void on_plain(std::string text, bool tagged, wire::Versions tag_versions, TimePoint now,
+                Actions& out);
+  void apply_ake(AkeStep step, TimePoint now, Actions& out);
+  void go_encrypted(AkeSuccess done, TimePoint now, Actions& out);
+  void start_ake(std::uint16_t version, TimePoint now, Actions& out);
+  void send_query(TimePoint now, Actions& out);
+  void send_error(std::string_view text, TimePoint now, Actions& out);
+  void send_data(ByteView text, const std::vector<wire::Tlv>& tlvs, std::uint8_t flags,
+                 TimePoint now, Actions& out, crypto::SecureArray<32>* extra_key = nullptr);
+  void send_smp_tlv(std::optional<wire::Tlv> tlv, TimePoint now, Actions& out);
+  void emit_wire(const wire::BinaryMessage& m, Actions& out);
+  void leave_encrypted(MsgState to, Actions& out);
+  void note(Actions& out, Severity sev, NoticeCode code, std::string text);
+  std::optional<std::uint16_t> best_version(wire::Versions offered) const;
+  AkeParties parties();
+
+  const Identity* m_me;
+  Policy m_policy;
+  Rng* m_rng;
+  std::uint32_t m_their_tag;
+
+  MsgState m_msg_state = MsgState::Plaintext;
+  Ake m_ake;
+  std::optional<DataKeys> m_keys;
+  std::uint16_t m_version = 0;  // version of the encrypted session
+  std::optional<SessionInfo> m_session;
+  std::optional<Fingerprint> m_last_fingerprint;
+  wire::Reassembler m_reassembler;
+  Offer m_offer = Offer::NotSent;
+
+  // Messages typed while a required AKE runs; sent when it completes.
+  std::vector<crypto::SecureBytes> m_held;
+  // The last message we sent encrypted, for a resend after the peer reports it unreadable.
+  crypto::SecureBytes m_last_text;
+  TimePoint m_last_text_time{};
+  std::optional<Fingerprint> m_last_text_fingerprint;
+  bool m_may_retransmit = false;
+
+  TimePoint m_last_sent{};      // any data message we sent (heartbeat)
+  TimePoint m_last_activity{};  // any data message either way (idle end)
+  std::optional<TimePoint> m_last_error_sent;
+  std::optional<TimePoint> m_last_ake_start;
+  // MACs of recently accepted data messages: an exact duplicate is dropped quietly instead of
+  // being reported unreadable (which would start an error, re-AKE loop).
+  std::deque<std::array<std::uint8_t, wire::kMacBytes>> m_recent_macs;
+  bool m_failed = false;
+};
+
+}  // namespace otr
