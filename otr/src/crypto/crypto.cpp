@@ -305,8 +305,8 @@ gcry_mpi_t new_like(bool secret, unsigned bits) {
 }
 }  // namespace
 
-Mpi Mpi::from_bytes(ByteView be) { return Mpi(scan_usg(be, false)); }
-Mpi Mpi::secret_from_bytes(ByteView be) { return Mpi(scan_usg(be, true)); }
+Mpi Mpi::from_bytes(ByteView be) { return Mpi(scan_usg(be, false), Adopt{}); }
+Mpi Mpi::secret_from_bytes(ByteView be) { return Mpi(scan_usg(be, true), Adopt{}); }
 
 Mpi Mpi::from_hex(std::string_view hex) {
   auto b = otr::from_hex(hex);
@@ -382,27 +382,27 @@ int Mpi::compare(const Mpi& o) const { return gcry_mpi_cmp(m_mpi, o.m_mpi); }
 Mpi Mpi::powm(const Mpi& base, const Mpi& exp, const Mpi& mod) {
   gcry_mpi_t r = new_like(any_secret(base, exp), static_cast<unsigned>(mod.bits()));
   gcry_mpi_powm(r, base.m_mpi, exp.m_mpi, mod.m_mpi);
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 Mpi Mpi::mulm(const Mpi& a, const Mpi& b, const Mpi& mod) {
   gcry_mpi_t r = new_like(any_secret(a, b), static_cast<unsigned>(mod.bits()));
   gcry_mpi_mulm(r, a.m_mpi, b.m_mpi, mod.m_mpi);
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 Mpi Mpi::addm(const Mpi& a, const Mpi& b, const Mpi& mod) {
   gcry_mpi_t r = new_like(any_secret(a, b), static_cast<unsigned>(mod.bits()));
   gcry_mpi_addm(r, a.m_mpi, b.m_mpi, mod.m_mpi);
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 Mpi Mpi::subm(const Mpi& a, const Mpi& b, const Mpi& mod) {
   gcry_mpi_t r = new_like(any_secret(a, b), static_cast<unsigned>(mod.bits()));
   gcry_mpi_subm(r, a.m_mpi, b.m_mpi, mod.m_mpi);
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 Mpi Mpi::mod(const Mpi& a, const Mpi& mod) {
   gcry_mpi_t r = new_like(a.is_secret(), static_cast<unsigned>(mod.bits()));
   gcry_mpi_mod(r, a.m_mpi, mod.m_mpi);
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 Mpi Mpi::invm(const Mpi& a, const Mpi& mod) {
   gcry_mpi_t r = new_like(a.is_secret(), static_cast<unsigned>(mod.bits()));
@@ -410,17 +410,17 @@ Mpi Mpi::invm(const Mpi& a, const Mpi& mod) {
     gcry_mpi_release(r);
     throw CryptoError("mpi invm: no inverse");
   }
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 Mpi Mpi::add(const Mpi& a, const Mpi& b) {
   gcry_mpi_t r = new_like(any_secret(a, b), 0);
   gcry_mpi_add(r, a.m_mpi, b.m_mpi);
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 Mpi Mpi::sub(const Mpi& a, const Mpi& b) {
   gcry_mpi_t r = new_like(any_secret(a, b), 0);
   gcry_mpi_sub(r, a.m_mpi, b.m_mpi);
-  return Mpi(r);
+  return Mpi(r, Adopt{});
 }
 
 // --- Diffie-Hellman group ---

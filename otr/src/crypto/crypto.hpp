@@ -104,7 +104,8 @@ class Mpi {
   gcry_mpi* raw() const { return m_mpi; }
 
  private:
-  explicit Mpi(gcry_mpi* adopt) : m_mpi(adopt) {}
+  struct Adopt {};
+  Mpi(gcry_mpi* adopt, Adopt) : m_mpi(adopt) {}
   gcry_mpi* m_mpi;
 };
 
