@@ -1,0 +1,93 @@
+// IrcTransport: messages as PRIVMSGs to one peer nick on an IRC server (plain TCP).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "otr/transport/transport.hpp"
+
+namespace otr::transport {
+
+// IrcOptions says where to connect, who we are and whom we talk to.
+struct IrcOptions {
+  std::string host;                   // server name or address (IPv4 or IPv6)
+  std::uint16_t port = 6667;
+  std::string nick;                   // wanted nick; "_" is appended while it is in use
+  std::string peer;                   // the one nick we exchange messages with
+  std::string user = "otrchat";       // USER name (the server may prefix "~")
+  std::string realname = "otrchat";   // USER real name
+  std::string password;               // sent as PASS when not empty
+  std::chrono::milliseconds timeout{15'000};        // TCP connect plus registration
+  std::chrono::milliseconds write_timeout{30'000};  // send() gives up (and closes) after this
+  int max_nick_attempts = 8;          // nicks tried: nick, nick_, nick__, ...
+};
+
+// IrcTransport connects to an IRC server, registers (PASS, NICK, USER) and waits for the welcome
+// (001). Afterwards a message is one "PRIVMSG <peer> :<message>" line each way.
+//
+//   * PING is answered with PONG at once, also while a send() waits for the server to read.
+//   * A PRIVMSG to us from the peer (compared case-insensitively) is a message. A PRIVMSG from
+//     another nick or to a channel, a NOTICE and a CTCP request (ACTION included) are not: each
+//     becomes an Ignored event. A nick change of ours or of the peer is followed and reported
+//     (NickChanged); the peer's may change max_message_size().
+//   * Server errors about the peer ("401 bob :No such nick") and server notices become Server
+//     events; unparsable lines become Warning events.
+//   * Every line we write fits in 512 bytes with its CR LF, and so does the line the server
+//     relays to the peer with our full prefix in front: max_message_size() is
+//       512 - len(":" nick "!" "~" user "@" <63-byte host> " PRIVMSG " peer " :" CR LF),
+//     417 for nick "alice", user "otrchat", peer "bob". A longer message is refused by send().
+//   * IRC lines cannot hold CR, LF or NUL: send() sends each line of a multi-line message as
+//     its own PRIVMSG (skipping empty ones; the peer receives them as separate messages) and
+//     refuses a NUL byte.
+//   * When the server closes the connection (after ERROR, or killed), closed() becomes true and
+//     a Closed event quotes the server's last ERROR text; reconnect() starts over.
+//
+// native_handle() is an epoll descriptor that watches the socket and an internal eventfd: it is
+// readable whenever read_available() or take_events() has something, including messages that
+// arrived while send() waited, so a plain poll() loop never misses one.
+class IrcTransport final : public Transport {
+ public:
+  // connect connects and registers, blocking for at most options.timeout. Throws
+  // std::invalid_argument if a nick, the peer or the user name is empty or contains a space,
+  // CR, LF, NUL, or the peer is a channel; TransportError if the connection fails, the server
+  // rejects us (erroneous nick, bad password, ERROR), every nick attempt is in use, or no
+  // welcome arrives in time, e.g. "IRC server 127.0.0.1:6667: no welcome (001) within 15000 ms".
+  static std::unique_ptr<IrcTransport> connect(IrcOptions options);
+
+  ~IrcTransport() override;
+  IrcTransport(const IrcTransport&) = delete;
+  IrcTransport& operator=(const IrcTransport&) = delete;
+
+  void send(std::string_view message) override;
+  std::vector<std::string> read_available() override;
+  std::vector<TransportEvent> take_events() override;
+  int native_handle() const override;
+  std::size_t max_message_size() const override;
+  bool closed() const override;
+  void close() override;
+
+  // reconnect closes the connection if it is open, then connects and registers again with the
+  // original options, as connect() does (same errors). Queued messages and events are kept.
+  void reconnect();
+
+  // nick returns our current nick, as the server confirmed it.
+  const std::string& nick() const;
+
+  // peer returns the peer's current nick.
+  const std::string& peer() const;
+
+  // server_name returns the name the server gave in its welcome, e.g. "irc.example.net".
+  const std::string& server_name() const;
+
+ private:
+  class Impl;
+  explicit IrcTransport(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace otr::transport
