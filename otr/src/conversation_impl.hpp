@@ -13,6 +13,7 @@
 #include "data_message.hpp"
 #include "otr/conversation.hpp"
 #include "otr/wire.hpp"
+#include "smp.hpp"
 
 namespace otr {
 
@@ -46,6 +47,7 @@ class Conversation::Impl {
   Ake& ake() { return m_ake; }
   const Ake& ake() const { return m_ake; }
   const DataKeys* keys() const { return m_keys ? &*m_keys : nullptr; }
+  const Smp* smp() const { return m_smp ? &*m_smp : nullptr; }
   bool failed() const { return m_failed; }
 
  private:
@@ -71,6 +73,7 @@ class Conversation::Impl {
   void send_data(ByteView text, const std::vector<wire::Tlv>& tlvs, std::uint8_t flags,
                  TimePoint now, Actions& out, crypto::SecureArray<32>* extra_key = nullptr);
   void send_smp_tlv(std::optional<wire::Tlv> tlv, TimePoint now, Actions& out);
+  void on_smp_step(SmpStep step, TimePoint now, Actions& out);
   void emit_wire(const wire::BinaryMessage& m, Actions& out);
   void leave_encrypted(MsgState to, Actions& out);
   void note(Actions& out, Severity sev, NoticeCode code, std::string text);
@@ -87,6 +90,7 @@ class Conversation::Impl {
   std::optional<DataKeys> m_keys;
   std::uint16_t m_version = 0;  // version of the encrypted session
   std::optional<SessionInfo> m_session;
+  std::optional<Smp> m_smp;  // while encrypted
   std::optional<Fingerprint> m_last_fingerprint;
   wire::Reassembler m_reassembler;
   Offer m_offer = Offer::NotSent;

@@ -43,9 +43,15 @@ using crypto::Mpi;
 
 constexpr std::uint8_t kSmpVersion = 1;
 
-const Mpi& prime() { return crypto::dh_prime(); }
-const Mpi& order() { return crypto::dh_order(); }
-const Mpi& g1() { return crypto::dh_generator(); }
+const Mpi& prime() {
+  return crypto::dh_prime();
+}
+const Mpi& order() {
+  return crypto::dh_order();
+}
+const Mpi& g1() {
+  return crypto::dh_generator();
+}
 
 // OTRv3, "SMP Hash function": SHA256(version BYTE ‖ MPI(a) [‖ MPI(b)]), read as an integer.
 Mpi smp_hash(std::uint8_t version, const Mpi& a) {
@@ -67,7 +73,9 @@ Mpi pow2(const Mpi& e1, const Mpi& b, const Mpi& e2) {
   return Mpi::mulm(Mpi::powm(g1(), e1, prime()), Mpi::powm(b, e2, prime()), prime());
 }
 // b / a mod p. |a| is a group element in [2, p-2], hence invertible (p is prime).
-Mpi divm(const Mpi& b, const Mpi& a) { return Mpi::mulm(b, Mpi::invm(a, prime()), prime()); }
+Mpi divm(const Mpi& b, const Mpi& a) {
+  return Mpi::mulm(b, Mpi::invm(a, prime()), prime());
+}
 
 // A Schnorr-style proof: c = H(v, …), D = r − e·c mod q.
 struct Proof {
@@ -86,10 +94,10 @@ struct Field {
 };
 constexpr Kind E = Kind::Element;
 constexpr Kind X = Kind::Exponent;
-constexpr Field kSmp1Fields[] = {{"g2a", E}, {"c2", X}, {"D2", X}, {"g3a", E}, {"c3", X}, {"D3", X}};
-constexpr Field kSmp2Fields[] = {{"g2b", E}, {"c2", X}, {"D2", X}, {"g3b", E},
-                                 {"c3", X},  {"D3", X}, {"Pb", E}, {"Qb", E},
-                                 {"cP", X},  {"D5", X}, {"D6", X}};
+constexpr Field kSmp1Fields[] = {{"g2a", E}, {"c2", X}, {"D2", X},
+                                 {"g3a", E}, {"c3", X}, {"D3", X}};
+constexpr Field kSmp2Fields[] = {{"g2b", E}, {"c2", X}, {"D2", X}, {"g3b", E}, {"c3", X}, {"D3", X},
+                                 {"Pb", E},  {"Qb", E}, {"cP", X}, {"D5", X},  {"D6", X}};
 constexpr Field kSmp3Fields[] = {{"Pa", E}, {"Qa", E}, {"cP", X}, {"D5", X},
                                  {"D6", X}, {"Ra", E}, {"cR", X}, {"D7", X}};
 constexpr Field kSmp4Fields[] = {{"Rb", E}, {"cR", X}, {"D7", X}};
@@ -119,9 +127,9 @@ Result<std::vector<Mpi>> read_message(ByteView value, std::span<const Field> fie
                                                  " <= p-2)");
     }
     if (f.kind == Kind::Exponent && (v.is_zero() || !(v < order()))) {
-      return make_error(ErrorCode::BadValue, std::string(what) + ": " + f.name +
-                                                 " is out of range (needs 1 <= " + f.name +
-                                                 " < q)");
+      return make_error(
+          ErrorCode::BadValue,
+          std::string(what) + ": " + f.name + " is out of range (needs 1 <= " + f.name + " < q)");
     }
     out.push_back(std::move(v));
   }
@@ -142,7 +150,9 @@ wire::Tlv make_tlv(wire::TlvType type, std::initializer_list<const Mpi*> mpis) {
   return wire::Tlv{static_cast<std::uint16_t>(type), wire::encode_smp_mpis(parts)};
 }
 
-wire::Tlv abort_tlv() { return wire::Tlv{static_cast<std::uint16_t>(wire::TlvType::SmpAbort), {}}; }
+wire::Tlv abort_tlv() {
+  return wire::Tlv{static_cast<std::uint16_t>(wire::TlvType::SmpAbort), {}};
+}
 
 const char* expected_name(SmpExpect e) {
   switch (e) {
@@ -238,8 +248,8 @@ CoordsProof prove_coords(std::uint8_t version, const Mpi& g2, const Mpi& g3, con
   return {std::move(c), std::move(d5), std::move(d6)};
 }
 // check_coords: c == H(v, g3^D5 · P^c, g1^D5 · g2^D6 · Q^c).
-bool check_coords(std::uint8_t version, const Mpi& c, const Mpi& d5, const Mpi& d6,
-                  const Mpi& g2, const Mpi& g3, const Mpi& big_p, const Mpi& big_q) {
+bool check_coords(std::uint8_t version, const Mpi& c, const Mpi& d5, const Mpi& d6, const Mpi& g2,
+                  const Mpi& g3, const Mpi& big_p, const Mpi& big_q) {
   Mpi first = Mpi::mulm(Mpi::powm(g3, d5, prime()), Mpi::powm(big_p, c, prime()), prime());
   Mpi second = Mpi::mulm(pow2(d5, g2, d6), Mpi::powm(big_q, c, prime()), prime());
   return smp_hash(version, first, second) == c;
@@ -306,11 +316,7 @@ SmpStep Smp::on_tlv(const wire::Tlv& tlv) {
         return error(make_error(ErrorCode::Malformed, "SMP1Q is empty"));
       }
       // libotr takes a value without a NUL as all question and an empty SMP1 payload, which
-      // then fails to parse: CHEATED. Say so plainly rather than "truncated".
-      if (std::find(tlv.value.begin(), tlv.value.end(), 0) == tlv.value.end()) {
-        return cheated(
-            make_error(ErrorCode::Malformed, "SMP1Q: no NUL after the question, so no SMP1 payload"));
-      }
+      // then fails to parse: CHEATED.
       Result<wire::Smp1Q> split = wire::split_smp1q(tlv.value);
       if (!split) {
         return cheated(split.error());
@@ -395,7 +401,7 @@ wire::Tlv Smp::respond(ByteView secret) {
   wire::Tlv tlv = make_tlv(wire::TlvType::Smp2, {&g2b, &p2.c, &p2.d, &g3b, &p3.c, &p3.d, &pb, &qb,
                                                  &pp.c, &pp.d5, &pp.d6});
   // "Store the values of g3a, g2, g3, b3, Pb and Qb for use later in the protocol."
-  Expect3 next{s->question.has_value(), s->g3a, std::move(g2), std::move(g3),
+  Expect3 next{s->question.has_value(), s->g3a,        std::move(g2), std::move(g3),
                std::move(b3),           std::move(pb), std::move(qb)};
   m_state = std::move(next);
   return tlv;
@@ -517,7 +523,9 @@ wire::Tlv Smp::abort() {
   return abort_tlv();
 }
 
-void Smp::reset() { m_state = Expect1{}; }
+void Smp::reset() {
+  m_state = Expect1{};
+}
 
 SmpExpect Smp::expecting() const {
   if (std::holds_alternative<Expect2>(m_state)) {
@@ -532,7 +540,9 @@ SmpExpect Smp::expecting() const {
   return SmpExpect::Expect1;
 }
 
-bool Smp::awaiting_secret() const { return std::holds_alternative<AwaitingSecret>(m_state); }
+bool Smp::awaiting_secret() const {
+  return std::holds_alternative<AwaitingSecret>(m_state);
+}
 
 std::optional<std::string> Smp::question() const {
   if (const auto* s = std::get_if<AwaitingSecret>(&m_state)) {

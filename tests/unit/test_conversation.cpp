@@ -68,3 +68,50 @@ TEST_CASE("one-way bursts decrypt and key rotation costs no extra exponentiation
   CHECK(t.a.impl().keys()->exponentiations() == 0);
   CHECK(t.b.impl().keys()->exponentiations() == 0);
 }
+
+TEST_CASE("SMP between two engine conversations, with and without a question", "[conversation][smp]") {
+  Two t;
+  t.pair.a_does(t.a.start(t.pair.now));
+  t.pair.pump();
+  REQUIRE(t.a.msg_state() == MsgState::Encrypted);
+
+  SECTION("equal secrets succeed, with a question") {
+    t.pair.a_does(t.a.smp_start("blue", std::string_view("favourite colour?"), t.pair.now));
+    t.pair.pump();
+    REQUIRE_FALSE(t.pair.at_b.smp.empty());
+    CHECK(t.pair.at_b.smp.back().kind == SmpUpdate::Kind::AskForSecret);
+    CHECK(t.pair.at_b.smp.back().question == std::optional<std::string>("favourite colour?"));
+    t.pair.b_does(t.b.smp_respond("blue", t.pair.now));
+    t.pair.pump();
+    CHECK(t.pair.at_a.smp.back().kind == SmpUpdate::Kind::Succeeded);
+    CHECK(t.pair.at_a.smp.back().set_trust == std::optional<bool>(true));
+    CHECK(t.pair.at_b.smp.back().kind == SmpUpdate::Kind::Succeeded);
+    // With a question only the asker learns something: the responder's trust is left alone.
+    CHECK(t.pair.at_b.smp.back().set_trust == std::nullopt);
+  }
+  SECTION("different secrets fail on both sides") {
+    t.pair.a_does(t.a.smp_start("blue", std::nullopt, t.pair.now));
+    t.pair.pump();
+    t.pair.b_does(t.b.smp_respond("green", t.pair.now));
+    t.pair.pump();
+    CHECK(t.pair.at_a.smp.back().kind == SmpUpdate::Kind::Failed);
+    CHECK(t.pair.at_b.smp.back().kind == SmpUpdate::Kind::Failed);
+    CHECK(t.pair.at_a.smp.back().set_trust == std::optional<bool>(false));
+  }
+  SECTION("abort half-way") {
+    t.pair.a_does(t.a.smp_start("blue", std::nullopt, t.pair.now));
+    t.pair.pump();
+    t.pair.b_does(t.b.smp_abort(t.pair.now));
+    t.pair.pump();
+    CHECK(t.pair.at_a.smp.back().kind == SmpUpdate::Kind::Aborted);
+    CHECK_FALSE(t.a.smp_in_progress());
+  }
+}
+
+TEST_CASE("SMP refused outside an encrypted session", "[conversation][smp]") {
+  Two t;
+  Collected c;
+  c.add(t.a.smp_start("x", std::nullopt, t.pair.now));
+  CHECK(c.has_notice(NoticeCode::SmpError));
+  CHECK(c.sent.empty());
+}

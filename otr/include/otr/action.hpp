@@ -108,6 +108,9 @@ struct SmpUpdate {
   std::optional<std::string> question;
   std::string text;
   bool we_initiated = false;
+  // set_trust is libotr's trust update for the peer's fingerprint: true = verified by SMP
+  // (libotr writes "smp"), false = clear the trust, nullopt = leave it alone.
+  std::optional<bool> set_trust;
 };
 
 // ExtraSymmetricKey: the peer told us it uses the extra symmetric key for |use| (TLV 8).

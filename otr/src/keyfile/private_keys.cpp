@@ -133,7 +133,7 @@ AccountKey read_account(const Node& account) {
     fail(protocol->line(), "protocol " + detail::quoted(protocol_name) + " contains a NUL byte");
   }
   const std::string label =
-      "account " + detail::quoted(account_name) + " (" + detail::quoted(protocol_name) + "): ";
+      "account " + detail::quoted(account_name) + ", protocol " + detail::quoted(protocol_name) + ": ";
   if (private_key->items().size() != 2 || !private_key->items()[1].is_list()) {
     fail(private_key->line(), label + "(private-key ...) must hold exactly one key list");
   }
@@ -159,8 +159,8 @@ std::vector<AccountKey> read_privkeys(const Node& top) {
     AccountKey key = read_account(item);
     for (std::size_t k = 0; k < keys.size(); ++k) {
       if (keys[k].account == key.account && keys[k].protocol == key.protocol) {
-        fail(item.line(), "account " + detail::quoted(key.account) + " (" +
-                              detail::quoted(key.protocol) + ") appears twice (lines " +
+        fail(item.line(), "account " + detail::quoted(key.account) + ", protocol " +
+                              detail::quoted(key.protocol) + " appears twice (lines " +
                               std::to_string(lines[k]) + " and " + std::to_string(item.line()) +
                               ")");
       }

@@ -351,7 +351,9 @@ class Parser {
             out.push_back(static_cast<std::uint8_t>(value));
             break;
           }
-          fail("bad escape in string: \\" + (c == '"' ? std::string("\"") : describe(c)));
+          const auto u = static_cast<unsigned char>(c);
+          fail(u >= 0x21 && u < 0x7f ? std::string("bad escape \\") + c + " in string"
+                                     : "bad escape: '\\' followed by " + describe(c) + " in string");
         }
       }
     }
