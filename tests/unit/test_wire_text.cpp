@@ -55,6 +55,9 @@ TEST_CASE("parse_query follows libotr on every version string", "[wire]") {
   CHECK(parse_query("?OTR?v23?") == versions(true, true, true));
   CHECK(parse_query("?OTRv?") == versions(false, false, false));  // a query offering nothing
   CHECK(parse_query("?OTRv24x3?") == versions(false, true, true));
+  CHECK(parse_query("?OTRv24x?") == versions(false, true, false));  // the spec's examples
+  CHECK(parse_query("?OTR?v24x?") == versions(true, true, false));
+  CHECK(parse_query("?OTR?v?") == versions(true, false, false));
   CHECK(parse_query("?OTRv4?") == versions(false, false, false));
   CHECK(parse_query("?OTRv3?v2?") == versions(false, false, true));  // stops at the first '?'
   // Embedded in text; the default libotr query text.

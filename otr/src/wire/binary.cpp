@@ -42,7 +42,7 @@ bool read_body(Reader& r, DhCommit& m) {
   if (!r.data("encrypted g^x", m.encrypted_gx) || !r.data("hashed g^x", m.hashed_gx)) {
     return false;
   }
-  // OTRv3 §D-H Commit Message: "Hashed g^x (DATA): This is the SHA256 hash of MPI(g^x)."
+  // OTRv3 §D-H Commit Message, Hashed g^x (DATA): "This is the SHA256 hash of gxmpi."
   if (m.hashed_gx.size() != kHashedGxBytes) {
     return r.fail(ErrorCode::Malformed, "hashed g^x must be " + std::to_string(kHashedGxBytes) +
                                             " bytes, got " + std::to_string(m.hashed_gx.size()));
@@ -56,8 +56,8 @@ bool read_body(Reader& r, RevealSignature& m) {
   if (!r.data("r", m.revealed_key)) {
     return false;
   }
-  // OTRv3 §Reveal Signature Message: "Revealed key (DATA): This is the value r picked
-  // earlier", a 128-bit AES key.
+  // OTRv3 §Reveal Signature Message, Revealed key (DATA): "This is the value r picked
+  // earlier", and r is "a random value r (128 bits)".
   if (m.revealed_key.size() != kRevealedKeyBytes) {
     return r.fail(ErrorCode::Malformed, "r must be " + std::to_string(kRevealedKeyBytes) +
                                             " bytes, got " +
@@ -134,8 +134,8 @@ Result<BinaryMessage> decode(ByteView bytes, std::size_t* auth_end) {
   }
   h.type = static_cast<MessageType>(type);
   r.set_what(message_name(h.type));
-  // OTRv3 §Packet format: v3 messages carry the sender's and the receiver's instance tags
-  // right after the type; v2 messages have none.
+  // OTRv3 §Encoded messages: after "Message type (BYTE)" come "Sender Instance tag (INT)" and
+  // "Receiver Instance tag (INT)"; v2 messages have neither.
   if (h.version == 3 && (!r.u32("sender instance tag", h.sender_tag) ||
                          !r.u32("receiver instance tag", h.receiver_tag))) {
     return r.error();

@@ -159,8 +159,9 @@ Result<Fragment> parse_fragment(std::string_view s) {
     return malformed(std::to_string(extra) + (extra == 1 ? " character" : " characters") +
                      " after the trailing comma");
   }
-  // OTRv3 §Instance Tags: "the smallest valid instance tag is 0x00000100". The receiver tag
-  // may be 0 here; the reassembled message is checked against ours later.
+  // OTRv3 §Instance Tags: a tag "greater than 0 but less than 0x00000100" means "discard the
+  // message"; libotr refuses 0 as well. The receiver tag may be 0 here (the reassembled
+  // message is checked against our tag later).
   if (f.version == 3 && f.sender_tag < kMinInstanceTag) {
     return make_error(ErrorCode::InstanceTagMismatch,
                       std::string(kName) + "sender instance tag " + hex32(f.sender_tag) +
@@ -236,16 +237,18 @@ Result<std::optional<std::string>> Reassembler::add(const Fragment& f) {
   }
   const std::size_t base = f.k == 1 ? 0 : m_buffer.size();
   if (f.k == 1) {
-    // "If k == 1: Forget any stored fragment you may have. Store Piece. Let K = k, N = n."
+    // "If k == 1: Forget any stored fragment you may have; Store (piece) as F; Store (k,n) as
+    // (K,N)."
     m_buffer.clear();
     m_k = 0;
     m_n = 0;
   } else if (!(f.n == m_n && f.k == m_k + 1)) {
-    // "Otherwise: Forget any stored fragment you may have. Let K = 0 and N = 0."
+    // "Otherwise: Forget any stored fragment you may have; Store "" as F; Store (0,0) as
+    // (K,N)."
     reset();
     return std::optional<std::string>{};
   }
-  // "If n == N and k == K+1: Append Piece to the stored fragment. Let K = k."
+  // "If n == N and k == K+1: Append (piece) to F; Store (k,n) as (K,N)." The cap comes first.
   if (f.piece.size() > kMaxMessageBytes - base) {
     std::size_t total = base + f.piece.size();
     reset();
@@ -256,7 +259,7 @@ Result<std::optional<std::string>> Reassembler::add(const Fragment& f) {
   m_buffer += f.piece;
   m_k = f.k;
   m_n = f.n;
-  // "If N > 0 and K == N, treat the stored fragment as the received message."
+  // "After this, if N > 0 and K == N, treat F as the received message."
   if (m_k == m_n) {
     std::string done = std::move(m_buffer);
     m_buffer = std::string();

@@ -74,7 +74,8 @@ std::optional<Versions> parse_query(std::string_view s) {
 
 std::string whitespace_tag(Versions v) {
   std::string out(kTagBase);
-  // OTRv3: "the tag for version 1, if present, must come first".
+  // OTRv3 §Tagged plaintext messages: the v1 tag "must come before all other whitespace
+  // version tags, if it is present".
   if (v.v1) {
     out += kTagV1;
   }
@@ -140,8 +141,8 @@ std::optional<std::string> parse_error_message(std::string_view s) {
 }
 
 Kind classify(std::string_view s) {
-  // OTRv3 §Fragmentation: "check for this before checking for any of the other ?OTR:
-  // markers". Only a string that *starts* with the fragment marker is a fragment: libotr before
+  // OTRv3 §Fragmentation: "you'll need to check for this _before_ checking for any of the
+  // other "?OTR:" markers". Only a string that *starts* with the fragment marker is a fragment: libotr before
   // 4.1.1 found "?OTR|" anywhere in the text (bug #76).
   if (s.starts_with("?OTR|")) {
     return Kind::FragmentV3;

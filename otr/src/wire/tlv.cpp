@@ -88,8 +88,8 @@ Result<std::vector<Bytes>> decode_smp_mpis(ByteView value, std::uint32_t expecte
   if (!r.u32("MPI count", count)) {
     return r.error();
   }
-  // OTRv3 §SMP: SMP1, 2, 3 and 4 carry 6, 11, 8 and 3 MPIs. Checking the count first also
-  // bounds what is allocated below.
+  // OTRv3 §Data Message: "There should be as many MPIs as declared in the MPI count field";
+  // SMP1..4 carry 6, 11, 8 and 3. Checking the count first also bounds the allocation below.
   if (count != expected) {
     r.fail(ErrorCode::Malformed, "MPI count is " + std::to_string(count) + ", expected " +
                                      std::to_string(expected));
@@ -123,7 +123,8 @@ Bytes encode_smp_mpis(const std::vector<Bytes>& mpis) {
 }
 
 Result<Smp1Q> split_smp1q(ByteView value) {
-  // OTRv3 §SMP, TLV type 7: "the question, a NUL byte, then the data of a type 2 TLV".
+  // OTRv3 §Data Message, Type 7: "Like a SMP Message 1, but whose value begins with a
+  // NUL-terminated user-specified question."
   if (value.empty()) {
     return make_error(ErrorCode::Malformed, "SMP1Q: empty value");
   }
