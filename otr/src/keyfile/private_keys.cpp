@@ -112,6 +112,9 @@ AccountKey read_account(const Node& account) {
     if (*slot != nullptr) {
       fail(item.line(), "account has two (" + std::string(h) + " ...)");
     }
+    if (slot != &private_key) {
+      single_atom(item, "");  // reject (name a b) here, before complaining about what is missing
+    }
     *slot = &item;
   }
   if (name == nullptr) {
