@@ -77,6 +77,11 @@ const char* notice_code_name(NoticeCode c) {
     case NoticeCode::SmpError: return "smp_error";
     case NoticeCode::ExtraKeyUsed: return "extra_key_used";
     case NoticeCode::InternalError: return "internal_error";
+    case NoticeCode::FingerprintNew: return "fingerprint_new";
+    case NoticeCode::FingerprintChanged: return "fingerprint_changed";
+    case NoticeCode::FingerprintVerified: return "fingerprint_verified";
+    case NoticeCode::FingerprintUnverified: return "fingerprint_unverified";
+    case NoticeCode::TrustChanged: return "trust_changed";
   }
   return "unknown";
 }

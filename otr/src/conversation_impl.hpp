@@ -49,6 +49,7 @@ class Conversation::Impl {
   const DataKeys* keys() const { return m_keys ? &*m_keys : nullptr; }
   const Smp* smp() const { return m_smp ? &*m_smp : nullptr; }
   bool failed() const { return m_failed; }
+  TimePoint last_activity() const { return m_last_activity; }
 
  private:
   enum class Offer { NotSent, Sent, Rejected, Accepted };

@@ -83,6 +83,11 @@ enum class NoticeCode {
   SmpError,              // an SMP message that does not fit
   ExtraKeyUsed,          // the peer announced use of the extra symmetric key
   InternalError,         // libgcrypt failed; the conversation is unusable
+  FingerprintNew,        // first time we see this peer key: recorded as not verified
+  FingerprintChanged,    // the peer shows a key other than the one(s) on record: beware
+  FingerprintVerified,   // the peer's key is one the person verified
+  FingerprintUnverified, // the peer's key is on record but not verified
+  TrustChanged,          // SMP set or cleared the trust in the peer's key
 };
 const char* notice_code_name(NoticeCode c);
 

@@ -1,0 +1,87 @@
+// Account: one local OTR identity talking to many peers. It routes every incoming message to one
+// Conversation per (peer, instance tag), like libotr's master and child contexts, so that a
+// person logged in from two clients has two independent private sessions; it keeps the trust
+// store (trust on first use, SMP results) in libotr's fingerprints-file model.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "otr/conversation.hpp"
+#include "otr/trust.hpp"
+
+namespace otr {
+
+// kBestInstance selects, like libotr's OTRL_INSTAG_BEST, the peer instance whose conversation
+// is furthest along (encrypted before finished before plaintext), most recently active first.
+inline constexpr std::uint32_t kBestInstance = 1;
+// kMasterInstance selects the conversation not bound to any peer instance (libotr's master).
+inline constexpr std::uint32_t kMasterInstance = 0;
+
+// Event is an Action from the conversation with |peer|'s instance |instance| (0: the master
+// conversation, which also carries OTR v2 sessions).
+struct Event {
+  std::string peer;
+  std::uint32_t instance = 0;
+  Action action;
+};
+using Events = std::vector<Event>;
+
+class Account {
+ public:
+  // Account takes our identity, the protocol name (for the trust store: "prpl-irc",
+  // "otrchat"...), the default policy for new conversations and the Rng (which must outlive it).
+  Account(Identity me, std::string protocol, Policy policy, Rng& rng);
+  ~Account();
+  Account(const Account&) = delete;
+  Account& operator=(const Account&) = delete;
+
+  // receive routes one IM message from |peer|: v3 messages by their sender instance tag (a new
+  // tag gets its own conversation), everything else to the master or best conversation.
+  Events receive(std::string_view peer, std::string_view wire, TimePoint now);
+  // send sends the person's message to |peer|'s |instance| (kBestInstance by default).
+  Events send(std::string_view peer, std::string_view text, TimePoint now,
+              std::uint32_t instance = kBestInstance);
+  // start asks |peer| for a private conversation (a Query message from the master).
+  Events start(std::string_view peer, TimePoint now);
+  // end ends the private conversation with |peer|'s |instance|.
+  Events end(std::string_view peer, TimePoint now, std::uint32_t instance = kBestInstance);
+  Events smp_start(std::string_view peer, std::string_view secret,
+                   std::optional<std::string_view> question, TimePoint now,
+                   std::uint32_t instance = kBestInstance);
+  Events smp_respond(std::string_view peer, std::string_view secret, TimePoint now,
+                     std::uint32_t instance = kBestInstance);
+  Events smp_abort(std::string_view peer, TimePoint now, std::uint32_t instance = kBestInstance);
+  // tick runs every conversation whose deadline has passed. Cost: O(due · log n).
+  Events tick(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+
+  // find returns the conversation for |peer| and |instance| (kMasterInstance, kBestInstance or a
+  // tag), or nullptr if there is none. Constant time in the number of peers.
+  Conversation* find(std::string_view peer, std::uint32_t instance = kBestInstance);
+  // instances lists the peer instance tags we hold conversations for (master excluded).
+  std::vector<std::uint32_t> instances(std::string_view peer) const;
+  std::size_t peer_count() const;
+
+  const Identity& identity() const { return *m_me; }
+  const std::string& protocol() const { return m_protocol; }
+  TrustStore& trust() { return m_trust; }
+  const TrustStore& trust() const { return m_trust; }
+  void set_policy(const Policy& p);
+
+  class Router;
+
+ private:
+  std::unique_ptr<Identity> m_me;  // stable address: conversations keep a reference
+  std::string m_protocol;
+  Policy m_policy;
+  Rng* m_rng;
+  TrustStore m_trust;
+  std::unique_ptr<Router> m_router;
+};
+
+}  // namespace otr

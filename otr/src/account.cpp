@@ -1,0 +1,346 @@
+// Account and its Router: one Conversation per (peer, instance tag).
+//
+// Theory of operation. Each peer has a master conversation (libotr's master context: no peer
+// instance, used for query messages, plain text and OTR v2) and one child per peer instance tag
+// seen in a v3 message. A v3 message goes to the child named by its sender tag; a D-H Key
+// arriving at a child that has no AKE under way answers the D-H Commit the master sent to every
+// instance, so the child first copies the master's AWAITING_DHKEY state (libotr's
+// otrl_auth_copy_on_key). Plain text, tagged text and error messages go to the "best"
+// conversation, so a warning about unencrypted text comes from the session that is private.
+// Lookups are hash-map finds: constant time in the number of peers.
+#include "otr/account.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <queue>
+#include <unordered_map>
+
+#include "conversation_impl.hpp"
+
+namespace otr {
+
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+int rank(MsgState s) {
+  switch (s) {
+    case MsgState::Encrypted: return 2;
+    case MsgState::Finished: return 1;
+    case MsgState::Plaintext: return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+class Account::Router {
+ public:
+  struct Child {
+    std::uint32_t tag;
+    std::unique_ptr<Conversation> conv;
+  };
+  struct Peer {
+    std::unique_ptr<Conversation> master;
+    std::vector<Child> children;
+  };
+  struct Deadline {
+    TimePoint when;
+    std::string peer;
+    std::uint32_t tag;
+    bool operator>(const Deadline& o) const { return when > o.when; }
+  };
+
+  Router(Account& account) : m_account(account) {}
+
+  Peer& peer(std::string_view name) {
+    auto it = m_peers.find(name);
+    if (it == m_peers.end()) {
+      it = m_peers.emplace(std::string(name), Peer{}).first;
+      it->second.master = std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy,
+                                                         *m_account.m_rng, 0);
+    }
+    return it->second;
+  }
+  Peer* find_peer(std::string_view name) {
+    auto it = m_peers.find(name);
+    return it == m_peers.end() ? nullptr : &it->second;
+  }
+  const Peer* find_peer(std::string_view name) const {
+    auto it = m_peers.find(name);
+    return it == m_peers.end() ? nullptr : &it->second;
+  }
+
+  Conversation& child(Peer& p, std::uint32_t tag) {
+    for (Child& c : p.children) {
+      if (c.tag == tag) {
+        return *c.conv;
+      }
+    }
+    p.children.push_back(Child{tag, std::make_unique<Conversation>(
+                                        *m_account.m_me, m_account.m_policy, *m_account.m_rng,
+                                        tag)});
+    return *p.children.back().conv;
+  }
+
+  static Conversation* find_in(Peer& p, std::uint32_t instance) {
+    if (instance == kMasterInstance) {
+      return p.master.get();
+    }
+    if (instance == kBestInstance) {
+      Conversation* best = p.master.get();
+      for (Child& c : p.children) {
+        const int rc = rank(c.conv->msg_state());
+        const int rb = rank(best->msg_state());
+        if (rc > rb || (rc == rb && c.conv->impl().last_activity() >
+                                        best->impl().last_activity())) {
+          best = c.conv.get();
+        }
+      }
+      return best;
+    }
+    for (Child& c : p.children) {
+      if (c.tag == instance) {
+        return c.conv.get();
+      }
+    }
+    return nullptr;
+  }
+
+  // Converts a conversation's actions into events and applies the trust-store rules.
+  void emit(std::string_view peer_name, Conversation& conv, Actions actions, TimePoint /*now*/,
+            Events& out) {
+    const std::uint32_t instance = conv.their_instance();
+    const std::string peer(peer_name);
+    const Identity& me = *m_account.m_me;
+    for (Action& a : actions) {
+      if (const auto* fp = std::get_if<PeerFingerprint>(&a)) {
+        out.push_back(Event{peer, instance, a});
+        TrustStore::Observation o =
+            m_account.m_trust.observe(peer, me.account, m_account.m_protocol, fp->fingerprint);
+        const std::string human = fingerprint_human(fp->fingerprint);
+        Notice n;
+        if (o.key_changed) {
+          n = Notice{Severity::Error, NoticeCode::FingerprintChanged,
+                     "WARNING: " + peer + " is using a key we have never seen before: " + human +
+                         ". Their known key(s) differ. Someone may be impersonating them. "
+                         "Verify it (/otr auth) before you trust this conversation."};
+        } else if (o.first_seen) {
+          n = Notice{Severity::Warning, NoticeCode::FingerprintNew,
+                     "First private conversation with " + peer + "; their fingerprint is " +
+                         human + " (not verified yet: use /otr auth, or compare it with them "
+                         "another way and /otr trust)"};
+        } else if (o.trusted) {
+          n = Notice{Severity::Info, NoticeCode::FingerprintVerified,
+                     peer + "'s fingerprint " + human + " is verified (" + o.trust + ")"};
+        } else {
+          n = Notice{Severity::Warning, NoticeCode::FingerprintUnverified,
+                     peer + "'s fingerprint " + human + " is known but not verified"};
+        }
+        out.push_back(Event{peer, instance, std::move(n)});
+        continue;
+      }
+      if (const auto* smp = std::get_if<SmpUpdate>(&a)) {
+        if (smp->set_trust && conv.session()) {
+          const Fingerprint& fp = conv.session()->their_fingerprint;
+          m_account.m_trust.set_trust(peer, me.account, m_account.m_protocol, fp,
+                                      *smp->set_trust ? "smp" : "");
+          out.push_back(Event{peer, instance, std::move(a)});
+          out.push_back(Event{
+              peer, instance,
+              Notice{Severity::Info, NoticeCode::TrustChanged,
+                     *smp->set_trust ? peer + "'s fingerprint is now verified by SMP"
+                                     : peer + "'s fingerprint is no longer marked verified"}});
+          continue;
+        }
+      }
+      out.push_back(Event{peer, instance, std::move(a)});
+    }
+    track(peer_name, conv);
+  }
+
+  void track(std::string_view peer_name, Conversation& conv) {
+    if (std::optional<TimePoint> d = conv.next_deadline()) {
+      m_deadlines.push(Deadline{*d, std::string(peer_name), conv.their_instance()});
+    }
+  }
+
+  Events receive(std::string_view peer_name, std::string_view wire, TimePoint now) {
+    Events out;
+    Peer& p = peer(peer_name);
+    const std::uint32_t ours = m_account.m_me->instance_tag;
+    const wire::Kind kind = wire::classify(wire);
+    if (kind == wire::Kind::FragmentV3) {
+      Result<wire::Fragment> f = wire::parse_fragment(wire);
+      if (f && (f->receiver_tag == 0 || f->receiver_tag == ours)) {
+        Conversation& c = child(p, f->sender_tag);
+        emit(peer_name, c, c.receive(wire, now), now, out);
+        return out;
+      }
+      emit(peer_name, *p.master, p.master->receive(wire, now), now, out);
+      return out;
+    }
+    if (kind == wire::Kind::Encoded) {
+      Result<Bytes> bytes = wire::dearmor(wire);
+      std::optional<wire::BinaryMessage> m;
+      if (bytes) {
+        Result<wire::BinaryMessage> decoded = wire::decode_binary(*bytes);
+        if (decoded) {
+          m = std::move(*decoded);
+        }
+      }
+      if (m) {
+        const wire::Header& h =
+            std::visit([](const auto& x) -> const wire::Header& { return x.header; }, *m);
+        const bool for_us = h.receiver_tag == ours ||
+                            (h.receiver_tag == 0 && h.type == wire::MessageType::DhCommit);
+        if (h.version == 3 && h.sender_tag >= wire::kMinInstanceTag && for_us) {
+          Conversation& c = child(p, h.sender_tag);
+          if (h.type == wire::MessageType::DhKey && c.impl().ake().idle() &&
+              p.master->impl().ake().awaiting_dh_key()) {
+            c.impl().ake().copy_from(p.master->impl().ake());
+          }
+          emit(peer_name, c, c.impl().receive_binary(*m, now), now, out);
+          return out;
+        }
+        if (h.version == 2) {
+          emit(peer_name, *p.master, p.master->impl().receive_binary(*m, now), now, out);
+          return out;
+        }
+      }
+      // Undecodable, or a v3 message not for us: the best conversation reports it (an encrypted
+      // session can then tell the peer it could not read the message).
+      Conversation& c = *find_in(p, kBestInstance);
+      emit(peer_name, c, c.receive(wire, now), now, out);
+      return out;
+    }
+    Conversation& c = kind == wire::Kind::Query ? *p.master : *find_in(p, kBestInstance);
+    emit(peer_name, c, c.receive(wire, now), now, out);
+    return out;
+  }
+
+  template <class F>
+  Events on_instance(std::string_view peer_name, std::uint32_t instance, TimePoint now, F&& f) {
+    Events out;
+    Peer& p = peer(peer_name);
+    Conversation* c = find_in(p, instance);
+    if (c == nullptr) {
+      out.push_back(Event{std::string(peer_name), instance,
+                          Notice{Severity::Warning, NoticeCode::OtherInstance,
+                                 "No conversation with instance " + std::to_string(instance) +
+                                     " of " + std::string(peer_name)}});
+      return out;
+    }
+    emit(peer_name, *c, f(*c), now, out);
+    return out;
+  }
+
+  Events tick(TimePoint now) {
+    Events out;
+    while (!m_deadlines.empty() && m_deadlines.top().when <= now) {
+      Deadline d = m_deadlines.top();
+      m_deadlines.pop();
+      Peer* p = find_peer(d.peer);
+      Conversation* c = p ? find_in(*p, d.tag == 0 ? kMasterInstance : d.tag) : nullptr;
+      if (c == nullptr) {
+        continue;
+      }
+      std::optional<TimePoint> cur = c->next_deadline();
+      if (!cur || *cur > now) {
+        continue;  // stale entry: the deadline moved; track() pushed the new one
+      }
+      emit(d.peer, *c, c->tick(now), now, out);
+    }
+    return out;
+  }
+
+  std::optional<TimePoint> next_deadline() const {
+    if (m_deadlines.empty()) {
+      return std::nullopt;
+    }
+    return m_deadlines.top().when;
+  }
+
+  std::unordered_map<std::string, Peer, StringHash, std::equal_to<>> m_peers;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> m_deadlines;
+  Account& m_account;
+};
+
+Account::Account(Identity me, std::string protocol, Policy policy, Rng& rng)
+    : m_me(std::make_unique<Identity>(std::move(me))),
+      m_protocol(std::move(protocol)),
+      m_policy(policy),
+      m_rng(&rng),
+      m_router(std::make_unique<Router>(*this)) {
+  if (m_me->instance_tag < wire::kMinInstanceTag) {
+    throw UsageError("Account: instance tag must be at least 0x100");
+  }
+}
+
+Account::~Account() = default;
+
+Events Account::receive(std::string_view peer, std::string_view wire, TimePoint now) {
+  return m_router->receive(peer, wire, now);
+}
+Events Account::send(std::string_view peer, std::string_view text, TimePoint now,
+                     std::uint32_t instance) {
+  return m_router->on_instance(peer, instance, now,
+                               [&](Conversation& c) { return c.send(text, now); });
+}
+Events Account::start(std::string_view peer, TimePoint now) {
+  return m_router->on_instance(peer, kMasterInstance, now,
+                               [&](Conversation& c) { return c.start(now); });
+}
+Events Account::end(std::string_view peer, TimePoint now, std::uint32_t instance) {
+  return m_router->on_instance(peer, instance, now, [&](Conversation& c) { return c.end(now); });
+}
+Events Account::smp_start(std::string_view peer, std::string_view secret,
+                          std::optional<std::string_view> question, TimePoint now,
+                          std::uint32_t instance) {
+  return m_router->on_instance(peer, instance, now, [&](Conversation& c) {
+    return c.smp_start(secret, question, now);
+  });
+}
+Events Account::smp_respond(std::string_view peer, std::string_view secret, TimePoint now,
+                            std::uint32_t instance) {
+  return m_router->on_instance(peer, instance, now,
+                               [&](Conversation& c) { return c.smp_respond(secret, now); });
+}
+Events Account::smp_abort(std::string_view peer, TimePoint now, std::uint32_t instance) {
+  return m_router->on_instance(peer, instance, now,
+                               [&](Conversation& c) { return c.smp_abort(now); });
+}
+Events Account::tick(TimePoint now) { return m_router->tick(now); }
+std::optional<TimePoint> Account::next_deadline() const { return m_router->next_deadline(); }
+
+Conversation* Account::find(std::string_view peer, std::uint32_t instance) {
+  Router::Peer* p = m_router->find_peer(peer);
+  return p ? Router::find_in(*p, instance) : nullptr;
+}
+
+std::vector<std::uint32_t> Account::instances(std::string_view peer) const {
+  std::vector<std::uint32_t> out;
+  if (const Router::Peer* p = m_router->find_peer(peer)) {
+    for (const auto& c : p->children) {
+      out.push_back(c.tag);
+    }
+  }
+  return out;
+}
+
+std::size_t Account::peer_count() const { return m_router->m_peers.size(); }
+
+void Account::set_policy(const Policy& p) {
+  m_policy = p;
+  for (auto& [name, peer] : m_router->m_peers) {
+    peer.master->set_policy(p);
+    for (auto& c : peer.children) {
+      c.conv->set_policy(p);
+    }
+  }
+}
+
+}  // namespace otr

@@ -1,0 +1,153 @@
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+#include "conversation_impl.hpp"
+#include "otr/account.hpp"
+#include "support/fixtures.hpp"
+
+using namespace otr;
+using namespace otr::test;
+
+namespace {
+
+// Net delivers each message a client sends to every client logged in under the addressee's
+// name, as XMPP does with several resources.
+struct Client {
+  std::string name;
+  std::unique_ptr<DeterministicRng> rng;
+  std::unique_ptr<Account> account;
+  std::vector<Event> events;
+};
+
+struct Net {
+  std::vector<std::unique_ptr<Client>> clients;
+  std::deque<std::tuple<std::string, std::string, std::string>> queue;  // from, to, message
+  TimePoint now{};
+
+  Client& add(const std::string& name, std::uint32_t tag, std::uint64_t seed) {
+    auto c = std::make_unique<Client>();
+    c->name = name;
+    c->rng = std::make_unique<DeterministicRng>(seed);
+    c->account = std::make_unique<Account>(make_identity(name, tag), "otrchat-test",
+                                           Policy::opportunistic(), *c->rng);
+    clients.push_back(std::move(c));
+    return *clients.back();
+  }
+  void take(Client& from, Events evs) {
+    for (Event& e : evs) {
+      if (auto* s = std::get_if<SendToPeer>(&e.action)) {
+        queue.emplace_back(from.name, e.peer, s->message);
+      }
+      from.events.push_back(std::move(e));
+    }
+  }
+  void pump() {
+    for (int guard = 0; !queue.empty() && guard < 10000; ++guard) {
+      auto [from, to, msg] = queue.front();
+      queue.pop_front();
+      for (auto& c : clients) {
+        if (c->name == to) {
+          take(*c, c->account->receive(from, msg, now));
+        }
+      }
+    }
+  }
+  static std::vector<std::string> shown(const Client& c) {
+    std::vector<std::string> out;
+    for (const Event& e : c.events) {
+      if (const auto* s = std::get_if<ShowPlaintext>(&e.action)) {
+        out.push_back(s->text);
+      }
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("two instances of one account hold independent private sessions", "[account]") {
+  Net net;
+  Client& alice = net.add("alice", 0x0aaaaaaa, 1);
+  Client& bob1 = net.add("bob", 0x0b000001, 2);
+  Client& bob2 = net.add("bob", 0x0b000002, 3);
+
+  SECTION("alice's one D-H Commit is answered by both instances (copy on key)") {
+    // bob1 asks; alice's master sends one D-H Commit to every instance of bob.
+    net.take(bob1, bob1.account->start("alice", net.now));
+    net.pump();
+  }
+  SECTION("each instance starts its own AKE") {
+    net.take(alice, alice.account->start("bob", net.now));
+    net.pump();
+  }
+  std::vector<std::uint32_t> tags = alice.account->instances("bob");
+  std::sort(tags.begin(), tags.end());
+  REQUIRE(tags == std::vector<std::uint32_t>{0x0b000001, 0x0b000002});
+  Conversation* c1 = alice.account->find("bob", 0x0b000001);
+  Conversation* c2 = alice.account->find("bob", 0x0b000002);
+  REQUIRE(c1->msg_state() == MsgState::Encrypted);
+  REQUIRE(c2->msg_state() == MsgState::Encrypted);
+  CHECK(c1->session()->ssid != c2->session()->ssid);
+  REQUIRE(bob1.account->find("alice")->msg_state() == MsgState::Encrypted);
+  REQUIRE(bob2.account->find("alice")->msg_state() == MsgState::Encrypted);
+
+  net.take(alice, alice.account->send("bob", "to bob1 only", net.now, 0x0b000001));
+  net.take(alice, alice.account->send("bob", "to bob2 only", net.now, 0x0b000002));
+  net.pump();
+  CHECK(Net::shown(bob1) == std::vector<std::string>{"to bob1 only"});
+  CHECK(Net::shown(bob2) == std::vector<std::string>{"to bob2 only"});
+
+  net.take(bob2, bob2.account->send("alice", "from bob2", net.now));
+  net.pump();
+  bool from_bob2 = false;
+  for (const Event& e : alice.events) {
+    if (const auto* s = std::get_if<ShowPlaintext>(&e.action)) {
+      from_bob2 = s->text == "from bob2" && e.instance == 0x0b000002 && s->encrypted;
+    }
+  }
+  CHECK(from_bob2);
+}
+
+TEST_CASE("trust on first use, changed keys and SMP trust", "[account][trust]") {
+  Net net;
+  Client& alice = net.add("alice", 0x0aaaaaaa, 1);
+  Client& bob = net.add("bob", 0x0b000001, 2);
+  net.take(alice, alice.account->start("bob", net.now));
+  net.pump();
+  auto notice_codes = [](const Client& c) {
+    std::vector<NoticeCode> out;
+    for (const Event& e : c.events) {
+      if (const auto* n = std::get_if<Notice>(&e.action)) {
+        out.push_back(n->code);
+      }
+    }
+    return out;
+  };
+  auto codes = notice_codes(alice);
+  CHECK(std::count(codes.begin(), codes.end(), NoticeCode::FingerprintNew) == 1);
+  auto recorded = alice.account->trust().find("bob", "alice", "otrchat-test",
+                                              test_key("bob").fingerprint());
+  REQUIRE(recorded);
+  CHECK(recorded->empty());
+  CHECK(alice.account->trust().dirty());
+
+  net.take(alice, alice.account->smp_start("bob", "secret", std::nullopt, net.now));
+  net.pump();
+  net.take(bob, bob.account->smp_respond("alice", "secret", net.now));
+  net.pump();
+  CHECK(alice.account->trust().find("bob", "alice", "otrchat-test",
+                                    test_key("bob").fingerprint()) == std::optional<std::string>("smp"));
+  CHECK(bob.account->trust().find("alice", "bob", "otrchat-test",
+                                  test_key("alice").fingerprint()) == std::optional<std::string>("smp"));
+
+  // Mallory now logs in as "bob" with another key: a loud warning.
+  Client& mallory = net.add("bob", 0x0b000009, 9);
+  mallory.account = std::make_unique<Account>(Identity{test_key("mallory"), 0x0b000009, "bob"},
+                                              "otrchat-test", Policy::opportunistic(),
+                                              *mallory.rng);
+  net.take(mallory, mallory.account->start("alice", net.now));
+  net.pump();
+  codes = notice_codes(alice);
+  CHECK(std::count(codes.begin(), codes.end(), NoticeCode::FingerprintChanged) == 1);
+}
