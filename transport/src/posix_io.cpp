@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -127,8 +129,20 @@ void write_all(int fd, bool is_socket, std::string_view data, Clock::time_point 
     sigpipe.emplace();
   }
   while (!data.empty()) {
-    ssize_t n = is_socket ? ::send(fd, data.data(), data.size(), MSG_NOSIGNAL)
-                          : ::write(fd, data.data(), data.size());
+    ssize_t n;
+    if (is_socket) {
+      n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    } else {
+      // A borrowed descriptor may be blocking, and a blocking write of more than PIPE_BUF bytes
+      // can wait forever for a reader. Waiting for POLLOUT first and writing at most PIPE_BUF
+      // bytes keeps the deadline meaningful for pipes.
+      short revents = poll_one(fd, POLLOUT, deadline, what);
+      if (revents == 0) {
+        throw TransportError("write to " + std::string(what) + ": timed out with " +
+                             std::to_string(data.size()) + " bytes unsent");
+      }
+      n = ::write(fd, data.data(), std::min<std::size_t>(data.size(), PIPE_BUF));
+    }
     if (n >= 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
       continue;
