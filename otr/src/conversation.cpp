@@ -36,9 +36,14 @@ std::string query_text(const Policy& p, const std::string& account) {
   v.v2 = p.allows_v2();
   v.v3 = p.allows_v3();
   std::string who = account.empty() ? std::string("Your contact") : account;
-  return wire::make_query(v) + " " + who +
-         " has requested an Off-the-Record private conversation, but your client does not "
-         "support it. See https://otr.cypherpunks.ca/ for more information.";
+  std::string text = wire::make_query(v) + " " + who +
+                     " has requested an Off-the-Record private conversation, but your client "
+                     "does not support it. See https://otr.cypherpunks.ca/ for more information.";
+  // A query is plain text and cannot be fragmented: where it would not fit, send it bare.
+  if (p.max_message_size != 0 && text.size() > p.max_message_size) {
+    return wire::make_query(v);
+  }
+  return text;
 }
 
 }  // namespace
