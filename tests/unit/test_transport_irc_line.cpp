@@ -82,12 +82,14 @@ TEST_CASE("split_irc_prefix separates nick, user and host", "[transport]") {
   CHECK_FALSE(split_irc_prefix("carol").is_server());
 }
 
-TEST_CASE("format_irc_line sends the last parameter as trailing and checks the rest",
+TEST_CASE("format_irc_line uses a trailing parameter only when needed and checks the rest",
           "[transport]") {
   CHECK(format_irc_line("PRIVMSG", {"bob", "hello world"}) == "PRIVMSG bob :hello world");
   CHECK(format_irc_line("USER", {"otrchat", "0", "*", "otr chat"}) ==
         "USER otrchat 0 * :otr chat");
   CHECK(format_irc_line("PONG", {""}) == "PONG :");
+  CHECK(format_irc_line("NICK", {"alice"}) == "NICK alice");
+  CHECK(format_irc_line("PRIVMSG", {"bob", ":-)"}) == "PRIVMSG bob ::-)");
   CHECK(format_irc_line("QUIT", {}) == "QUIT");
 
   CHECK_THROWS_AS(format_irc_line("PRIVMSG", {"bob", "two\nlines"}), std::invalid_argument);

@@ -116,7 +116,10 @@ std::string format_irc_line(std::string_view command, const std::vector<std::str
                                   std::string(command) +
                                   " is empty, starts with ':' or contains a space");
     }
-    out += last ? " :" : " ";
+    // RFC 2812 2.3.1: only the last parameter may be empty, contain spaces or start with ':',
+    // and then only written as trailing.
+    bool trailing = last && (p.empty() || p.front() == ':' || p.find(' ') != std::string::npos);
+    out += trailing ? " :" : " ";
     out += p;
   }
   return out;

@@ -40,8 +40,8 @@ std::optional<IrcLine> parse_irc_line(std::string_view line);
 // split_irc_prefix splits "nick!user@host" (each part optional after the nick).
 IrcPrefix split_irc_prefix(std::string_view prefix);
 
-// format_irc_line builds "COMMAND p1 p2 :last" without CR LF. The last parameter is always sent
-// as trailing (after ':'), so it may be empty or contain spaces. Throws std::invalid_argument if
+// format_irc_line builds "COMMAND p1 p2 last" without CR LF. The last parameter is written as
+// trailing (":last") when it must be: when it is empty, contains a space or starts with ':'. Throws std::invalid_argument if
 // the command is empty or not letters/digits, if any parameter contains CR, LF or NUL, or if a
 // parameter other than the last is empty, contains a space or starts with ':'.
 std::string format_irc_line(std::string_view command, const std::vector<std::string>& params);
