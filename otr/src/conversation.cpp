@@ -398,6 +398,7 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
   m_version = done.version;
   m_recent_macs.clear();
   m_last_activity = now;
+  m_last_sent = now;  // no heartbeat right after the AKE
   m_last_error_sent.reset();
   SessionInfo info;
   info.version = done.version;
