@@ -25,3 +25,11 @@ PublicKey PrivateKey::public_key() const {
 }
 
 }  // namespace otr
+
+#include "otr/init.hpp"
+
+namespace otr {
+
+void init(std::size_t secure_memory_bytes) { crypto::init(secure_memory_bytes); }
+
+}  // namespace otr
