@@ -500,9 +500,13 @@ class Peer {
           break;
         case LibotrEventKind::TimerControl:
           break;  // libotr's timer requests are noise here; poll() is not needed in short runs
-        default:
-          JsonLine(otr::test::to_string(e.kind)).str("detail", e.describe());
+        default: {
+          JsonLine j(otr::test::to_string(e.kind));
+          if (e.describe() != otr::test::to_string(e.kind)) {
+            j.str("detail", e.describe());
+          }
           break;
+        }
       }
     }
   }
