@@ -1,6 +1,8 @@
 // irc_line: IRC line parsing, formatting, nick comparison and stream splitting.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -142,4 +144,46 @@ TEST_CASE("IrcLineSplitter discards an over-long line and reports it", "[transpo
   CHECK(splitter.feed("\r\nPING :ok\r\n") == Strings{"PING :ok"});
   CHECK(splitter.take_problems() == Strings{"line longer than 16 bytes discarded"});
   CHECK(IrcLineSplitter().max_line_bytes() == 8191 + 512);
+}
+
+TEST_CASE("parse_irc_line and format_irc_line agree on random input", "[transport]") {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<int> small(0, 12);
+  const std::string alphabet = "abcXYZ019 :!@#\\x01-_[]{}";
+  for (int round = 0; round < 2000; ++round) {
+    // Any bytes: parsing never throws, and a parsed line has a valid upper-case command.
+    std::string junk;
+    for (int i = 0, n = small(rng) * 6; i < n; ++i) {
+      junk += static_cast<char>(round % 2 == 0 ? byte(rng) : alphabet[byte(rng) % alphabet.size()]);
+    }
+    auto parsed = parse_irc_line(junk);
+    if (parsed) {
+      CHECK_FALSE(parsed->command.empty());
+      CHECK(parsed->command.find_first_of("abcdefghijklmnopqrstuvwxyz ") == std::string::npos);
+    }
+
+    // Valid parameters: what we format parses back to the same parameters.
+    Strings params;
+    for (int i = 0, n = small(rng) % 5; i < n; ++i) {
+      std::string p;
+      for (int j = 0, len = 1 + small(rng); j < len; ++j) {
+        p += alphabet[byte(rng) % alphabet.size()];
+      }
+      bool last = i + 1 == n;
+      if (!last) {
+        p.erase(std::remove(p.begin(), p.end(), ' '), p.end());
+        while (!p.empty() && p.front() == ':') {
+          p.erase(0, 1);
+        }
+        if (p.empty()) {
+          p = "x";
+        }
+      }
+      params.push_back(p);
+    }
+    auto back = parse_irc_line(format_irc_line("PRIVMSG", params));
+    REQUIRE(back.has_value());
+    CHECK(back->params == params);
+  }
 }

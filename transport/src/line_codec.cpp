@@ -56,18 +56,16 @@ std::vector<std::string> LineCodec::feed(std::string_view bytes) {
     bool terminated = lf != std::string_view::npos;
     bytes = terminated ? bytes.substr(lf + 1) : std::string_view{};
 
-    if (m_discarding) {
-      m_discarded += chunk.size();
-    } else if (m_buffer.size() + chunk.size() > m_max_line_bytes + 1) {
+    if (!m_discarding && m_buffer.size() + chunk.size() > m_max_line_bytes + 1) {
       // One byte of slack holds a CR that may turn out to precede the LF. Anything beyond it
       // cannot become a valid line, so stop buffering now rather than at the LF.
       m_discarding = true;
-      m_discarded = m_buffer.size() + chunk.size();
       m_buffer.clear();
       m_buffer.shrink_to_fit();
       m_problems.push_back("line " + std::to_string(m_line_number) + " is longer than " +
                            std::to_string(m_max_line_bytes) + " bytes; discarding it");
-    } else {
+    }
+    if (!m_discarding) {
       m_buffer.append(chunk);
     }
     if (!terminated) {
@@ -76,7 +74,6 @@ std::vector<std::string> LineCodec::feed(std::string_view bytes) {
 
     if (m_discarding) {
       m_discarding = false;
-      m_discarded = 0;
     } else {
       std::string_view line = m_buffer;
       if (!line.empty() && line.back() == '\r') {
@@ -105,7 +102,6 @@ std::optional<std::string> LineCodec::finish() {
   }
   m_buffer.clear();
   m_discarding = false;
-  m_discarded = 0;
   m_line_number = 1;
   return last;
 }

@@ -59,7 +59,8 @@ void set_nonblocking(int fd, std::string_view what);
 short poll_one(int fd, short events, Clock::time_point deadline, std::string_view what);
 
 // write_all writes every byte of |data| to |fd|, waiting with poll() while the descriptor would
-// block. Sockets are written with MSG_NOSIGNAL; for other descriptors SIGPIPE is blocked for the
+// block; other descriptors than sockets are written at most PIPE_BUF bytes at a time after
+// POLLOUT, so a blocking pipe cannot outlast |deadline|. Sockets are written with MSG_NOSIGNAL; for other descriptors SIGPIPE is blocked for the
 // calling thread during the write and a SIGPIPE it caused is discarded, so a vanished reader is
 // an error, not the end of the process. Throws TransportError "write to <what>: <reason>" on
 // failure or "... timed out" once |deadline| passes.

@@ -58,7 +58,6 @@ class LineCodec {
   std::size_t m_max_line_bytes;
   std::string m_buffer;           // bytes of the current, unterminated line
   bool m_discarding = false;      // the current line is over-long and being skipped
-  std::size_t m_discarded = 0;    // bytes skipped of the current over-long line
   std::size_t m_line_number = 1;  // 1-based number of the current line, for problem texts
   std::vector<std::string> m_problems;
 };
