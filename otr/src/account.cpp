@@ -203,11 +203,11 @@ class Account::Router {
               p.master->impl().ake().awaiting_dh_key()) {
             c.impl().ake().copy_from(p.master->impl().ake());
           }
-          emit(peer_name, c, c.impl().receive_binary(*m, now), now, out);
+          emit(peer_name, c, c.impl().receive_binary(*m, *bytes, now), now, out);
           return out;
         }
         if (h.version == 2) {
-          emit(peer_name, *p.master, p.master->impl().receive_binary(*m, now), now, out);
+          emit(peer_name, *p.master, p.master->impl().receive_binary(*m, *bytes, now), now, out);
           return out;
         }
       }

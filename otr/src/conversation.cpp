@@ -200,8 +200,9 @@ Actions Conversation::Impl::receive(std::string_view wire, TimePoint now) {
   return guarded("receive", [&](Actions& out) { receive_string(wire, now, out, 0); });
 }
 
-Actions Conversation::Impl::receive_binary(const wire::BinaryMessage& m, TimePoint now) {
-  return guarded("receive", [&](Actions& out) { on_binary(m, now, out); });
+Actions Conversation::Impl::receive_binary(const wire::BinaryMessage& m, ByteView raw,
+                                           TimePoint now) {
+  return guarded("receive", [&](Actions& out) { on_binary(m, raw, now, out); });
 }
 
 void Conversation::Impl::receive_string(std::string_view wire, TimePoint now, Actions& out,
@@ -308,10 +309,11 @@ void Conversation::Impl::on_encoded(std::string_view wire, TimePoint now, Action
     }
     return;
   }
-  on_binary(*m, now, out);
+  on_binary(*m, *bytes, now, out);
 }
 
-void Conversation::Impl::on_binary(const wire::BinaryMessage& m, TimePoint now, Actions& out) {
+void Conversation::Impl::on_binary(const wire::BinaryMessage& m, ByteView raw, TimePoint now,
+                                   Actions& out) {
   const wire::Header& h = std::visit([](const auto& x) -> const wire::Header& { return x.header; },
                                      m);
   if ((h.version == 3 && !m_policy.allows_v3()) || (h.version == 2 && !m_policy.allows_v2())) {
@@ -349,7 +351,7 @@ void Conversation::Impl::on_binary(const wire::BinaryMessage& m, TimePoint now, 
       [&](const auto& msg) {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, wire::DataMessage>) {
-          on_data(msg, now, out);
+          on_data(msg, raw, now, out);
         } else {
           AkeParties p = parties();
           if constexpr (std::is_same_v<T, wire::DhCommit>) {
@@ -444,7 +446,8 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
   }
 }
 
-void Conversation::Impl::on_data(const wire::DataMessage& m, TimePoint now, Actions& out) {
+void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView raw, TimePoint now,
+                                 Actions& out) {
   const bool quiet = (m.flags & wire::kFlagIgnoreUnreadable) != 0;
   if (m_msg_state != MsgState::Encrypted || !m_keys) {
     // OTRv3, "Receiving a Data Message", PLAINTEXT or FINISHED: "Inform the user that an
@@ -464,7 +467,14 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, TimePoint now, Acti
       return;
     }
   }
-  auto result = m_keys->open(m);
+  // The MAC covers the message as received, up to the MAC itself: everything but the MAC and
+  // the revealed keys (4-byte length + keys) at the end.
+  ByteView authenticated;
+  const std::size_t tail = wire::kMacBytes + 4 + m.old_mac_keys.size();
+  if (raw.size() > tail) {
+    authenticated = raw.first(raw.size() - tail);
+  }
+  auto result = m_keys->open(m, authenticated);
   if (auto* err = std::get_if<DataKeys::OpenError>(&result)) {
     switch (err->error.code) {
       case ErrorCode::ReplayedCounter:

@@ -35,7 +35,8 @@ class Conversation::Impl {
                                                           TimePoint now);
 
   // receive_binary handles an already decoded OTR message (the router decodes once to route).
-  Actions receive_binary(const wire::BinaryMessage& m, TimePoint now);
+  // |raw| is the message's binary encoding as received (the MAC covers those exact bytes).
+  Actions receive_binary(const wire::BinaryMessage& m, ByteView raw, TimePoint now);
 
   MsgState msg_state() const { return m_msg_state; }
   std::string state_name() const;
@@ -58,8 +59,8 @@ class Conversation::Impl {
   Actions guarded(const char* what, const std::function<void(Actions&)>& body);
   void receive_string(std::string_view wire, TimePoint now, Actions& out, int depth);
   void on_encoded(std::string_view wire, TimePoint now, Actions& out);
-  void on_binary(const wire::BinaryMessage& m, TimePoint now, Actions& out);
-  void on_data(const wire::DataMessage& m, TimePoint now, Actions& out);
+  void on_binary(const wire::BinaryMessage& m, ByteView raw, TimePoint now, Actions& out);
+  void on_data(const wire::DataMessage& m, ByteView raw, TimePoint now, Actions& out);
   void on_tlvs(const std::vector<wire::Tlv>& tlvs, const crypto::SecureArray<32>& extra_key,
                TimePoint now, Actions& out);
   void on_query(wire::Versions offered, TimePoint now, Actions& out);

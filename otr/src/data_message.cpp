@@ -119,7 +119,8 @@ void DataKeys::retire_slot(std::optional<SessionKeys>& s) {
   s.reset();
 }
 
-std::variant<AcceptedData, DataKeys::OpenError> DataKeys::open(const wire::DataMessage& m) {
+std::variant<AcceptedData, DataKeys::OpenError> DataKeys::open(const wire::DataMessage& m,
+                                                               ByteView authenticated) {
   auto fail = [](ErrorCode code, std::string text, bool stale = false) {
     return std::variant<AcceptedData, OpenError>(OpenError{Error{code, std::move(text)}, stale});
   };
@@ -157,7 +158,11 @@ std::variant<AcceptedData, DataKeys::OpenError> DataKeys::open(const wire::DataM
                       : SessionKeys::for_pair(i == 0 ? *m_our_cur : *m_our_prev,
                                               j == 0 ? m_their_cur : *m_their_prev);
   bool derived = !m_slots[i][j];
-  Bytes authenticated = wire::data_message_authenticated(m);
+  Bytes reencoded;
+  if (authenticated.empty()) {
+    reencoded = wire::data_message_authenticated(m);
+    authenticated = reencoded;
+  }
   crypto::Sha1Digest mac = crypto::hmac_sha1(k.recv_mac.view(), {authenticated});
   if (!crypto::equal_ct(mac, m.mac)) {
     if (derived) {

@@ -67,7 +67,9 @@ class DataKeys {
     Error error;
     bool stale = false;
   };
-  std::variant<AcceptedData, OpenError> open(const wire::DataMessage& m);
+  // |authenticated| is what the MAC covers, exactly as received (see wire::DataMessage); empty
+  // means "re-encode from |m|".
+  std::variant<AcceptedData, OpenError> open(const wire::DataMessage& m, ByteView authenticated = {});
 
   // publish_all_mac_keys queues the receiving MAC keys of every pair still in use for the next
   // message we send (session end: makes every message of the session forgeable). The caller
