@@ -227,6 +227,10 @@ TEST_CASE("two libotr endpoints complete the AKE", "[interop][harness]") {
   // Key ids right after the AKE (notes §1.9 step 1): ours 2, theirs 1.
   CHECK(p.alice.key_ids().our_keyid == 2);
   CHECK(p.alice.key_ids().their_keyid == 1);
+  // A poll right after the AKE finds nothing stale: it sends nothing and changes nothing.
+  CHECK(p.alice.poll().empty());
+  CHECK(p.alice.msg_state() == LibotrMsgState::Encrypted);
+  CHECK(p.alice.ssid()->bytes == sa->bytes);
 }
 
 TEST_CASE("libotr's default query text goes through send() and still starts the AKE",

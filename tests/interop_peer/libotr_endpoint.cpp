@@ -483,6 +483,25 @@ struct LibotrEndpoint::Ops {
 
 // --- construction ---
 
+namespace {
+
+// free_userstate frees |us| and what libotr 4.1.1 forgets to: otrl_context_forget frees each
+// ConnContext but never its ConnContextPriv (malloc'ed by otrl_context_priv_new, its contents
+// already wiped by otrl_context_priv_force_finished). Without this, LeakSanitizer reports
+// 728 bytes per context.
+void free_userstate(OtrlUserState us) {
+  std::vector<ConnContextPriv*> privs;
+  for (ConnContext* c = us->context_root; c != nullptr; c = c->next) {
+    privs.push_back(c->context_priv);
+  }
+  otrl_userstate_free(us);
+  for (ConnContextPriv* p : privs) {
+    std::free(p);
+  }
+}
+
+}  // namespace
+
 LibotrEndpoint::LibotrEndpoint(std::string account, std::string protocol, std::string peer_name,
                                LibotrEndpointOptions options)
     : m_account(std::move(account)),
@@ -505,7 +524,7 @@ LibotrEndpoint::LibotrEndpoint(std::string account, std::string protocol, std::s
       }
     }
   } catch (...) {
-    otrl_userstate_free(m_us);
+    free_userstate(m_us);
     if (!m_temp_dir.empty()) {
       std::error_code ec;
       std::filesystem::remove_all(m_temp_dir, ec);
@@ -514,8 +533,9 @@ LibotrEndpoint::LibotrEndpoint(std::string account, std::string protocol, std::s
   }
 }
 
+
 LibotrEndpoint::~LibotrEndpoint() {
-  otrl_userstate_free(m_us);
+  free_userstate(m_us);
   if (!m_temp_dir.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(m_temp_dir, ec);

@@ -32,6 +32,20 @@
 // it. libotr itself never sets GCRYCTL_INITIALIZATION_FINISHED, so otr::crypto::init(), which
 // checks GCRYCTL_INITIALIZATION_FINISHED_P, still runs its full initialisation afterwards and
 // works; ensure_libotr_init() calls it for you, in the right order.
+//
+// Determinism: what the caller fixes is fixed (instance tags, key files, account names, policy,
+// max message size), and the fixture keys in tests/interop_peer/fixtures make long-term keys and
+// fingerprints constant. libotr draws DH exponents, the commit's r, SMP exponents and generated
+// instance tags from libgcrypt's RNG (gcry_randomize / gcry_random_bytes_secure), which cannot be
+// seeded, so wire bytes differ between runs. libotr also reads time(NULL) for heartbeats
+// (after 60 s of silence) and "[resent]" (within 60 s); tests running in well under a minute
+// never see either.
+//
+// libotr 3.x had otrl_message_fragment_and_send(); libotr 4 removed it from the API. Fragmenting
+// now happens inside otrl_message_sending (and every internal send: AKE, SMP, errors) according
+// to the OtrlFragmentPolicy and the max_message_size callback; this wrapper always passes
+// OTRL_FRAGMENT_SEND_ALL, so every fragment arrives through inject_message. One exception:
+// otrl_message_disconnect injects its Disconnect message whole, never fragmented.
 // ---------------------------------------------------------------------------------------------
 #pragma once
 
