@@ -460,12 +460,12 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView raw, TimeP
     }
     return;
   }
-  for (const auto& mac : m_recent_macs) {
-    if (crypto::equal_ct(mac, m.mac)) {
-      note(out, Severity::Info, NoticeCode::Replayed,
-           "A duplicate of a message already received was dropped");
-      return;
-    }
+  // These MACs travelled in the clear, so a plain comparison leaks nothing; equal_ct over all
+  // 32 of them was 12% of the instructions of a 100-byte message (otr_bench, callgrind).
+  if (std::find(m_recent_macs.begin(), m_recent_macs.end(), m.mac) != m_recent_macs.end()) {
+    note(out, Severity::Info, NoticeCode::Replayed,
+         "A duplicate of a message already received was dropped");
+    return;
   }
   // The MAC covers the message as received, up to the MAC itself: everything but the MAC and
   // the revealed keys (4-byte length + keys) at the end.

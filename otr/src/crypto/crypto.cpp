@@ -4,6 +4,7 @@
 #include <gcrypt.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -115,14 +116,10 @@ SecureBytes& SecureBytes::operator=(SecureBytes&& o) noexcept {
 namespace {
 
 template <std::size_t N>
-std::array<std::uint8_t, N> hash_parts(int algo, unsigned flags, ByteView key,
-                                       std::initializer_list<ByteView> parts) {
-  // gcry_md_hash_buffers takes the HMAC key as the first iovec; no handle outlives the call.
+std::array<std::uint8_t, N> hash_parts(int algo, std::initializer_list<ByteView> parts) {
+  // Plain hashes through gcry_md_hash_buffers open no handle (libgcrypt's one-shot path).
   gcry_buffer_t iov[8];
   std::size_t n = 0;
-  if (flags & GCRY_MD_FLAG_HMAC) {
-    iov[n++] = gcry_buffer_t{0, 0, key.size(), const_cast<std::uint8_t*>(key.data())};
-  }
   for (ByteView p : parts) {
     if (n == std::size(iov)) {
       throw UsageError("hash: too many parts");
@@ -130,29 +127,151 @@ std::array<std::uint8_t, N> hash_parts(int algo, unsigned flags, ByteView key,
     iov[n++] = gcry_buffer_t{0, 0, p.size(), const_cast<std::uint8_t*>(p.data())};
   }
   std::array<std::uint8_t, N> out{};
-  gcry_error_t err = gcry_md_hash_buffers(algo, flags, out.data(), iov, static_cast<int>(n));
+  gcry_error_t err = gcry_md_hash_buffers(algo, 0, out.data(), iov, static_cast<int>(n));
   if (err) {
     fail("hash", err);
   }
   return out;
 }
 
+// ThreadHandles keeps this thread's libgcrypt handles for AES-128-CTR and HMAC.
+//
+// Why per thread: once libgcrypt's RNG runs, every gcry_cipher_open and gcry_md_open (also the
+// one inside gcry_md_hash_buffers with GCRY_MD_FLAG_HMAC) calls _gcry_fast_random_poll, i.e.
+// getrusage() and clock_gettime(): about 2.5 us each. A 100-byte data message needs four of
+// them (AES and HMAC on each side), and they were 11 of its 14 us (otr_bench --only burst).
+// Why not per session: handles in secure memory for every session would exhaust the locked
+// pool long before 10,000 sessions (see crypto.hpp); these few live in ordinary memory.
+//
+// AES: one handle, re-keyed for each call and re-keyed with zeros afterwards, so that no
+// message key's schedule outlives the call (forward secrecy), as with the handle per call
+// before. HMAC: the four most recently used keyed handles are kept, because setting an HMAC key
+// costs two compression calls and a data-message MAC key serves every message of its key pair.
+// Keeping MAC keys is harmless: a MAC key protects integrity, not secrecy, and OTR publishes
+// every one it used.
+class ThreadHandles {
+ public:
+  ThreadHandles() = default;
+  ThreadHandles(const ThreadHandles&) = delete;
+  ThreadHandles& operator=(const ThreadHandles&) = delete;
+  ~ThreadHandles() {
+    if (m_aes != nullptr) {
+      gcry_cipher_close(m_aes);
+    }
+    for (MacSlot& s : m_macs) {
+      if (s.hd != nullptr) {
+        gcry_md_close(s.hd);
+      }
+      wipe(s.key.data(), s.key.size());
+    }
+  }
+
+  gcry_cipher_hd_t aes() {
+    if (m_aes == nullptr) {
+      gcry_error_t err = gcry_cipher_open(&m_aes, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_CTR, 0);
+      if (err) {
+        m_aes = nullptr;
+        fail("AES-128-CTR open", err);
+      }
+    }
+    return m_aes;
+  }
+
+  // hmac returns a handle keyed with |key| for |algo|, reset to start a new message.
+  gcry_md_hd_t hmac(int algo, ByteView key) {
+    const bool cacheable = key.size() <= kMaxCachedKey;
+    std::size_t i = 0;
+    for (; i < m_macs.size(); ++i) {
+      const MacSlot& s = m_macs[i];
+      if (s.hd != nullptr && cacheable && s.algo == algo && s.key_len == key.size() &&
+          equal_ct(ByteView(s.key.data(), s.key_len), key)) {
+        break;
+      }
+    }
+    if (i == m_macs.size()) {
+      // A miss: re-key the least recently used slot (the last one).
+      i = m_macs.size() - 1;
+      MacSlot& s = m_macs[i];
+      if (s.hd != nullptr && s.algo != algo) {
+        gcry_md_close(s.hd);
+        s.hd = nullptr;
+      }
+      if (s.hd == nullptr) {
+        gcry_error_t err = gcry_md_open(&s.hd, algo, GCRY_MD_FLAG_HMAC);
+        if (err) {
+          s.hd = nullptr;
+          fail("HMAC open", err);
+        }
+        s.algo = algo;
+      }
+      s.key_len = kUncached;
+      gcry_error_t err = gcry_md_setkey(s.hd, key.data(), key.size());
+      if (err) {
+        fail("HMAC key", err);
+      }
+      if (cacheable) {
+        std::memcpy(s.key.data(), key.data(), key.size());
+        s.key_len = key.size();
+      }
+    } else {
+      gcry_md_reset(m_macs[i].hd);
+    }
+    // Move to the front: most recently used first.
+    std::rotate(m_macs.begin(), m_macs.begin() + static_cast<std::ptrdiff_t>(i),
+                m_macs.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    return m_macs[0].hd;
+  }
+
+ private:
+  static constexpr std::size_t kMaxCachedKey = 64;
+  static constexpr std::size_t kUncached = static_cast<std::size_t>(-1);
+  struct MacSlot {
+    gcry_md_hd_t hd = nullptr;
+    int algo = 0;
+    std::size_t key_len = kUncached;
+    std::array<std::uint8_t, kMaxCachedKey> key{};
+  };
+  gcry_cipher_hd_t m_aes = nullptr;
+  std::array<MacSlot, 4> m_macs{};
+};
+
+ThreadHandles& thread_handles() {
+  thread_local ThreadHandles handles;
+  return handles;
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> hmac_parts(int algo, ByteView key,
+                                       std::initializer_list<ByteView> parts) {
+  gcry_md_hd_t hd = thread_handles().hmac(algo, key);
+  for (ByteView p : parts) {
+    gcry_md_write(hd, p.data(), p.size());
+  }
+  const unsigned char* digest = gcry_md_read(hd, algo);
+  if (digest == nullptr) {
+    throw CryptoError("HMAC: no digest");
+  }
+  std::array<std::uint8_t, N> out{};
+  std::memcpy(out.data(), digest, N);
+  return out;
+}
+
 }  // namespace
 
 Sha1Digest sha1(std::initializer_list<ByteView> parts) {
-  return hash_parts<20>(GCRY_MD_SHA1, 0, {}, parts);
+  return hash_parts<20>(GCRY_MD_SHA1, parts);
 }
 
 Sha256Digest sha256(std::initializer_list<ByteView> parts) {
-  return hash_parts<32>(GCRY_MD_SHA256, 0, {}, parts);
+  return hash_parts<32>(GCRY_MD_SHA256, parts);
 }
 
 Sha1Digest hmac_sha1(ByteView key, std::initializer_list<ByteView> parts) {
-  return hash_parts<20>(GCRY_MD_SHA1, GCRY_MD_FLAG_HMAC, key, parts);
+  return hmac_parts<20>(GCRY_MD_SHA1, key, parts);
 }
 
 Sha256Digest hmac_sha256(ByteView key, std::initializer_list<ByteView> parts) {
-  return hash_parts<32>(GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, key, parts);
+  return hmac_parts<32>(GCRY_MD_SHA256, key, parts);
 }
 
 std::array<std::uint8_t, 20> hmac_sha256_160(ByteView key, std::initializer_list<ByteView> parts) {
@@ -175,18 +294,12 @@ void aes128_ctr(ByteView key, ByteView ctr_top, ByteView in, std::span<std::uint
   if (in.empty()) {
     return;
   }
-  // One short-lived handle per call. It is opened in ordinary memory: the key schedule lives
-  // only for the duration of this call and gcry_cipher_close wipes it.
-  gcry_cipher_hd_t hd = nullptr;
-  gcry_error_t err = gcry_cipher_open(&hd, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_CTR, 0);
-  if (err) {
-    fail("AES-128-CTR open", err);
-  }
+  gcry_cipher_hd_t hd = thread_handles().aes();
   std::uint8_t block[16] = {0};
   if (!ctr_top.empty()) {
     std::memcpy(block, ctr_top.data(), 8);
   }
-  err = gcry_cipher_setkey(hd, key.data(), 16);
+  gcry_error_t err = gcry_cipher_setkey(hd, key.data(), 16);
   if (!err) {
     err = gcry_cipher_setctr(hd, block, 16);
   }
@@ -197,7 +310,10 @@ void aes128_ctr(ByteView key, ByteView ctr_top, ByteView in, std::span<std::uint
       err = gcry_cipher_encrypt(hd, out.data(), out.size(), in.data(), in.size());
     }
   }
-  gcry_cipher_close(hd);
+  // Overwrite this key's schedule (and the counter state) before returning.
+  static constexpr std::uint8_t kZeroKey[16] = {};
+  gcry_cipher_setkey(hd, kZeroKey, 16);
+  gcry_cipher_setctr(hd, kZeroKey, 16);
   if (err) {
     fail("AES-128-CTR", err);
   }
@@ -450,17 +566,20 @@ bool dh_in_range(const Mpi& y) {
 
 namespace {
 
-// FixedBaseTable holds g^(d * 16^i) mod p for every 4-bit digit d and every nibble position i of
-// a 320-bit exponent. g^x is then a product of at most 80 table entries: about a fifth of the
-// squarings-and-multiplies of a general gcry_mpi_powm. Built once, on first use (~1200 mulm).
+// FixedBaseTable holds g^(d * 2^(6i)) mod p for every 6-bit digit d and every 6-bit window i
+// of a 320-bit exponent. g^x is then a product of at most 54 table entries, against about 400
+// squarings-and-multiplies in a general gcry_mpi_powm. Built once, on first use (~3400 mulm,
+// ~0.9 MB). Windows of 6 bits instead of 4 (80 entries per g^x) made key generation a third
+// cheaper, 94 -> 66 us (otr_bench --only floor); 8 bits would need 2.5 MB for 14 us more.
 class FixedBaseTable {
  public:
-  static constexpr std::size_t kPositions = kDhPrivateBytes * 2;
-  static constexpr std::size_t kDigits = 15;
+  static constexpr std::size_t kWindowBits = 6;
+  static constexpr std::size_t kPositions = (kDhPrivateBytes * 8 + kWindowBits - 1) / kWindowBits;
+  static constexpr std::size_t kDigits = (std::size_t{1} << kWindowBits) - 1;
 
   FixedBaseTable() {
     const Mpi& p = dh_prime();
-    Mpi base = dh_generator();  // g^(16^i)
+    Mpi base = dh_generator();  // g^(2^(6i))
     m_entries.reserve(kPositions * kDigits);
     for (std::size_t i = 0; i < kPositions; ++i) {
       Mpi acc = base;
@@ -470,11 +589,23 @@ class FixedBaseTable {
           acc = Mpi::mulm(acc, base, p);
         }
       }
-      base = Mpi::mulm(acc, base, p);  // g^(16^(i+1)) = g^(15·16^i) · g^(16^i)
+      base = Mpi::mulm(acc, base, p);  // g^(2^(6(i+1))) = g^(63·2^(6i)) · g^(2^(6i))
     }
   }
   const Mpi& entry(std::size_t position, unsigned digit) const {
     return m_entries[position * kDigits + (digit - 1)];
+  }
+  // digit returns window |position| of the big-endian exponent |be| (bits 6i .. 6i+5).
+  static unsigned digit(ByteView be, std::size_t position) {
+    unsigned v = 0;
+    for (std::size_t b = 0; b < kWindowBits; ++b) {
+      const std::size_t bit = position * kWindowBits + b;
+      const std::size_t byte = bit / 8;
+      if (byte < be.size() && ((be[be.size() - 1 - byte] >> (bit % 8)) & 1) != 0) {
+        v |= 1u << b;
+      }
+    }
+    return v;
   }
 
  private:
@@ -498,17 +629,10 @@ Mpi dh_pow_g(ByteView exponent_be) {
   const Mpi& p = dh_prime();
   gcry_mpi_t acc = gcry_mpi_snew(1536);
   gcry_mpi_set_ui(acc, 1);
-  const std::size_t n = exponent_be.size();
-  for (std::size_t byte = 0; byte < n; ++byte) {
-    // Byte n-1-byte holds nibble positions 2*byte (low) and 2*byte+1 (high).
-    std::uint8_t v = exponent_be[n - 1 - byte];
-    unsigned lo = v & 0x0f;
-    unsigned hi = v >> 4;
-    if (lo != 0) {
-      gcry_mpi_mulm(acc, acc, t.entry(2 * byte, lo).raw(), p.raw());
-    }
-    if (hi != 0) {
-      gcry_mpi_mulm(acc, acc, t.entry(2 * byte + 1, hi).raw(), p.raw());
+  for (std::size_t i = 0; i < FixedBaseTable::kPositions; ++i) {
+    const unsigned d = FixedBaseTable::digit(exponent_be, i);
+    if (d != 0) {
+      gcry_mpi_mulm(acc, acc, t.entry(i, d).raw(), p.raw());
     }
   }
   // The public result need not stay in secure memory.

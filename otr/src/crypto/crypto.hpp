@@ -1,9 +1,10 @@
 // otr::crypto: the only part of otrchat that includes <gcrypt.h>. Hashes, MACs, AES-128-CTR,
 // big integers (Mpi), the RFC 3526 Diffie-Hellman group and OTR-style DSA.
 //
-// Nothing here keeps a libgcrypt cipher or MAC handle alive between calls: a handle in secure
-// memory per session would exhaust the locked-memory limit long before 10,000 sessions. Each call
-// uses one-shot functions or a short-lived handle.
+// No libgcrypt handle belongs to a session: a handle in secure memory per session would exhaust
+// the locked-memory limit long before 10,000 sessions. Hashes are one-shot; AES and HMAC use a
+// few handles per thread in ordinary memory (opening one costs microseconds; see crypto.cpp),
+// and no AES key schedule outlives the call that used it.
 #pragma once
 
 #include <array>
