@@ -402,6 +402,7 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
   m_last_activity = now;
   m_last_sent = now;  // no heartbeat right after the AKE
   m_last_error_sent.reset();
+  m_last_ake_start.reset();  // the AKE is over: a later error may start a new one at once
   SessionInfo info;
   info.version = done.version;
   info.ssid = done.ssid;
@@ -592,13 +593,11 @@ void Conversation::Impl::on_error_message(const std::string& text, TimePoint now
     // libotr: the last message may not have arrived; resend it after the next AKE.
     m_may_retransmit = true;
   }
-  if (m_policy.has(kErrorStartAke)) {
-    // Rate-limited, so an error storm cannot turn into an AKE storm.
-    if (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval || m_ake.idle()) {
-      if (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval) {
-        send_query(now, out);
-      }
-    }
+  // Rate-limited: while an AKE we started is still young, further errors start no new one, so
+  // an error storm cannot turn into an AKE storm.
+  if (m_policy.has(kErrorStartAke) &&
+      (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval)) {
+    send_query(now, out);
   }
 }
 

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "conversation_impl.hpp"
+#include "crypto/crypto.hpp"
 #include "support/fixtures.hpp"
 
 using namespace otr;
@@ -114,4 +115,31 @@ TEST_CASE("SMP refused outside an encrypted session", "[conversation][smp]") {
   c.add(t.a.smp_start("x", std::nullopt, t.pair.now));
   CHECK(c.has_notice(NoticeCode::SmpError));
   CHECK(c.sent.empty());
+}
+
+TEST_CASE("no wasted work: DH operations per AKE and per ping-pong message", "[conversation][perf]") {
+  Two t;
+  crypto::DhCounters before = crypto::dh_counters();
+  t.pair.a_does(t.a.start(t.pair.now));
+  t.pair.pump();
+  REQUIRE(t.a.msg_state() == MsgState::Encrypted);
+  crypto::DhCounters after_ake = crypto::dh_counters();
+  // Two per side: one key generation and one shared secret (libotr: five per side).
+  CHECK(after_ake.keygens - before.keygens == 2);
+  CHECK(after_ake.shared_secrets - before.shared_secrets == 2);
+
+  const int messages = 40;
+  for (int i = 0; i < messages / 2; ++i) {
+    t.pair.a_does(t.a.send("ping", t.pair.now));
+    t.pair.pump();
+    t.pair.b_does(t.b.send("pong", t.pair.now));
+    t.pair.pump();
+  }
+  REQUIRE(t.pair.at_b.shown.size() == messages / 2);
+  crypto::DhCounters after = crypto::dh_counters();
+  // Strict ping-pong: one key generation plus two shared secrets per message, both sides summed
+  // (libotr: one key generation and four shared secrets per received message).
+  CHECK(after.keygens - after_ake.keygens == messages);
+  CHECK(after.shared_secrets - after_ake.shared_secrets <= 2 * messages);
+  CHECK(after.shared_secrets - after_ake.shared_secrets >= 2 * messages - 2);
 }

@@ -18,6 +18,8 @@ namespace otr::crypto {
 namespace {
 
 std::atomic<std::size_t> g_secure_in_use{0};
+std::atomic<std::uint64_t> g_keygens{0};
+std::atomic<std::uint64_t> g_shared_secrets{0};
 
 [[noreturn]] void fail(const char* what, gcry_error_t err) {
   throw CryptoError(std::string(what) + ": " + gcry_strerror(err));
@@ -620,6 +622,7 @@ const FixedBaseTable& fixed_base_table() {
 }  // namespace
 
 Mpi dh_pow_g(ByteView exponent_be) {
+  g_keygens.fetch_add(1, std::memory_order_relaxed);
   if (exponent_be.size() > kDhPrivateBytes) {
     // Exponents longer than the table covers (never produced by otrchat) take the general path.
     Mpi e = Mpi::secret_from_bytes(exponent_be);
@@ -667,6 +670,7 @@ DhKeyPair DhKeyPair::from_private(ByteView priv_bytes) {
 }
 
 SecureBytes dh_secbytes_raw(ByteView our_priv, const Mpi& their_pub) {
+  g_shared_secrets.fetch_add(1, std::memory_order_relaxed);
   Mpi x = Mpi::secret_from_bytes(our_priv);
   Mpi s = Mpi::powm(their_pub, x, dh_prime());
   std::size_t n = (s.bits() + 7) / 8;
@@ -687,6 +691,11 @@ SecureBytes dh_secbytes_raw(ByteView our_priv, const Mpi& their_pub) {
 
 SecureBytes dh_secbytes(const SecureArray<kDhPrivateBytes>& our_priv, const Mpi& their_pub) {
   return dh_secbytes_raw(our_priv.view(), their_pub);
+}
+
+DhCounters dh_counters() {
+  return DhCounters{g_keygens.load(std::memory_order_relaxed),
+                    g_shared_secrets.load(std::memory_order_relaxed)};
 }
 
 // --- DSA ---

@@ -184,6 +184,14 @@ DsaSignature dsa_sign(const DsaPrivateKey& key, ByteView m, Rng& rng);
 // dsa_verify checks a 40-byte r ‖ s signature on |m| under |key|. Never throws on bad input.
 bool dsa_verify(const DsaPublicKey& key, ByteView m, ByteView sig);
 
+// DhCounters counts the Diffie-Hellman group work this process did: fixed-base g^x (key
+// generations) and general exponentiations for shared secrets. For tests and the benchmark.
+struct DhCounters {
+  std::uint64_t keygens = 0;
+  std::uint64_t shared_secrets = 0;
+};
+DhCounters dh_counters();
+
 // fingerprint_human renders a 20-byte fingerprint as libotr does: five groups of eight
 // uppercase hex digits separated by spaces.
 std::string fingerprint_human(ByteView fingerprint);
