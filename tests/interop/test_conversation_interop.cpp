@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <deque>
+#include <sstream>
+
+#include <unistd.h>
 #include <set>
 
 #include "conversation_impl.hpp"
@@ -460,4 +463,92 @@ TEST_CASE("two libotr instances of one account talk to our Account at once", "[i
     }
   }
   CHECK(got);
+}
+
+namespace {
+
+// run_tool feeds |input| to a libotr-bin program and returns its standard output.
+std::string run_tool(const std::string& command, const std::string& input) {
+  char path[] = "/tmp/otr_transcript_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  close(fd);
+  std::string cmd = command + " < " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+    out.append(buf, n);
+  }
+  pclose(p);
+  unlink(path);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("otr_parse reads our transcript and lists the MAC keys we published",
+          "[interop][tools]") {
+  Duo d(3);
+  d.ours_does(d.ours.start(d.now));
+  d.pump();
+  d.require_private(3);
+  for (int i = 0; i < 6; ++i) {
+    d.ours_does(d.ours.send("ours " + std::to_string(i), d.now));
+    d.pump();
+    d.lib_sends(d.lib.send("theirs " + std::to_string(i)));
+    d.pump();
+  }
+  d.ours_does(d.ours.end(d.now));
+  d.pump();
+
+  std::string transcript;
+  std::set<std::string> we_published;
+  std::size_t encoded = 0;
+  for (const auto& [dir, w] : d.log) {
+    if (wire::classify(w) != wire::Kind::Encoded) {
+      continue;
+    }
+    ++encoded;
+    transcript += w + "\n";
+    if (dir == 'O') {
+      if (auto m = as_data(w)) {
+        for (std::size_t i = 0; i + 20 <= m->old_mac_keys.size(); i += 20) {
+          we_published.insert(to_hex(ByteView(m->old_mac_keys).subspan(i, 20)));
+        }
+      }
+    }
+  }
+  REQUIRE(we_published.size() >= 6);
+  std::string out = run_tool("otr_parse", transcript);
+  // Every message parsed: one header per encoded message, nothing it could not read.
+  std::size_t headers = 0;
+  for (const char* h : {"D-H Commit Message:", "D-H Key Message:", "Reveal Signature Message:",
+                        "Signature Message:", "Data Message:"}) {
+    for (std::size_t pos = out.find(h); pos != std::string::npos; pos = out.find(h, pos + 1)) {
+      if (pos == 0 || out[pos - 1] == '\n') {
+        ++headers;
+      }
+    }
+  }
+  CHECK(headers == encoded);
+  CHECK(out.find("Invalid") == std::string::npos);
+  // The keys otr_parse lists in messages from our instance are exactly the keys we published.
+  std::set<std::string> listed;
+  std::istringstream lines(out);
+  std::string line;
+  bool ours = false;
+  while (std::getline(lines, line)) {
+    if (line.find("Sender instance: ") != std::string::npos) {
+      ours = std::stoul(line.substr(line.find(':') + 2)) == kOurTag;
+    }
+    auto k = line.find("Key ");
+    if (ours && k != std::string::npos && line.find(": ", k) != std::string::npos) {
+      listed.insert(line.substr(line.find(": ", k) + 2));
+    }
+  }
+  CHECK(listed == we_published);
 }
