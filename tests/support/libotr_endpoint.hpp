@@ -97,6 +97,15 @@ void ensure_libotr_init();
 // (GCRYCTL_ANY_INITIALIZATION_P) when ensure_libotr_init() ran. Diagnostics for tests.
 bool libgcrypt_had_users_before_libotr();
 
+// free_libotr_userstate is otrl_userstate_free plus what libotr 4.1.1 leaks: the
+// ConnContextPriv of every context (otrl_context_forget never frees it; 728 bytes each). Use it
+// for any OtrlUserState you create yourself, or LeakSanitizer will complain. Null is ignored.
+void free_libotr_userstate(OtrlUserState us);
+
+// Note for code driving libotr directly: call ensure_libotr_init(), never OTRL_INIT a second
+// time. Each otrl_init() call re-creates libotr's DH and SMP constants (otrl_dh_init,
+// otrl_sm_init) and leaks the previous ones.
+
 using Fingerprint20 = std::array<std::uint8_t, 20>;
 using SymKey32 = std::array<std::uint8_t, OTRL_EXTRAKEY_BYTES>;
 using MacKey20 = std::array<std::uint8_t, 20>;
