@@ -1,10 +1,9 @@
 // Proves the libotr test harness (LibotrEndpoint, LibotrLink, record_libotr_transcript) with
 // libotr on both sides, before anyone uses it against our engine. Facts checked here come from
 // notes §1.3–1.14; a failure means the harness drives libotr wrongly, not that libotr is wrong.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -176,8 +175,8 @@ TEST_CASE("two libotr endpoints complete the AKE", "[interop][harness]") {
   p.link.from_alice(query);
 
   // notes §1.14: Query → Commit (Bob) → DH-Key → Reveal-Sig → Signature.
-  CHECK(kinds(p.link.log()) == std::vector<std::string>{"query", "dh-commit", "dh-key",
-                                                        "reveal-signature", "signature"});
+  CHECK(kinds(p.link.log()) ==
+        std::vector<std::string>{"query", "dh-commit", "dh-key", "reveal-signature", "signature"});
   std::vector<Direction> dirs;
   for (const auto& e : p.link.log()) {
     dirs.push_back(e.direction);
@@ -186,8 +185,9 @@ TEST_CASE("two libotr endpoints complete the AKE", "[interop][harness]") {
                                        Direction::AliceToBob, Direction::BobToAlice,
                                        Direction::AliceToBob});
 
-  INFO("alice events:\n" << describe(p.alice.events()) << "bob events:\n"
-                         << describe(p.bob.events()));
+  INFO("alice events:\n"
+       << describe(p.alice.events()) << "bob events:\n"
+       << describe(p.bob.events()));
   REQUIRE(p.alice.msg_state() == LibotrMsgState::Encrypted);
   REQUIRE(p.bob.msg_state() == LibotrMsgState::Encrypted);
   CHECK(p.alice.protocol_version() == 3);
@@ -516,8 +516,7 @@ TEST_CASE("plain messages pass through, tagged when the policy says so", "[inter
   CHECK(r.plaintext == std::string("just text"));
   CHECK(r.to_send.empty());
   // An opportunistic receiver strips the tag and starts the AKE (notes §1.3).
-  LibotrEndpoint carol("carol", "otrchat", "bob",
-                       Pair::with_defaults({}, "carol", 0x11223344));
+  LibotrEndpoint carol("carol", "otrchat", "bob", Pair::with_defaults({}, "carol", 0x11223344));
   Received rc = carol.receive(tagged[0]);
   CHECK(rc.plaintext == std::string("hi"));
   REQUIRE(rc.to_send.size() == 1);

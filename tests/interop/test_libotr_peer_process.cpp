@@ -1,14 +1,13 @@
 // Runs the libotr_peer program (tests/interop_peer/libotr_peer.cpp) as real processes joined by
 // pipes: two libotr peers must complete the AKE, exchange messages, fragment and run SMP over
 // the stdio line framing, and the program's exit codes must mean what its usage says.
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -22,7 +21,8 @@
 #include "support/libotr_endpoint.hpp"
 
 #ifndef OTR_LIBOTR_PEER_PATH
-#error "OTR_LIBOTR_PEER_PATH must name the libotr_peer executable (tests/interop_peer/CMakeLists.txt)"
+#error \
+    "OTR_LIBOTR_PEER_PATH must name the libotr_peer executable (tests/interop_peer/CMakeLists.txt)"
 #endif
 
 extern char** environ;
@@ -149,8 +149,9 @@ Outcome run_one(const TempDir& dir, const std::vector<std::string>& args, int st
 
 std::string ssid_of(const std::string& events) {
   std::smatch m;
-  if (std::regex_search(events, m,
-                        std::regex(R"re(\{"event":"gone_secure","ssid":"([0-9a-f]{8} [0-9a-f]{8})")re"))) {
+  if (std::regex_search(
+          events, m,
+          std::regex(R"re(\{"event":"gone_secure","ssid":"([0-9a-f]{8} [0-9a-f]{8})")re"))) {
     return m[1];
   }
   return "";
@@ -158,8 +159,8 @@ std::string ssid_of(const std::string& events) {
 
 std::vector<std::string> base_args(const std::string& me, const std::string& peer,
                                    const std::string& script) {
-  return {"--account", me, "--peer", peer, "--script", script, "--keyfile",
-          otr::test::LibotrEndpoint::shared_key_file(me)};
+  return {"--account", me,     "--peer",    peer,
+          "--script",  script, "--keyfile", otr::test::LibotrEndpoint::shared_key_file(me)};
 }
 
 }  // namespace
@@ -209,18 +210,32 @@ TEST_CASE("libotr_peer processes fragment at 150 bytes and run SMP; keys are gen
   std::string long_text(600, 'x');
   std::string a_script = dir.file("a.script",
                                   "query\nwait-secure\nsmp correct horse\nwait-smp success\n"
-                                  "send " + long_text + "\nexpect thanks\nquit\n");
+                                  "send " +
+                                      long_text + "\nexpect thanks\nquit\n");
   std::string b_script = dir.file("b.script",
                                   "wait-secure\nsmp-respond correct horse\nwait-smp success\n"
-                                  "expect " + long_text + "\nsend thanks\nsleep 200\n");
+                                  "expect " +
+                                      long_text + "\nsend thanks\nsleep 200\n");
   auto a_args = base_args("alice", "bob", a_script);
   a_args.insert(a_args.end(), {"--max-message-size", "150", "--trace"});
   // Bob gets a key file that does not exist yet (generated), an instance-tag file and a
   // fingerprint store.
-  std::vector<std::string> b_args = {
-      "--account", "bob", "--peer", "alice", "--script", b_script, "--keyfile",
-      dir.path + "/bob.key", "--instag-file", dir.path + "/bob.instag", "--fingerprints",
-      dir.path + "/bob.fp", "--max-message-size", "150", "--timeout", "30"};
+  std::vector<std::string> b_args = {"--account",
+                                     "bob",
+                                     "--peer",
+                                     "alice",
+                                     "--script",
+                                     b_script,
+                                     "--keyfile",
+                                     dir.path + "/bob.key",
+                                     "--instag-file",
+                                     dir.path + "/bob.instag",
+                                     "--fingerprints",
+                                     dir.path + "/bob.fp",
+                                     "--max-message-size",
+                                     "150",
+                                     "--timeout",
+                                     "30"};
   auto [a, b] = run_pair(dir, a_args, b_args);
   INFO("alice stderr:\n" << a.stderr_text << "bob stderr:\n" << b.stderr_text);
   CHECK(a.status == 0);
@@ -282,12 +297,12 @@ TEST_CASE("libotr_peer exits 1 on EOF or a timeout while waiting", "[interop][li
   }
 
   SECTION("an SMP outcome other than the expected one") {
-    std::string a_script = dir.file("a2.script",
-                                    "query\nwait-secure\nsmp one secret\nwait-smp success\n");
-    std::string b_script = dir.file("b2.script",
-                                    "wait-secure\nsmp-respond another secret\nwait-smp\n");
-    auto [a, b] = run_pair(dir, base_args("alice", "bob", a_script),
-                           base_args("bob", "alice", b_script));
+    std::string a_script =
+        dir.file("a2.script", "query\nwait-secure\nsmp one secret\nwait-smp success\n");
+    std::string b_script =
+        dir.file("b2.script", "wait-secure\nsmp-respond another secret\nwait-smp\n");
+    auto [a, b] =
+        run_pair(dir, base_args("alice", "bob", a_script), base_args("bob", "alice", b_script));
     INFO("alice stderr:\n" << a.stderr_text << "bob stderr:\n" << b.stderr_text);
     CHECK(a.status == 1);
     CHECK(a.stderr_text.find("SMP ended with FAILURE, expected success") != std::string::npos);
@@ -313,8 +328,7 @@ TEST_CASE("libotr_peer rejects bad usage with exit status 2", "[interop][libotr_
   std::string bad = dir.file("bad.script", "query\ndance now\n");
   Outcome bad_script = run_one(dir, base_args("alice", "bob", bad), devnull);
   CHECK(bad_script.status == 2);
-  CHECK(bad_script.stderr_text.find("bad.script:2: unknown action \"dance\"") !=
-        std::string::npos);
+  CHECK(bad_script.stderr_text.find("bad.script:2: unknown action \"dance\"") != std::string::npos);
 
   Outcome policy = run_one(
       dir, {"--account", "a", "--peer", "b", "--script", good, "--policy", "sometimes"}, devnull);

@@ -21,7 +21,9 @@ namespace {
 
 bool g_had_users_before_libotr = false;
 
-std::string gcry_text(gcry_error_t err) { return gcry_strerror(err); }
+std::string gcry_text(gcry_error_t err) {
+  return gcry_strerror(err);
+}
 
 [[noreturn]] void fail(const std::string& what, gcry_error_t err) {
   throw LibotrError(what + ": " + gcry_text(err));
@@ -150,7 +152,9 @@ void ensure_libotr_init() {
   });
 }
 
-bool libgcrypt_had_users_before_libotr() { return g_had_users_before_libotr; }
+bool libgcrypt_had_users_before_libotr() {
+  return g_had_users_before_libotr;
+}
 
 namespace {
 // Run before main() in every program linking otr_libotr_support, so no libgcrypt allocation can
@@ -172,7 +176,9 @@ extern "C" const char* __lsan_default_suppressions() {
 // libotr's malloc handler, so the fast unwinder stops at "libotr.so.5+0xa5bc" and every leak
 // report looks alike (and the suppression above could not match). The slow unwinder gives
 // whole stacks. ASAN_OPTIONS in the environment still overrides this.
-extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
+extern "C" const char* __asan_default_options() {
+  return "fast_unwind_on_malloc=0";
+}
 
 // --- names ---
 
@@ -190,54 +196,90 @@ const char* to_string(LibotrMsgState s) {
 
 std::string msg_event_name(OtrlMessageEvent e) {
   switch (e) {
-    case OTRL_MSGEVENT_NONE: return "NONE";
-    case OTRL_MSGEVENT_ENCRYPTION_REQUIRED: return "ENCRYPTION_REQUIRED";
-    case OTRL_MSGEVENT_ENCRYPTION_ERROR: return "ENCRYPTION_ERROR";
-    case OTRL_MSGEVENT_CONNECTION_ENDED: return "CONNECTION_ENDED";
-    case OTRL_MSGEVENT_SETUP_ERROR: return "SETUP_ERROR";
-    case OTRL_MSGEVENT_MSG_REFLECTED: return "MSG_REFLECTED";
-    case OTRL_MSGEVENT_MSG_RESENT: return "MSG_RESENT";
-    case OTRL_MSGEVENT_RCVDMSG_NOT_IN_PRIVATE: return "RCVDMSG_NOT_IN_PRIVATE";
-    case OTRL_MSGEVENT_RCVDMSG_UNREADABLE: return "RCVDMSG_UNREADABLE";
-    case OTRL_MSGEVENT_RCVDMSG_MALFORMED: return "RCVDMSG_MALFORMED";
-    case OTRL_MSGEVENT_LOG_HEARTBEAT_RCVD: return "LOG_HEARTBEAT_RCVD";
-    case OTRL_MSGEVENT_LOG_HEARTBEAT_SENT: return "LOG_HEARTBEAT_SENT";
-    case OTRL_MSGEVENT_RCVDMSG_GENERAL_ERR: return "RCVDMSG_GENERAL_ERR";
-    case OTRL_MSGEVENT_RCVDMSG_UNENCRYPTED: return "RCVDMSG_UNENCRYPTED";
-    case OTRL_MSGEVENT_RCVDMSG_UNRECOGNIZED: return "RCVDMSG_UNRECOGNIZED";
-    case OTRL_MSGEVENT_RCVDMSG_FOR_OTHER_INSTANCE: return "RCVDMSG_FOR_OTHER_INSTANCE";
+    case OTRL_MSGEVENT_NONE:
+      return "NONE";
+    case OTRL_MSGEVENT_ENCRYPTION_REQUIRED:
+      return "ENCRYPTION_REQUIRED";
+    case OTRL_MSGEVENT_ENCRYPTION_ERROR:
+      return "ENCRYPTION_ERROR";
+    case OTRL_MSGEVENT_CONNECTION_ENDED:
+      return "CONNECTION_ENDED";
+    case OTRL_MSGEVENT_SETUP_ERROR:
+      return "SETUP_ERROR";
+    case OTRL_MSGEVENT_MSG_REFLECTED:
+      return "MSG_REFLECTED";
+    case OTRL_MSGEVENT_MSG_RESENT:
+      return "MSG_RESENT";
+    case OTRL_MSGEVENT_RCVDMSG_NOT_IN_PRIVATE:
+      return "RCVDMSG_NOT_IN_PRIVATE";
+    case OTRL_MSGEVENT_RCVDMSG_UNREADABLE:
+      return "RCVDMSG_UNREADABLE";
+    case OTRL_MSGEVENT_RCVDMSG_MALFORMED:
+      return "RCVDMSG_MALFORMED";
+    case OTRL_MSGEVENT_LOG_HEARTBEAT_RCVD:
+      return "LOG_HEARTBEAT_RCVD";
+    case OTRL_MSGEVENT_LOG_HEARTBEAT_SENT:
+      return "LOG_HEARTBEAT_SENT";
+    case OTRL_MSGEVENT_RCVDMSG_GENERAL_ERR:
+      return "RCVDMSG_GENERAL_ERR";
+    case OTRL_MSGEVENT_RCVDMSG_UNENCRYPTED:
+      return "RCVDMSG_UNENCRYPTED";
+    case OTRL_MSGEVENT_RCVDMSG_UNRECOGNIZED:
+      return "RCVDMSG_UNRECOGNIZED";
+    case OTRL_MSGEVENT_RCVDMSG_FOR_OTHER_INSTANCE:
+      return "RCVDMSG_FOR_OTHER_INSTANCE";
   }
   return "UNKNOWN(" + std::to_string(static_cast<int>(e)) + ")";
 }
 
 std::string smp_event_name(OtrlSMPEvent e) {
   switch (e) {
-    case OTRL_SMPEVENT_NONE: return "NONE";
-    case OTRL_SMPEVENT_ERROR: return "ERROR";
-    case OTRL_SMPEVENT_ABORT: return "ABORT";
-    case OTRL_SMPEVENT_CHEATED: return "CHEATED";
-    case OTRL_SMPEVENT_ASK_FOR_ANSWER: return "ASK_FOR_ANSWER";
-    case OTRL_SMPEVENT_ASK_FOR_SECRET: return "ASK_FOR_SECRET";
-    case OTRL_SMPEVENT_IN_PROGRESS: return "IN_PROGRESS";
-    case OTRL_SMPEVENT_SUCCESS: return "SUCCESS";
-    case OTRL_SMPEVENT_FAILURE: return "FAILURE";
+    case OTRL_SMPEVENT_NONE:
+      return "NONE";
+    case OTRL_SMPEVENT_ERROR:
+      return "ERROR";
+    case OTRL_SMPEVENT_ABORT:
+      return "ABORT";
+    case OTRL_SMPEVENT_CHEATED:
+      return "CHEATED";
+    case OTRL_SMPEVENT_ASK_FOR_ANSWER:
+      return "ASK_FOR_ANSWER";
+    case OTRL_SMPEVENT_ASK_FOR_SECRET:
+      return "ASK_FOR_SECRET";
+    case OTRL_SMPEVENT_IN_PROGRESS:
+      return "IN_PROGRESS";
+    case OTRL_SMPEVENT_SUCCESS:
+      return "SUCCESS";
+    case OTRL_SMPEVENT_FAILURE:
+      return "FAILURE";
   }
   return "UNKNOWN(" + std::to_string(static_cast<int>(e)) + ")";
 }
 
 const char* to_string(LibotrEventKind k) {
   switch (k) {
-    case LibotrEventKind::MsgEvent: return "msg_event";
-    case LibotrEventKind::GoneSecure: return "gone_secure";
-    case LibotrEventKind::GoneInsecure: return "gone_insecure";
-    case LibotrEventKind::StillSecure: return "still_secure";
-    case LibotrEventKind::NewFingerprint: return "new_fingerprint";
-    case LibotrEventKind::SmpEvent: return "smp_event";
-    case LibotrEventKind::CreateInstag: return "create_instag";
-    case LibotrEventKind::CreatePrivkey: return "create_privkey";
-    case LibotrEventKind::ReceivedSymkey: return "received_symkey";
-    case LibotrEventKind::WriteFingerprints: return "write_fingerprints";
-    case LibotrEventKind::TimerControl: return "timer_control";
+    case LibotrEventKind::MsgEvent:
+      return "msg_event";
+    case LibotrEventKind::GoneSecure:
+      return "gone_secure";
+    case LibotrEventKind::GoneInsecure:
+      return "gone_insecure";
+    case LibotrEventKind::StillSecure:
+      return "still_secure";
+    case LibotrEventKind::NewFingerprint:
+      return "new_fingerprint";
+    case LibotrEventKind::SmpEvent:
+      return "smp_event";
+    case LibotrEventKind::CreateInstag:
+      return "create_instag";
+    case LibotrEventKind::CreatePrivkey:
+      return "create_privkey";
+    case LibotrEventKind::ReceivedSymkey:
+      return "received_symkey";
+    case LibotrEventKind::WriteFingerprints:
+      return "write_fingerprints";
+    case LibotrEventKind::TimerControl:
+      return "timer_control";
   }
   return "?";
 }
@@ -255,8 +297,8 @@ std::string LibotrEvent::describe() const {
       }
       break;
     case LibotrEventKind::SmpEvent:
-      s += " " + smp_event_name(static_cast<OtrlSMPEvent>(code)) + " " +
-           std::to_string(progress) + "%";
+      s += " " + smp_event_name(static_cast<OtrlSMPEvent>(code)) + " " + std::to_string(progress) +
+           "%";
       if (!text.empty()) {
         s += " question \"" + text + "\"";
       }
@@ -420,9 +462,7 @@ struct LibotrEndpoint::Ops {
     // libotr hands the string back to otr_error_message_free.
     return strdup(text.c_str());
   }
-  static void otr_error_message_free(void*, const char* msg) {
-    std::free(const_cast<char*>(msg));
-  }
+  static void otr_error_message_free(void*, const char* msg) { std::free(const_cast<char*>(msg)); }
 
   static void handle_smp_event(void* opdata, OtrlSMPEvent smp_event, ConnContext* ctx,
                                unsigned short progress_percent, char* question) {
@@ -448,8 +488,8 @@ struct LibotrEndpoint::Ops {
 
   static void create_instag(void* opdata, const char*, const char*) {
     LibotrEndpoint* me = self(opdata);
-    std::string path = me->m_options.instag_file.empty() ? me->temp_path("otr.instag")
-                                                         : me->m_options.instag_file;
+    std::string path =
+        me->m_options.instag_file.empty() ? me->temp_path("otr.instag") : me->m_options.instag_file;
     me->generate_instag(path);
     LibotrEvent e = event(LibotrEventKind::CreateInstag, nullptr);
     char buf[16];
@@ -550,7 +590,6 @@ LibotrEndpoint::LibotrEndpoint(std::string account, std::string protocol, std::s
     throw;
   }
 }
-
 
 LibotrEndpoint::~LibotrEndpoint() {
   free_userstate(m_us);
@@ -685,7 +724,9 @@ std::vector<std::string> LibotrEndpoint::take_outbox() {
   return out;
 }
 
-void LibotrEndpoint::record(LibotrEvent e) { m_events.push_back(std::move(e)); }
+void LibotrEndpoint::record(LibotrEvent e) {
+  m_events.push_back(std::move(e));
+}
 
 std::vector<LibotrEvent> LibotrEndpoint::take_events() {
   std::vector<LibotrEvent> out(m_events.begin() + static_cast<std::ptrdiff_t>(m_events_taken),
@@ -725,9 +766,9 @@ Received LibotrEndpoint::receive(std::string_view wire) {
   char* newmsg = nullptr;
   OtrlTLV* tlvs = nullptr;
   ConnContext* ctx = nullptr;
-  int ignore = otrl_message_receiving(m_us, Ops::table(), this, m_account.c_str(),
-                                      m_protocol.c_str(), m_peer.c_str(), msg.c_str(), &newmsg,
-                                      &tlvs, &ctx, nullptr, nullptr);
+  int ignore =
+      otrl_message_receiving(m_us, Ops::table(), this, m_account.c_str(), m_protocol.c_str(),
+                             m_peer.c_str(), msg.c_str(), &newmsg, &tlvs, &ctx, nullptr, nullptr);
   Received r;
   r.ignore = ignore != 0;
   if (!r.ignore) {
@@ -783,8 +824,8 @@ std::vector<std::string> LibotrEndpoint::disconnect_all() {
 ConnContext* LibotrEndpoint::require_context(otrl_instag_t instance, const char* what) const {
   ConnContext* ctx = context(instance);
   if (ctx == nullptr) {
-    throw std::logic_error(std::string("LibotrEndpoint::") + what + ": no context for " +
-                           m_peer + " instance " + std::to_string(instance));
+    throw std::logic_error(std::string("LibotrEndpoint::") + what + ": no context for " + m_peer +
+                           " instance " + std::to_string(instance));
   }
   return ctx;
 }
@@ -825,9 +866,9 @@ SymkeyResult LibotrEndpoint::use_extra_symmetric_key(unsigned int use, std::stri
   ConnContext* ctx = require_context(instance, "use_extra_symmetric_key");
   m_outbox.clear();
   SymkeyResult r;
-  gcry_error_t err = otrl_message_symkey(
-      m_us, Ops::table(), this, ctx, use, reinterpret_cast<const unsigned char*>(usedata.data()),
-      usedata.size(), r.key.data());
+  gcry_error_t err = otrl_message_symkey(m_us, Ops::table(), this, ctx, use,
+                                         reinterpret_cast<const unsigned char*>(usedata.data()),
+                                         usedata.size(), r.key.data());
   r.to_send = take_outbox();
   if (err) {
     fail("otrl_message_symkey", err);
@@ -844,8 +885,8 @@ std::vector<std::string> LibotrEndpoint::poll() {
 // --- queries ---
 
 ConnContext* LibotrEndpoint::context(otrl_instag_t instance) const {
-  return otrl_context_find(m_us, m_peer.c_str(), m_account.c_str(), m_protocol.c_str(), instance,
-                           0, nullptr, nullptr, nullptr);
+  return otrl_context_find(m_us, m_peer.c_str(), m_account.c_str(), m_protocol.c_str(), instance, 0,
+                           nullptr, nullptr, nullptr);
 }
 
 LibotrMsgState LibotrEndpoint::msg_state(otrl_instag_t instance) const {
@@ -996,7 +1037,7 @@ std::string classify_wire(std::string_view wire) {
   std::size_t at = wire.find("?OTR");
   if (at == std::string_view::npos) {
     return wire.find(OTRL_MESSAGE_TAG_BASE) != std::string_view::npos ? "tagged-plaintext"
-                                                                       : "plaintext";
+                                                                      : "plaintext";
   }
   std::string_view t = wire.substr(at);
   auto starts = [&](std::string_view p) { return t.substr(0, p.size()) == p; };
@@ -1005,12 +1046,18 @@ std::string classify_wire(std::string_view wire) {
   }
   if ((starts("?OTR:AAM") || starts("?OTR:AAI")) && t.size() > 8) {
     switch (t[8]) {
-      case 'C': return "dh-commit";
-      case 'K': return "dh-key";
-      case 'R': return "reveal-signature";
-      case 'S': return "signature";
-      case 'D': return "data";
-      default: return "unknown";
+      case 'C':
+        return "dh-commit";
+      case 'K':
+        return "dh-key";
+      case 'R':
+        return "reveal-signature";
+      case 'S':
+        return "signature";
+      case 'D':
+        return "data";
+      default:
+        return "unknown";
     }
   }
   if (starts("?OTR?") || starts("?OTRv")) {
@@ -1035,8 +1082,7 @@ void LibotrLink::from_bob(const std::vector<std::string>& wires) {
   deliver(Direction::BobToAlice, wires, budget);
 }
 
-void LibotrLink::deliver(Direction d, const std::vector<std::string>& wires,
-                         std::size_t& budget) {
+void LibotrLink::deliver(Direction d, const std::vector<std::string>& wires, std::size_t& budget) {
   bool to_bob = d == Direction::AliceToBob;
   LibotrEndpoint& sender = to_bob ? m_alice : m_bob;
   LibotrEndpoint& receiver = to_bob ? m_bob : m_alice;
@@ -1109,7 +1155,7 @@ LibotrTranscript record_libotr_transcript(const TranscriptOptions& options) {
   t.ssid = *ssid_a;
 
   // 2. Data messages both ways, so key ids advance and MAC keys get revealed.
-  const char* lines[][2] = {{"a", "hello bob"},    {"b", "hello alice"}, {"a", "how are you?"},
+  const char* lines[][2] = {{"a", "hello bob"},    {"b", "hello alice"},  {"a", "how are you?"},
                             {"b", "fine, thanks"}, {"a", "good to hear"}, {"b", "bye for now"}};
   for (const auto& l : lines) {
     bool from_a = l[0][0] == 'a';

@@ -72,11 +72,21 @@ std::string json_string(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -123,8 +133,18 @@ std::string tag_hex(otrl_instag_t t) {
 // --- script ---
 
 enum class Op {
-  Send, Query, WaitSecure, Expect, Smp, SmpQ, SmpRespond, WaitSmp, WaitFinished, Disconnect,
-  Sleep, Quit,
+  Send,
+  Query,
+  WaitSecure,
+  Expect,
+  Smp,
+  SmpQ,
+  SmpRespond,
+  WaitSmp,
+  WaitFinished,
+  Disconnect,
+  Sleep,
+  Quit,
 };
 
 struct Action {
@@ -161,12 +181,18 @@ std::vector<Action> parse_script(const std::string& path) {
       bool needs_arg;
     };
     static const Known kKnown[] = {
-        {"send", Op::Send, true},           {"query", Op::Query, false},
-        {"wait-secure", Op::WaitSecure, false}, {"expect", Op::Expect, true},
-        {"smp", Op::Smp, true},             {"smp-q", Op::SmpQ, true},
-        {"smp-respond", Op::SmpRespond, true},  {"wait-smp", Op::WaitSmp, false},
-        {"wait-finished", Op::WaitFinished, false}, {"disconnect", Op::Disconnect, false},
-        {"sleep", Op::Sleep, true},         {"quit", Op::Quit, false},
+        {"send", Op::Send, true},
+        {"query", Op::Query, false},
+        {"wait-secure", Op::WaitSecure, false},
+        {"expect", Op::Expect, true},
+        {"smp", Op::Smp, true},
+        {"smp-q", Op::SmpQ, true},
+        {"smp-respond", Op::SmpRespond, true},
+        {"wait-smp", Op::WaitSmp, false},
+        {"wait-finished", Op::WaitFinished, false},
+        {"disconnect", Op::Disconnect, false},
+        {"sleep", Op::Sleep, true},
+        {"quit", Op::Quit, false},
     };
     const Known* found = nullptr;
     for (const Known& k : kKnown) {

@@ -131,7 +131,7 @@ enum class LibotrEventKind {
   CreatePrivkey,   // create_privkey: a key had to be generated on demand
   ReceivedSymkey,  // received_symkey: symkey_use, symkey_usedata, symkey
   WriteFingerprints,  // write_fingerprints (libotr asks after trust changes, e.g. SMP success)
-  TimerControl,    // timer_control: code = requested interval in seconds
+  TimerControl,       // timer_control: code = requested interval in seconds
 };
 const char* to_string(LibotrEventKind k);
 
@@ -403,9 +403,9 @@ std::string classify_wire(std::string_view wire);
 struct TranscriptEntry {
   Direction direction{};
   std::string wire;
-  std::string kind;                         // classify_wire(wire)
-  std::optional<std::string> shown;         // plaintext the receiver displayed, if any
-  std::vector<unsigned short> tlv_types;    // TLVs the receiver got (Data messages)
+  std::string kind;                       // classify_wire(wire)
+  std::optional<std::string> shown;       // plaintext the receiver displayed, if any
+  std::vector<unsigned short> tlv_types;  // TLVs the receiver got (Data messages)
   // sender_mac_key: for a Data message, the sending MAC key (sesskeys[1][0].sendmackey) the
   // sender held right after producing it, i.e. the key that MACs it. Published later by the
   // *receiver* as a revealed MAC key once that key pair is retired.
@@ -457,10 +457,10 @@ struct LibotrTranscript {
   otrl_instag_t bob_instag = 0;
   Fingerprint20 alice_fingerprint{};
   Fingerprint20 bob_fingerprint{};
-  SessionId ssid;                        // as both sides reported it
+  SessionId ssid;  // as both sides reported it
   std::string smp_question;
   std::string smp_secret;
-  bool smp_succeeded = false;            // both sides reported SMPEVENT_SUCCESS
+  bool smp_succeeded = false;  // both sides reported SMPEVENT_SUCCESS
 };
 
 // record_libotr_transcript runs, between two fresh libotr endpoints alice and bob (fixture keys
