@@ -454,11 +454,16 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView raw, TimeP
     // OTRv3, "Receiving a Data Message", PLAINTEXT or FINISHED: "Inform the user that an
     // unreadable encrypted message was received, and reply with an Error Message." (libotr skips
     // the reply; we send it, rate-limited, so a peer whose session we lost can re-key.)
-    if (!quiet) {
-      note(out, Severity::Warning, NoticeCode::NotInPrivate,
-           "Received an encrypted message, but no private conversation is under way");
-      send_error(kNotPrivateText, now, out);
+    if (quiet) {
+      // A control message (heartbeat, SMP, disconnect) for a session we no longer have: say so,
+      // but send no error (the flag asks us not to).
+      note(out, Severity::Info, NoticeCode::NotInPrivate,
+           "Ignored an encrypted control message (e.g. SMP): no private conversation is under way");
+      return;
     }
+    note(out, Severity::Warning, NoticeCode::NotInPrivate,
+         "Received an encrypted message, but no private conversation is under way");
+    send_error(kNotPrivateText, now, out);
     return;
   }
   // These MACs travelled in the clear, so a plain comparison leaks nothing; equal_ct over all
@@ -493,11 +498,14 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView raw, TimeP
       default:
         break;
     }
-    if (!quiet) {
-      note(out, Severity::Warning, NoticeCode::Unreadable,
-           "Received an encrypted message that cannot be read: " + err->error.message);
-      send_error(kUnreadableText, now, out);
+    if (quiet) {
+      note(out, Severity::Info, NoticeCode::Unreadable,
+           "Ignored an unreadable encrypted control message: " + err->error.message);
+      return;
     }
+    note(out, Severity::Warning, NoticeCode::Unreadable,
+         "Received an encrypted message that cannot be read: " + err->error.message);
+    send_error(kUnreadableText, now, out);
     return;
   }
   AcceptedData& ok = std::get<AcceptedData>(result);
@@ -790,6 +798,15 @@ std::pair<SecureArray<32>, Actions> Conversation::Impl::extra_symmetric_key(std:
     send_data({}, {t}, wire::kFlagIgnoreUnreadable, now, o, &key);
   });
   return {key, std::move(out)};
+}
+
+Actions Conversation::Impl::send_tlvs(const std::vector<wire::Tlv>& tlvs, TimePoint now) {
+  if (m_msg_state != MsgState::Encrypted || !m_keys) {
+    throw UsageError("send_tlvs: the conversation is not encrypted");
+  }
+  return guarded("send_tlvs", [&](Actions& out) {
+    send_data({}, tlvs, wire::kFlagIgnoreUnreadable, now, out);
+  });
 }
 
 // --- SMP ---

@@ -38,6 +38,10 @@ class Conversation::Impl {
   // |raw| is the message's binary encoding as received (the MAC covers those exact bytes).
   Actions receive_binary(const wire::BinaryMessage& m, ByteView raw, TimePoint now);
 
+  // send_tlvs sends a data message with empty text and |tlvs| (flag IGNORE_UNREADABLE), as the
+  // engine does for SMP. For tests, fuzzers and tools; throws UsageError when not encrypted.
+  Actions send_tlvs(const std::vector<wire::Tlv>& tlvs, TimePoint now);
+
   MsgState msg_state() const { return m_msg_state; }
   std::string state_name() const;
   std::optional<SessionInfo> session() const { return m_session; }

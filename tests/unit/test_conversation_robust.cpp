@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "conversation_impl.hpp"
+#include "crypto/crypto.hpp"
 #include "otr/wire.hpp"
 #include "support/fixtures.hpp"
 
@@ -263,4 +264,65 @@ TEST_CASE("bad input in every state: a notice, no crash, no state change", "[rob
   t.pair.pump();
   REQUIRE(t.b.msg_state() == MsgState::Finished);
   probe(t.b, "finished");
+}
+
+TEST_CASE("malformed SMP input through a conversation: notice, reset, no trust", "[robust][smp]") {
+  Two t;
+  t.go_private();
+  const Bytes p = crypto::dh_prime().to_bytes();
+  const Bytes pm1 = crypto::Mpi::sub(crypto::dh_prime(), crypto::Mpi(1)).to_bytes();
+  const Bytes q = crypto::dh_order().to_bytes();
+  auto smp1 = [&](std::vector<Bytes> mpis) {
+    return wire::Tlv{static_cast<std::uint16_t>(wire::TlvType::Smp1), wire::encode_smp_mpis(mpis)};
+  };
+  const Bytes two = {2}, one = {1}, zero = {};
+  std::vector<std::pair<const char*, wire::Tlv>> cases = {
+      {"wrong MPI count", smp1({two, two, two})},
+      {"g2a = 0", smp1({zero, one, one, two, one, one})},
+      {"g2a = 1", smp1({one, one, one, two, one, one})},
+      {"g2a = p-1", smp1({pm1, one, one, two, one, one})},
+      {"g2a = p", smp1({p, one, one, two, one, one})},
+      {"D2 >= q", smp1({two, one, q, two, one, one})},
+      {"D2 = 0", smp1({two, one, zero, two, one, one})},
+      {"SMP1Q without NUL", wire::Tlv{7, Bytes{'w', 'h', 'o', '?'}}},
+      {"empty SMP1Q", wire::Tlv{7, Bytes{}}},
+      {"SMP2 in EXPECT1", wire::Tlv{3, wire::encode_smp_mpis(std::vector<Bytes>(11, two))}},
+      {"truncated SMP1", wire::Tlv{2, Bytes{0, 0, 0, 6, 0, 0, 1}}},
+  };
+  for (const auto& [what, tlv] : cases) {
+    INFO(what);
+    Actions from_b = t.b.impl().send_tlvs({tlv}, t.pair.now);
+    Collected at_a;
+    for (const Action& a : from_b) {
+      if (const auto* s = std::get_if<SendToPeer>(&a)) {
+        REQUIRE_NOTHROW(at_a.add(t.a.receive(s->message, t.pair.now)));
+      }
+    }
+    CHECK(t.a.msg_state() == MsgState::Encrypted);
+    CHECK_FALSE(t.a.smp_in_progress());
+    REQUIRE_FALSE(at_a.smp.empty());
+    const SmpUpdate& u = at_a.smp.back();
+    CHECK((u.kind == SmpUpdate::Kind::Cheated || u.kind == SmpUpdate::Kind::Error));
+    CHECK_FALSE(u.text.empty());
+    CHECK(u.set_trust != std::optional<bool>(true));
+    // Alice answers with an SMP abort so Bob does not wait.
+    CHECK_FALSE(at_a.sent.empty());
+  }
+}
+
+TEST_CASE("an SMP message outside an encrypted session is refused with a notice", "[robust][smp]") {
+  Two t;
+  t.go_private();
+  Actions from_b = t.b.impl().send_tlvs({wire::Tlv{6, {}}}, t.pair.now);
+  t.pair.a_does(t.a.end(t.pair.now));  // Alice leaves the session first
+  Collected at_a;
+  for (const Action& a : from_b) {
+    if (const auto* s = std::get_if<SendToPeer>(&a)) {
+      at_a.add(t.a.receive(s->message, t.pair.now));
+    }
+  }
+  CHECK(at_a.smp.empty());
+  CHECK(at_a.has_notice(NoticeCode::NotInPrivate));
+  CHECK(at_a.sent.empty());  // the control message asked for no error reply
+  CHECK(t.a.msg_state() == MsgState::Plaintext);
 }
