@@ -16,6 +16,7 @@ for variant in plain asan; do
   cmake --build "$dir" -j"$jobs"
   echo "== $variant tests =="
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 600
 done
 echo "All tests passed, plain and sanitized."

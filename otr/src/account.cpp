@@ -145,7 +145,7 @@ class Account::Router {
       }
       if (const auto* smp = std::get_if<SmpUpdate>(&a)) {
         if (smp->set_trust && conv.session()) {
-          const Fingerprint& fp = conv.session()->their_fingerprint;
+          const Fingerprint fp = conv.session()->their_fingerprint;
           m_account.m_trust.set_trust(peer, me.account, m_account.m_protocol, fp,
                                       *smp->set_trust ? "smp" : "");
           out.push_back(Event{peer, instance, std::move(a)});
