@@ -22,8 +22,8 @@ extern "C" {
 
 namespace fs = std::filesystem;
 namespace kf = otr::keyfile;
-using otr::ByteView;
 using otr::Bytes;
+using otr::ByteView;
 
 namespace {
 
@@ -126,7 +126,8 @@ TEST_CASE("dsa interop: libotr's signatures verify with crypto::dsa_verify", "[i
       const ByteView sigv(sig.get(), len);
       CHECK(otr::crypto::dsa_verify(pub, m, sigv));
       // libotr signs M mod q: the reduced value verifies too, a neighbour does not.
-      const Bytes reduced = otr::crypto::Mpi::mod(otr::crypto::Mpi::from_bytes(m), pub.q).to_bytes();
+      const Bytes reduced =
+          otr::crypto::Mpi::mod(otr::crypto::Mpi::from_bytes(m), pub.q).to_bytes();
       CHECK(otr::crypto::dsa_verify(pub, reduced, sigv));
       Bytes other = m;
       other[31] ^= 0x01;

@@ -223,8 +223,7 @@ TEST_CASE("keyfile interop: fingerprint files both ways", "[interop][keyfile]") 
     CHECK(seen == entries.size());
     const fs::path again = dir / "again.fingerprints";
     REQUIRE(otrl_privkey_write_fingerprints(us.get(), again.c_str()) == 0);
-    CHECK(sorted_lines(otr::test::read_text(again)) ==
-          sorted_lines(otr::test::read_text(path)));
+    CHECK(sorted_lines(otr::test::read_text(again)) == sorted_lines(otr::test::read_text(path)));
   }
 }
 

@@ -98,6 +98,8 @@ mode_t file_mode(const std::filesystem::path& path) {
 }
 
 ScopedUmask::ScopedUmask(mode_t mask) : m_old(::umask(mask)) {}
-ScopedUmask::~ScopedUmask() { ::umask(m_old); }
+ScopedUmask::~ScopedUmask() {
+  ::umask(m_old);
+}
 
 }  // namespace otr::test

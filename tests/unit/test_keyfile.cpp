@@ -26,10 +26,19 @@ const std::string kLibotrKeyFile =
     "(protocol prpl-jabber)\n"
     "(private-key \n"
     " (dsa \n"
-    "  (p #00E49F968EE6607B625A691A5A759226F3B3709646BB04412E234505EF4E97DBB5A9C3A6DC8994094F2181063CD9FE888372F01751BC49FB9CF01A5D3DAA10E9867448E938514FAACBC490C57B8FF1A894BAC5BDA864E5B587D7516BE1B0A3B961423EBDFC84CD6BAE2FFE96E149B3AC5ED91BFED6B4A8E237F9D3AB252EFA91DB#)\n"
+    "  (p "
+    "#00E49F968EE6607B625A691A5A759226F3B3709646BB04412E234505EF4E97DBB5A9C3A6DC8994094F2181063CD9F"
+    "E888372F01751BC49FB9CF01A5D3DAA10E9867448E938514FAACBC490C57B8FF1A894BAC5BDA864E5B587D7516BE1B"
+    "0A3B961423EBDFC84CD6BAE2FFE96E149B3AC5ED91BFED6B4A8E237F9D3AB252EFA91DB#)\n"
     "  (q #00AD87961552925E08DA8EE097604DEAEE22F81005#)\n"
-    "  (g #7BD99AB671A17D17D9DD90D97719870261451ACE7B3F45E1B1CC381B2F537323A51C7FD4D6F4DF82C96C59BF7BFC89901DA980C1D3C3A4E723B3DB190E2F7E27F5E564ECD1B2C1B9558D6FED3940256FB809F2167A9A6D54300C5428B0775525002D7DBCCCDF0AFC7C0B3762B5CFB1E385EF7037C1A045CA05D3C6F1541E3F76#)\n"
-    "  (y #00A0AF057E4C03472A672994156CF6A598FCDC3A1F7EF3B98E4CC5E0903D1F9B665A9D18398EEA869894FCEA580B917D8FA9922031F03D7ACF194D6A2C4C35B1F872658965000CD583CEF27E65358F66D85DD241857D8A39C7076F60638CFD9EA3F0895EDAB76A961A55D632D0DE617798C0DC6048CF4366B9C9FA1B5659587B42#)\n"
+    "  (g "
+    "#7BD99AB671A17D17D9DD90D97719870261451ACE7B3F45E1B1CC381B2F537323A51C7FD4D6F4DF82C96C59BF7BFC8"
+    "9901DA980C1D3C3A4E723B3DB190E2F7E27F5E564ECD1B2C1B9558D6FED3940256FB809F2167A9A6D54300C5428B07"
+    "75525002D7DBCCCDF0AFC7C0B3762B5CFB1E385EF7037C1A045CA05D3C6F1541E3F76#)\n"
+    "  (y "
+    "#00A0AF057E4C03472A672994156CF6A598FCDC3A1F7EF3B98E4CC5E0903D1F9B665A9D18398EEA869894FCEA580B9"
+    "17D8FA9922031F03D7ACF194D6A2C4C35B1F872658965000CD583CEF27E65358F66D85DD241857D8A39C7076F60638"
+    "CFD9EA3F0895EDAB76A961A55D632D0DE617798C0DC6048CF4366B9C9FA1B5659587B42#)\n"
     "  (x #1FC6D31209FFFD172B511AC35BB49B0A9BAC1641#)\n"
     "  )\n"
     " )\n"
@@ -39,10 +48,19 @@ const std::string kLibotrKeyFile =
     "(protocol irc)\n"
     "(private-key \n"
     " (dsa \n"
-    "  (p #00C019FBE7D97A7CFA2EAD1D905AB4D16888781520E6F1BBC6E5588F7A6E3128875D3BF46B2B529BD51B36B959D8172B843AAC9A3186E6D8B32F0E9311255F7CE8346A3CA34FA5A8AFF13B4FF26B1C7ECFC84C77D0E148B4611E879AABC2FB532DB3333D97B84B4C9856003D70D6CCC60226F141DB4405B75B5DC6CF084F6FD10B#)\n"
+    "  (p "
+    "#00C019FBE7D97A7CFA2EAD1D905AB4D16888781520E6F1BBC6E5588F7A6E3128875D3BF46B2B529BD51B36B959D81"
+    "72B843AAC9A3186E6D8B32F0E9311255F7CE8346A3CA34FA5A8AFF13B4FF26B1C7ECFC84C77D0E148B4611E879AABC"
+    "2FB532DB3333D97B84B4C9856003D70D6CCC60226F141DB4405B75B5DC6CF084F6FD10B#)\n"
     "  (q #00F7714C98FE3B2E4AB6B8E7D5BA38C713B8FD7E61#)\n"
-    "  (g #4C388F91EB4BBAC29E5534585E7AF031F8160620781438549128331199F785C46EBA31E3359BC6DF52D7BC83809A4E9B095EB4A9ED6DB651261C8B8E65577A9F3FE6312944AB9E8E3135AF4EAAC7173AC02FB761BBBB710E94BD2302380A0C4BCB8CA7A846F9BC4609A069D8C4185663CBA678194AE4BB30C24999349BC85CB7#)\n"
-    "  (y #00A26EAB406EC8597D6F58A9591F192CBE289E9498D5DA5BC310273C7766AA21F539D6DEDB223244546DD192D48CAECE0BBED5874EFE15391943628A4BE9B7313EC38853341B8815AFB8B608E1B15C1F04D86F12676A8B7A8DED34F8EB78363E5687EEB72592060CD3709B23768D97BAB644017C0C1DF986C5610E1F75106078FE#)\n"
+    "  (g "
+    "#4C388F91EB4BBAC29E5534585E7AF031F8160620781438549128331199F785C46EBA31E3359BC6DF52D7BC83809A4"
+    "E9B095EB4A9ED6DB651261C8B8E65577A9F3FE6312944AB9E8E3135AF4EAAC7173AC02FB761BBBB710E94BD2302380"
+    "A0C4BCB8CA7A846F9BC4609A069D8C4185663CBA678194AE4BB30C24999349BC85CB7#)\n"
+    "  (y "
+    "#00A26EAB406EC8597D6F58A9591F192CBE289E9498D5DA5BC310273C7766AA21F539D6DEDB223244546DD192D48CA"
+    "ECE0BBED5874EFE15391943628A4BE9B7313EC38853341B8815AFB8B608E1B15C1F04D86F12676A8B7A8DED34F8EB7"
+    "8363E5687EEB72592060CD3709B23768D97BAB644017C0C1DF986C5610E1F75106078FE#)\n"
     "  (x #00973D0007321E83CD8CD108C5A249F507DCA014F1#)\n"
     "  )\n"
     " )\n"
@@ -140,13 +158,13 @@ TEST_CASE("sexp: writer picks token, string or hex like gcry_sexp_sprint", "[key
   using sexp::Node;
   std::vector<Node> inner;
   inner.push_back(Node::atom("k"));
-  inner.push_back(Node::atom(Bytes{0x00, 0x41}));   // leading zero: hex
-  inner.push_back(Node::atom(Bytes{0x81, 0x41}));   // high bit: hex
-  inner.push_back(Node::atom("9lives"));            // starts with a digit: string
-  inner.push_back(Node::atom("a b\n\"q\"'\\"));     // escapable: string
-  inner.push_back(Node::atom(Bytes{0x41, 0x01}));   // unescapable control: hex
-  inner.push_back(Node::atom(""));                  // empty: ""
-  inner.push_back(Node::atom("h\xc3\xa9llo"));      // UTF-8 after the first byte: string
+  inner.push_back(Node::atom(Bytes{0x00, 0x41}));  // leading zero: hex
+  inner.push_back(Node::atom(Bytes{0x81, 0x41}));  // high bit: hex
+  inner.push_back(Node::atom("9lives"));           // starts with a digit: string
+  inner.push_back(Node::atom("a b\n\"q\"'\\"));    // escapable: string
+  inner.push_back(Node::atom(Bytes{0x41, 0x01}));  // unescapable control: hex
+  inner.push_back(Node::atom(""));                 // empty: ""
+  inner.push_back(Node::atom("h\xc3\xa9llo"));     // UTF-8 after the first byte: string
   std::vector<Node> outer;
   outer.push_back(Node::atom("top"));
   outer.push_back(Node::list(std::move(inner)));
@@ -154,7 +172,8 @@ TEST_CASE("sexp: writer picks token, string or hex like gcry_sexp_sprint", "[key
   std::string out;
   sexp::format_advanced(Node::list(std::move(outer)), out);
   CHECK(out ==
-        "(top \n (k #0041# #8141# \"9lives\" \"a b\\n\\\"q\\\"\\'\\\\\" #4101# \"\" \"h\xc3\xa9llo\")\n tail)\n");
+        "(top \n (k #0041# #8141# \"9lives\" \"a b\\n\\\"q\\\"\\'\\\\\" #4101# \"\" "
+        "\"h\xc3\xa9llo\")\n tail)\n");
   CHECK(sexp::encoded_atom_size(as_bytes("a b\n")) == 7);
 }
 
@@ -171,7 +190,8 @@ TEST_CASE("sexp: negative inputs pin their error text", "[keyfile]") {
   CHECK(sexp_error("(a \"abc)") == "line 1: string opened on this line is not closed with '\"'");
   CHECK(sexp_error("(a \"\\q\")") == "line 1: bad escape \\q in string");
   CHECK(sexp_error("(a \"\\x4\")") == "line 1: bad escape in string: \\x needs two hex digits");
-  CHECK(sexp_error("(a \"\\47\")") == "line 1: bad escape in string: octal escapes need three digits");
+  CHECK(sexp_error("(a \"\\47\")") ==
+        "line 1: bad escape in string: octal escapes need three digits");
   CHECK(sexp_error("(a \"\\777\")") ==
         "line 1: bad escape in string: octal value 511 is larger than 255");
   CHECK(sexp_error("(a |AQI|)") ==
@@ -232,8 +252,8 @@ TEST_CASE("private keys: x is held in secure memory", "[keyfile][!mayfail]") {
 
 TEST_CASE("private keys: names of every shape round-trip", "[keyfile]") {
   const std::vector<std::string> names = {
-      "alice", "alice@jabber.org", "with space", "quote\"back\\slash'", "", "\xc3\xa5lice",
-      "9digits", "tab\there", "new\nline", "x\x01y"};
+      "alice",        "alice@jabber.org", "with space", "quote\"back\\slash'", "",
+      "\xc3\xa5lice", "9digits",          "tab\there",  "new\nline",           "x\x01y"};
   std::vector<AccountKey> keys;
   for (const auto& n : names) {
     keys.push_back({n, "prpl-" + std::to_string(keys.size()), our_key()});
@@ -296,24 +316,28 @@ TEST_CASE("private keys: negative files pin their error text", "[keyfile]") {
         "private key file line 2: (name ...) must hold exactly one string");
   CHECK(parse_error("(privkeys\n (account (name bob) (name bob)))") ==
         "private key file line 2: account has two (name ...)");
-  CHECK(parse_error("(privkeys (account (name bob) (protocol irc)\n (private-key (rsa (n #00#)))))") ==
-        "private key file line 2: account \"bob\", protocol \"irc\": unsupported key type (rsa ...); "
-        "OTR v3 keys are DSA");
+  CHECK(
+      parse_error(
+          "(privkeys (account (name bob) (protocol irc)\n (private-key (rsa (n #00#)))))") ==
+      "private key file line 2: account \"bob\", protocol \"irc\": unsupported key type (rsa ...); "
+      "OTR v3 keys are DSA");
   CHECK(parse_error("(privkeys (account (name bob) (protocol irc)\n (private-key (dsa (p #01#) "
                     "(p #01#)))))") ==
         "private key file line 2: account \"bob\", protocol \"irc\": dsa key has two (p ...)");
   CHECK(parse_error("(privkeys (account (name bob) (protocol irc) (private-key\n (dsa (p #01#) "
                     "(z #01#)))))") ==
-        "private key file line 2: account \"bob\", protocol \"irc\": unexpected (z ...) in the dsa key");
-  CHECK(parse_error("(privkeys (account (name b) (protocol i) (private-key (dsa (p " +
-                    std::to_string(kMaxMpiBytes + 1) + ":" + std::string(kMaxMpiBytes + 1, 'a') +
-                    "))))) ") ==
-        "private key file line 1: account \"b\", protocol \"i\": p is 1025 bytes; the limit is 1024");
+        "private key file line 2: account \"bob\", protocol \"irc\": unexpected (z ...) in the dsa "
+        "key");
+  CHECK(
+      parse_error("(privkeys (account (name b) (protocol i) (private-key (dsa (p " +
+                  std::to_string(kMaxMpiBytes + 1) + ":" + std::string(kMaxMpiBytes + 1, 'a') +
+                  "))))) ") ==
+      "private key file line 1: account \"b\", protocol \"i\": p is 1025 bytes; the limit is 1024");
   // Both accounts of the fixture renamed to the same pair.
-  CHECK(parse_error(replace_once(replace_once(kLibotrKeyFile, "(name bob)", "(name a)"),
-                                 "(protocol irc)", "(protocol prpl-jabber)")
-                        .replace(kLibotrKeyFile.find("(name \"alice@jabber.org\")"), 25,
-                                 "(name a)")) ==
+  CHECK(parse_error(
+            replace_once(replace_once(kLibotrKeyFile, "(name bob)", "(name a)"), "(protocol irc)",
+                         "(protocol prpl-jabber)")
+                .replace(kLibotrKeyFile.find("(name \"alice@jabber.org\")"), 25, "(name a)")) ==
         "private key file line 15: account \"a\", protocol \"prpl-jabber\" appears twice (lines 2 "
         "and 15)");
 }
@@ -377,15 +401,16 @@ TEST_CASE("private keys: file errors name the path", "[keyfile]") {
 
   auto directory = load_private_keys(dir.path());
   REQUIRE_FALSE(directory.ok());
-  CHECK(directory.error().message == "private key file " + dir.path().string() +
-                                         " is not a regular file");
+  CHECK(directory.error().message ==
+        "private key file " + dir.path().string() + " is not a regular file");
 
   const fs::path big = dir / "big";
   test::write_text(big, std::string(kMaxPrivateKeyFileBytes + 1, ' '), 0600);
   auto too_big = load_private_keys(big);
   REQUIRE_FALSE(too_big.ok());
-  CHECK(too_big.error().message == "private key file " + big.string() + " is 1048577 bytes; the "
-                                                                        "limit is 1048576");
+  CHECK(too_big.error().message == "private key file " + big.string() +
+                                       " is 1048577 bytes; the "
+                                       "limit is 1048576");
 
   const fs::path bad = dir / "bad";
   test::write_text(bad, "(privkeys\n (account\n", 0600);
@@ -398,9 +423,9 @@ TEST_CASE("private keys: file errors name the path", "[keyfile]") {
   auto no_dir = save_private_keys(dir / "no" / "such", {});
   REQUIRE_FALSE(no_dir.ok());
   CHECK(no_dir.error().code == ErrorCode::Io);
-  CHECK(no_dir.error().message.rfind("cannot create a temporary file in " +
-                                         (dir / "no").string() + " for private key file ",
-                                     0) == 0);
+  CHECK(no_dir.error().message.rfind(
+            "cannot create a temporary file in " + (dir / "no").string() + " for private key file ",
+            0) == 0);
 }
 
 // --- Fingerprint files ---
@@ -436,7 +461,7 @@ TEST_CASE("fingerprints: parse, format and round trip", "[keyfile]") {
 
 TEST_CASE("fingerprints: libotr's leniencies", "[keyfile]") {
   FingerprintFile f = parse_fingerprints(
-      "u\ta\tp\t00112233445566778899AABBCCDDEEFF00112233\r\n"  // CRLF, uppercase, no trust
+      "u\ta\tp\t00112233445566778899AABBCCDDEEFF00112233\r\n"     // CRLF, uppercase, no trust
       "u\ta\tp\t00112233445566778899aabbccddeeff00112233\tsmp\n"  // same key: trust updated
       "v\ta\tp\t00112233445566778899aabbccddeeff00112233\tsmp\textra\n"  // trust runs to EOL
       "\n"

@@ -16,9 +16,13 @@ namespace otr::keyfile::detail {
 
 namespace {
 
-std::string errno_text(int err) { return std::system_category().message(err); }
+std::string errno_text(int err) {
+  return std::system_category().message(err);
+}
 
-Error io_error(std::string message) { return make_error(ErrorCode::Io, std::move(message)); }
+Error io_error(std::string message) {
+  return make_error(ErrorCode::Io, std::move(message));
+}
 
 // Fd closes a descriptor it owns.
 class Fd {

@@ -31,9 +31,9 @@ class WipedString {
 
 // ReadOptions says how read_file treats one kind of file.
 struct ReadOptions {
-  std::string_view what;      // "private key file", used in messages
-  std::size_t max_bytes;      // larger files are refused with a KeyFile error
-  bool private_to_owner;      // refuse files with any group/other permission bit
+  std::string_view what;  // "private key file", used in messages
+  std::size_t max_bytes;  // larger files are refused with a KeyFile error
+  bool private_to_owner;  // refuse files with any group/other permission bit
 };
 
 // read_file returns the whole content of the regular file at |path|. The buffer is sized once

@@ -104,14 +104,16 @@ FingerprintFile parse_fingerprints(std::string_view text) {
     }
     // The trust field, if any, runs to the end of the line (tabs included), as in libotr.
     const std::size_t t4 = line.find('\t', t3 + 1);
-    const std::string_view hex = line.substr(t3 + 1, t4 == std::string_view::npos ? t4 : t4 - t3 - 1);
+    const std::string_view hex =
+        line.substr(t3 + 1, t4 == std::string_view::npos ? t4 : t4 - t3 - 1);
     const std::optional<Fingerprint> fp = parse_fingerprint(hex);
     if (!fp) {
       return skip("fingerprint " + shorten(hex) + " is not 40 hex digits");
     }
-    FingerprintEntry e{std::string(line.substr(0, t1)), std::string(line.substr(t1 + 1, t2 - t1 - 1)),
-                       std::string(line.substr(t2 + 1, t3 - t2 - 1)), *fp,
-                       t4 == std::string_view::npos ? std::string() : std::string(line.substr(t4 + 1))};
+    FingerprintEntry e{
+        std::string(line.substr(0, t1)), std::string(line.substr(t1 + 1, t2 - t1 - 1)),
+        std::string(line.substr(t2 + 1, t3 - t2 - 1)), *fp,
+        t4 == std::string_view::npos ? std::string() : std::string(line.substr(t4 + 1))};
     for (FingerprintEntry& old : out.entries) {
       if (old.username == e.username && old.account == e.account && old.protocol == e.protocol &&
           old.fingerprint == e.fingerprint) {

@@ -96,15 +96,15 @@ InstanceTagFile parse_instance_tags(std::string_view text) {
     const std::string_view hex = line.substr(t2 + 1);
     const std::optional<std::uint32_t> tag = parse_tag(hex);
     if (!tag) {
-      const std::string shown = hex.size() <= 24 ? detail::quoted(hex)
-                                                 : detail::quoted(hex.substr(0, 24)) + "...";
+      const std::string shown =
+          hex.size() <= 24 ? detail::quoted(hex) : detail::quoted(hex.substr(0, 24)) + "...";
       return skip("instance tag " + shown + " is not 8 hex digits");
     }
     if (*tag < kMinInstanceTag) {
       return skip("instance tag " + detail::quoted(hex) + " is below 0x100");
     }
-    InstanceTagEntry e{std::string(line.substr(0, t1)), std::string(line.substr(t1 + 1, t2 - t1 - 1)),
-                       *tag};
+    InstanceTagEntry e{std::string(line.substr(0, t1)),
+                       std::string(line.substr(t1 + 1, t2 - t1 - 1)), *tag};
     for (InstanceTagEntry& old : out.entries) {
       if (old.account == e.account && old.protocol == e.protocol) {
         old.tag = e.tag;  // libotr finds the last one it read

@@ -42,7 +42,8 @@ std::string describe(const Node& n) {
 // single_atom returns the one string in a (key value) pair such as (name "alice").
 const Node& single_atom(const Node& pair, const std::string& context) {
   if (pair.items().size() != 2 || !pair.items()[1].is_atom()) {
-    fail(pair.line(), context + "(" + std::string(pair.head()) + " ...) must hold exactly one string");
+    fail(pair.line(),
+         context + "(" + std::string(pair.head()) + " ...) must hold exactly one string");
   }
   return pair.items()[1];
 }
@@ -82,12 +83,12 @@ crypto::DsaPrivateKey read_dsa(const Node& key, const std::string& label) {
   dsa.pub.y = crypto::Mpi::from_bytes(found[3]->bytes());
   dsa.x = crypto::Mpi::secret_from_bytes(found[4]->bytes());
   if (dsa.pub.q.bits() != 160) {
-    fail(key.line(), label + "q has " + std::to_string(dsa.pub.q.bits()) +
-                         " bits; OTR v3 needs 160");
+    fail(key.line(),
+         label + "q has " + std::to_string(dsa.pub.q.bits()) + " bits; OTR v3 needs 160");
   }
   if (dsa.pub.p.bits() < 1024 || dsa.pub.p.bits() > 3072) {
-    fail(key.line(), label + "p has " + std::to_string(dsa.pub.p.bits()) +
-                         " bits; expected 1024 to 3072");
+    fail(key.line(),
+         label + "p has " + std::to_string(dsa.pub.p.bits()) + " bits; expected 1024 to 3072");
   }
   if (!dsa.check()) {
     fail(key.line(), label + "invalid DSA key: y is not g^x mod p, or g or x is out of range");
@@ -135,8 +136,8 @@ AccountKey read_account(const Node& account) {
   if (protocol_name.find('\0') != std::string::npos) {
     fail(protocol->line(), "protocol " + detail::quoted(protocol_name) + " contains a NUL byte");
   }
-  const std::string label =
-      "account " + detail::quoted(account_name) + ", protocol " + detail::quoted(protocol_name) + ": ";
+  const std::string label = "account " + detail::quoted(account_name) + ", protocol " +
+                            detail::quoted(protocol_name) + ": ";
   if (private_key->items().size() != 2 || !private_key->items()[1].is_list()) {
     fail(private_key->line(), label + "(private-key ...) must hold exactly one key list");
   }

@@ -41,7 +41,9 @@ Node& Node::operator=(Node&& o) noexcept {
   return *this;
 }
 
-Node::~Node() { wipe_atom(); }
+Node::~Node() {
+  wipe_atom();
+}
 
 void Node::wipe_atom() {
   if (!m_atom.empty()) {
@@ -63,14 +65,20 @@ namespace {
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 // Token characters as libgcrypt defines them; a token may not start with a digit.
 bool is_token_special(char c) {
   return c == '-' || c == '.' || c == '/' || c == '_' || c == ':' || c == '*' || c == '+' ||
          c == '=';
 }
-bool is_token_char(char c) { return is_alpha(c) || is_digit(c) || is_token_special(c); }
+bool is_token_char(char c) {
+  return is_alpha(c) || is_digit(c) || is_token_special(c);
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') {
@@ -303,15 +311,33 @@ class Parser {
       c = peek();
       advance();
       switch (c) {
-        case 'b': out.push_back('\b'); break;
-        case 't': out.push_back('\t'); break;
-        case 'v': out.push_back('\v'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'r': out.push_back('\r'); break;
-        case '"': out.push_back('"'); break;
-        case '\'': out.push_back('\''); break;
-        case '\\': out.push_back('\\'); break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'v':
+          out.push_back('\v');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\'':
+          out.push_back('\'');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
         case '\r':  // line continuation: CR, optionally followed by LF
           if (peek() == '\n') {
             advance();
@@ -352,8 +378,9 @@ class Parser {
             break;
           }
           const auto u = static_cast<unsigned char>(c);
-          fail(u >= 0x21 && u < 0x7f ? std::string("bad escape \\") + c + " in string"
-                                     : "bad escape: '\\' followed by " + describe(c) + " in string");
+          fail(u >= 0x21 && u < 0x7f
+                   ? std::string("bad escape \\") + c + " in string"
+                   : "bad escape: '\\' followed by " + describe(c) + " in string");
         }
       }
     }
@@ -494,10 +521,12 @@ enum class Encoding { Hex, String, Token };
 
 bool string_escapable(std::uint8_t c) {
   // libgcrypt tests membership with strchr, which also matches the terminating NUL.
-  return c == '\b' || c == '\t' || c == '\v' || c == '\n' || c == '\f' || c == '\r' ||
-         c == '"' || c == '\'' || c == '\\' || c == 0;
+  return c == '\b' || c == '\t' || c == '\v' || c == '\n' || c == '\f' || c == '\r' || c == '"' ||
+         c == '\'' || c == '\\' || c == 0;
 }
-bool is_control(std::uint8_t c) { return c < 0x20 || (c >= 0x7f && c <= 0xa0); }
+bool is_control(std::uint8_t c) {
+  return c < 0x20 || (c >= 0x7f && c <= 0xa0);
+}
 
 // choose_encoding decides as libgcrypt's suitable_encoding does: binary-looking data (a leading
 // zero or high bit, which an MPI would read as a sign, or an unescapable control byte) goes to
@@ -523,16 +552,26 @@ Encoding choose_encoding(ByteView b) {
 
 char escape_letter(std::uint8_t c) {
   switch (c) {
-    case '\b': return 'b';
-    case '\t': return 't';
-    case '\v': return 'v';
-    case '\n': return 'n';
-    case '\f': return 'f';
-    case '\r': return 'r';
-    case '"': return '"';
-    case '\'': return '\'';
-    case '\\': return '\\';
-    default: return 0;
+    case '\b':
+      return 'b';
+    case '\t':
+      return 't';
+    case '\v':
+      return 'v';
+    case '\n':
+      return 'n';
+    case '\f':
+      return 'f';
+    case '\r':
+      return 'r';
+    case '"':
+      return '"';
+    case '\'':
+      return '\'';
+    case '\\':
+      return '\\';
+    default:
+      return 0;
   }
 }
 
