@@ -384,7 +384,6 @@ class LibotrEndpoint {
   std::vector<std::string> m_outbox;
   std::vector<LibotrEvent> m_events;
   std::size_t m_events_taken = 0;
-  std::size_t m_call_events_begin = 0;
   bool m_smp_needs_abort = false;
 };
 
