@@ -18,6 +18,7 @@ extern "C" {
 
 #include "crypto/crypto.hpp"
 #include "otr/keyfile.hpp"
+#include "support/libotr_endpoint.hpp"
 #include "support/tempdir.hpp"
 
 namespace fs = std::filesystem;
@@ -27,14 +28,8 @@ using otr::ByteView;
 
 namespace {
 
-void init_libraries() {
-  static const bool done = [] {
-    OTRL_INIT;
-    otr::crypto::init();
-    return true;
-  }();
-  (void)done;
-}
+// libotr must be initialised once, before any libgcrypt allocation: the shared harness does it.
+void init_libraries() { otr::test::ensure_libotr_init(); }
 
 // Keys is one key libotr generated and one we generated, both loaded on both sides: libotr holds
 // them in |us| (read from a file we wrote), we hold them as AccountKeys.
@@ -55,7 +50,7 @@ struct Keys {
     REQUIRE(kf::save_private_keys(both, keys).ok());
     REQUIRE(otrl_privkey_read(us, both.c_str()) == 0);
   }
-  ~Keys() { otrl_userstate_free(us); }
+  ~Keys() { otr::test::free_libotr_userstate(us); }
 
   OtrlPrivKey* libotr_key(const kf::AccountKey& k) const {
     OtrlPrivKey* p = otrl_privkey_find(us, k.account.c_str(), k.protocol.c_str());

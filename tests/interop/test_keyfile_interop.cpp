@@ -17,6 +17,7 @@ extern "C" {
 
 #include "crypto/crypto.hpp"
 #include "otr/keyfile.hpp"
+#include "support/libotr_endpoint.hpp"
 #include "support/tempdir.hpp"
 
 namespace fs = std::filesystem;
@@ -24,20 +25,14 @@ namespace kf = otr::keyfile;
 
 namespace {
 
-void init_libraries() {
-  static const bool done = [] {
-    OTRL_INIT;
-    otr::crypto::init();
-    return true;
-  }();
-  (void)done;
-}
+// libotr must be initialised once, before any libgcrypt allocation: the shared harness does it.
+void init_libraries() { otr::test::ensure_libotr_init(); }
 
 // UserState owns a libotr OtrlUserState.
 class UserState {
  public:
   UserState() : m_us(otrl_userstate_create()) {}
-  ~UserState() { otrl_userstate_free(m_us); }
+  ~UserState() { otr::test::free_libotr_userstate(m_us); }
   UserState(const UserState&) = delete;
   UserState& operator=(const UserState&) = delete;
   OtrlUserState get() const { return m_us; }

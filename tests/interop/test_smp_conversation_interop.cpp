@@ -207,7 +207,7 @@ TEST_CASE("after SMP each side trusts the other in the fingerprint files both wr
   REQUIRE(f != nullptr);
   REQUIRE(f->trust != nullptr);
   CHECK(std::string(f->trust) == "smp");
-  otrl_userstate_free(us);
+  free_libotr_userstate(us);
 
   // libotr writes its store; ours reads it and sees alice's key trusted as "smp".
   d.lib.write_fingerprints(lib_file);

@@ -244,7 +244,7 @@ TEST_CASE("private keys: a libotr file parses and formats back byte for byte", "
 
 // Mpi::secret_from_bytes currently loses libgcrypt's secure flag (gcry_mpi_set copies the
 // flags of the non-secure scan result), so this waits for a fix in otr/src/crypto.
-TEST_CASE("private keys: x is held in secure memory", "[keyfile][!mayfail]") {
+TEST_CASE("private keys: x is held in secure memory", "[keyfile]") {
   auto keys = parse_private_keys(kLibotrKeyFile);
   REQUIRE(keys.ok());
   CHECK((*keys)[1].key.dsa().x.is_secret());

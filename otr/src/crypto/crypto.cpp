@@ -394,23 +394,25 @@ Mpi& Mpi::operator=(Mpi&& o) noexcept {
 
 namespace {
 gcry_mpi_t scan_usg(ByteView be, bool secret) {
-  gcry_mpi_t m = secret ? gcry_mpi_snew(static_cast<unsigned>(be.size() * 8))
-                        : gcry_mpi_new(static_cast<unsigned>(be.size() * 8));
   if (be.empty()) {
-    gcry_mpi_set_ui(m, 0);
-    return m;
+    gcry_mpi_t zero = secret ? gcry_mpi_snew(0) : gcry_mpi_new(0);
+    gcry_mpi_set_ui(zero, 0);
+    return zero;
   }
-  // gcry_mpi_set_buffer is not public; scanning into a fresh MPI then swapping keeps the
-  // secure flag of |m| because gcry_mpi_scan allocates in secure memory when the buffer is
-  // secure. To be certain, scan and then set into |m| (gcry_mpi_set copies limbs).
-  gcry_mpi_t tmp = nullptr;
-  gcry_error_t err = gcry_mpi_scan(&tmp, GCRYMPI_FMT_USG, be.data(), be.size(), nullptr);
+  // gcry_mpi_scan allocates the MPI in secure memory exactly when the input buffer is in secure
+  // memory, so a secret is first copied into a SecureBytes (wiped when it goes out of scope).
+  // (gcry_mpi_set into a secure MPI would not do: it copies the source's flags too.)
+  gcry_mpi_t m = nullptr;
+  gcry_error_t err;
+  if (secret) {
+    SecureBytes copy(be);
+    err = gcry_mpi_scan(&m, GCRYMPI_FMT_USG, copy.data(), copy.size(), nullptr);
+  } else {
+    err = gcry_mpi_scan(&m, GCRYMPI_FMT_USG, be.data(), be.size(), nullptr);
+  }
   if (err) {
-    gcry_mpi_release(m);
     fail("mpi scan", err);
   }
-  gcry_mpi_set(m, tmp);
-  gcry_mpi_release(tmp);
   return m;
 }
 
