@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "wire/reader.hpp"
+
 namespace otr {
 
 namespace {
@@ -38,78 +40,48 @@ struct SignedBlock {
   Bytes sig;
 };
 
-// Cursor is a minimal bounds-checked reader for the decrypted signed block, which the wire codec
-// cannot see (it is encrypted on the wire).
-class Cursor {
- public:
-  explicit Cursor(ByteView b) : m_b(b) {}
-  bool u16(std::uint16_t& v) {
-    if (m_b.size() < 2) {
-      return false;
-    }
-    v = static_cast<std::uint16_t>((m_b[0] << 8) | m_b[1]);
-    m_b = m_b.subspan(2);
-    return true;
-  }
-  bool u32(std::uint32_t& v) {
-    if (m_b.size() < 4) {
-      return false;
-    }
-    v = (std::uint32_t{m_b[0]} << 24) | (std::uint32_t{m_b[1]} << 16) |
-        (std::uint32_t{m_b[2]} << 8) | m_b[3];
-    m_b = m_b.subspan(4);
-    return true;
-  }
-  bool mpi(Mpi& out, std::size_t max_bytes) {
-    std::uint32_t len = 0;
-    if (!u32(len) || len > max_bytes || len > m_b.size()) {
-      return false;
-    }
-    out = Mpi::from_bytes(m_b.first(len));
-    m_b = m_b.subspan(len);
-    return true;
-  }
-  ByteView rest() const { return m_b; }
-  std::size_t consumed_from(ByteView start) const { return start.size() - m_b.size(); }
-
- private:
-  ByteView m_b;
-};
-
 Result<SignedBlock> parse_signed_block(ByteView x, const char* what) {
-  Cursor c(x);
+  // The signed block is encrypted on the wire, so the codec never sees it; parse it with the
+  // codec's bounds-checked Reader once decrypted.
+  wire::Reader r(x, what);
   SignedBlock out;
   std::uint16_t type = 0;
-  if (!c.u16(type)) {
-    return make_error(ErrorCode::Malformed, std::string(what) + ": signed block is truncated");
+  Bytes p, q, g, y;
+  if (!r.u16("public key type", type)) {
+    return r.error();
   }
   if (type != 0) {
-    return make_error(ErrorCode::Malformed,
-                      std::string(what) + ": public key type " + std::to_string(type) +
-                          " is not DSA (0)");
+    return make_error(ErrorCode::Malformed, std::string(what) + ": public key type " +
+                                                std::to_string(type) + " is not DSA (0)");
   }
-  constexpr std::size_t kMaxDsaBytes = 384;  // 3072-bit p
-  if (!c.mpi(out.key.p, kMaxDsaBytes) || !c.mpi(out.key.q, kMaxDsaBytes) ||
-      !c.mpi(out.key.g, kMaxDsaBytes) || !c.mpi(out.key.y, kMaxDsaBytes)) {
-    return make_error(ErrorCode::Malformed,
-                      std::string(what) + ": public key is truncated or too large");
+  if (!r.mpi("DSA p", p) || !r.mpi("DSA q", q) || !r.mpi("DSA g", g) || !r.mpi("DSA y", y)) {
+    return r.error();
   }
-  out.pubkey_bytes.assign(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(c.consumed_from(x)));
-  if (!c.u32(out.keyid)) {
-    return make_error(ErrorCode::Malformed, std::string(what) + ": key id is truncated");
+  out.pubkey_bytes.assign(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(r.offset()));
+  if (!r.u32("key id", out.keyid)) {
+    return r.error();
   }
   if (out.keyid == 0) {
     return make_error(ErrorCode::Malformed, std::string(what) + ": key id 0 is not valid");
   }
-  if (out.key.q.bits() != 160 || out.key.p.bits() < 1024) {
-    return make_error(ErrorCode::BadValue,
-                      std::string(what) + ": DSA key needs a 160-bit q and p of 1024 bits or more");
+  out.key.p = Mpi::from_bytes(p);
+  out.key.q = Mpi::from_bytes(q);
+  out.key.g = Mpi::from_bytes(g);
+  out.key.y = Mpi::from_bytes(y);
+  constexpr std::size_t kMaxDsaPBits = 3072;
+  if (out.key.q.bits() != 160 || out.key.p.bits() < 1024 || out.key.p.bits() > kMaxDsaPBits) {
+    return make_error(ErrorCode::BadValue, std::string(what) +
+                                               ": DSA key needs a 160-bit q and a p of 1024 to "
+                                               "3072 bits");
   }
-  if (c.rest().size() != crypto::kDsaSignatureBytes) {
+  if (r.left() != crypto::kDsaSignatureBytes) {
     return make_error(ErrorCode::Malformed, std::string(what) + ": signature must be 40 bytes, got " +
-                                                std::to_string(c.rest().size()));
+                                                std::to_string(r.left()));
   }
-  out.sig.assign(c.rest().begin(), c.rest().end());
+  out.sig.resize(crypto::kDsaSignatureBytes);
+  if (!r.fixed("signature", out.sig) || !r.finish()) {
+    return r.error();
+  }
   return out;
 }
 
@@ -337,12 +309,13 @@ AkeStep Ake::on_reveal_signature(const wire::RevealSignature& m, const AkePartie
                             "Reveal Signature: revealed g^x does not match the D-H Commit hash");
     return step;
   }
-  Cursor c(gx_mpi);
-  Mpi gx;
-  if (!c.mpi(gx, wire::kMaxMpiBytes) || !c.rest().empty()) {
-    step.error = make_error(ErrorCode::Malformed, "Reveal Signature: revealed g^x is not one MPI");
+  wire::Reader gx_reader(gx_mpi, "Reveal Signature");
+  Bytes gx_bytes;
+  if (!gx_reader.mpi("revealed g^x", gx_bytes) || !gx_reader.finish()) {
+    step.error = gx_reader.error();
     return step;
   }
+  Mpi gx = Mpi::from_bytes(gx_bytes);
   if (gx == s->our.pub) {
     step.reflected = true;
     return step;
