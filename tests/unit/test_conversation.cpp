@@ -2,6 +2,7 @@
 
 #include "conversation_impl.hpp"
 #include "crypto/crypto.hpp"
+#include "otr/wire.hpp"
 #include "support/fixtures.hpp"
 
 using namespace otr;
@@ -142,4 +143,35 @@ TEST_CASE("no wasted work: DH operations per AKE and per ping-pong message", "[c
   CHECK(after.keygens - after_ake.keygens == messages);
   CHECK(after.shared_secrets - after_ake.shared_secrets <= 2 * messages);
   CHECK(after.shared_secrets - after_ake.shared_secrets >= 2 * messages - 2);
+}
+
+TEST_CASE("idle sessions end and publish every MAC key still in use", "[conversation]") {
+  Policy p = Policy::opportunistic();
+  p.idle_end = std::chrono::seconds(300);
+  Two t(p, Policy::opportunistic());
+  t.pair.a_does(t.a.start(t.pair.now));
+  t.pair.pump();
+  t.pair.b_does(t.b.send("hello", t.pair.now));
+  t.pair.pump();
+  REQUIRE(t.a.next_deadline() == t.pair.now + std::chrono::seconds(300));
+  const auto used = t.a.impl().keys()->recv_mac_keys_used();
+  REQUIRE(used.size() == 1);
+  // Nothing happens before the deadline.
+  Collected early;
+  early.add(t.a.tick(t.pair.now + std::chrono::seconds(299)));
+  CHECK(early.sent.empty());
+  t.pair.now += std::chrono::seconds(300);
+  t.pair.a_does(t.a.tick(t.pair.now));
+  CHECK(t.pair.at_a.has_notice(NoticeCode::SessionEnded));
+  REQUIRE(t.pair.to_b.size() == 1);
+  auto bin = wire::dearmor(t.pair.to_b.front());
+  REQUIRE(bin.ok());
+  auto m = wire::decode_binary(*bin);
+  REQUIRE(m.ok());
+  const auto& last = std::get<wire::DataMessage>(*m);
+  CHECK(Bytes(last.old_mac_keys.end() - 20, last.old_mac_keys.end()) == used[0]);
+  t.pair.pump();
+  CHECK(t.a.msg_state() == MsgState::Plaintext);
+  CHECK(t.b.msg_state() == MsgState::Finished);
+  CHECK_FALSE(t.a.next_deadline());
 }
