@@ -1,0 +1,315 @@
+// otrchat chat: a private conversation with one peer over stdio, TCP or IRC. This file turns
+// the options into a connected Transport, an Identity and a ChatSetup; chat_session.cpp runs
+// the conversation.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "chat_session.hpp"
+#include "command.hpp"
+#include "json.hpp"
+#include "otr/policy.hpp"
+#include "otr/rng.hpp"
+#include "otr/transport/irc_transport.hpp"
+#include "otr/transport/stdio_transport.hpp"
+#include "otr/transport/tcp_transport.hpp"
+#include "store.hpp"
+
+namespace otr::cli {
+namespace {
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// parse_host_port reads "HOST:PORT", "[IPV6]:PORT", and with |port_alone| also "PORT" and
+// ":PORT" (every local address). Throws UsageError naming |flag|.
+HostPort parse_host_port(const std::string& flag, const std::string& text, bool port_alone,
+                         bool allow_port_zero) {
+  HostPort hp;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw UsageError(flag + ": expected [IPV6]:PORT, got \"" + text + "\"");
+    }
+    hp.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else if (std::size_t colon = text.rfind(':'); colon != std::string::npos) {
+    hp.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (hp.host.find(':') != std::string::npos) {
+      throw UsageError(flag + ": write an IPv6 address in brackets, e.g. [::1]:5000");
+    }
+  } else if (port_alone) {
+    port = text;
+  } else {
+    throw UsageError(flag + ": expected HOST:PORT, got \"" + text + "\"");
+  }
+  if (hp.host.empty() && !port_alone) {
+    throw UsageError(flag + ": the host is missing in \"" + text + "\"");
+  }
+  char* end = nullptr;
+  errno = 0;
+  long n = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || errno != 0 || n < (allow_port_zero ? 0 : 1) || n > 65535 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    throw UsageError(flag + ": bad port \"" + port + "\" (expected " +
+                     (allow_port_zero ? "0" : "1") + " to 65535)");
+  }
+  hp.port = static_cast<std::uint16_t>(n);
+  return hp;
+}
+
+class Chat final : public Command {
+ public:
+  std::string name() const override { return "chat"; }
+  std::string summary() const override {
+    return "chat privately with one peer over a pipe, TCP or IRC";
+  }
+  std::string synopsis() const override {
+    return "(--stdio | --listen [HOST:]PORT | --connect HOST:PORT | --irc HOST:PORT --nick NICK) "
+           "[--peer NAME] [--account NAME] [--policy POLICY] [--start] [--input PATH] "
+           "[--json[=PATH]] [--timeout SECONDS]";
+  }
+  std::string details() const override {
+    return "Transports (choose one):\n"
+           "  --stdio    the peer's messages are lines on stdin, ours go to stdout (join two\n"
+           "             otrchats with pipes or FIFOs); your lines come from --input PATH or\n"
+           "             the terminal, and everything for you is shown on stderr\n"
+           "  --listen   wait for one peer to connect over TCP (port 0 picks a free port;\n"
+           "             the address is printed)\n"
+           "  --connect  connect to a peer that listens\n"
+           "  --irc      connect to an IRC server as --nick and talk to the nick --peer in\n"
+           "             private messages (long OTR messages are split into fragments)\n"
+           "Over TCP and IRC the peer's messages go to stdout and everything else to stderr.\n"
+           "\n"
+           "Type a line to send it; /help lists the commands (/otr init, /otr finish, /otr info,\n"
+           "/otr trust, /otr auth SECRET, /otr authq QUESTION SECRET, /quit, ...).\n"
+           "\n"
+           "Batch mode: when your input is not a terminal (a pipe, or --input FILE), lines are\n"
+           "read from it, with the script directives /wait private, /wait text SUBSTRING,\n"
+           "/wait finished, /wait smp and /sleep MS. At the end of the input otrchat waits up\n"
+           "to --timeout seconds for held messages to go out, ends the private conversation and\n"
+           "exits 0; it exits 1 if a /wait or that final wait times out, if a message was never\n"
+           "sent, or if the peer leaves before the input is done.\n"
+           "\n"
+           "Policies: manual (OTR only when asked), opportunistic (the default: advertise OTR\n"
+           "and start it when the peer can), always (nothing is ever sent unencrypted: messages\n"
+           "wait until the conversation is private), never (no OTR).\n"
+           "\n"
+           "--json writes every event as one JSON object per line: to PATH with --json=PATH,\n"
+           "else to stdout (to stderr with --stdio, whose stdout carries the wire); the human\n"
+           "text that would go to that same stream is then left out. SMP secrets and keys never\n"
+           "appear in it.\n";
+  }
+  void options(po::options_description& o, po::positional_options_description&) const override {
+    o.add_options()
+        ("stdio", po::bool_switch(), "wire on stdin/stdout")
+        ("listen", po::value<std::string>()->value_name("[HOST:]PORT"), "TCP: wait for the peer")
+        ("connect", po::value<std::string>()->value_name("HOST:PORT"), "TCP: connect to the peer")
+        ("irc", po::value<std::string>()->value_name("HOST:PORT"), "IRC server (plain TCP)")
+        ("nick", po::value<std::string>()->value_name("NICK"), "IRC: your nick (default: --account)")
+        ("peer", po::value<std::string>()->value_name("NAME"),
+         "the peer's name in the fingerprint file (default: \"peer\"); IRC: the peer's nick "
+         "(required)")
+        ("account", po::value<std::string>()->value_name("NAME"), "your account (default: $USER)")
+        ("protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
+         "the protocol name your key is filed under")
+        ("policy", po::value<std::string>()->value_name("POLICY")->default_value("opportunistic"),
+         "manual, opportunistic, always or never")
+        ("start", po::bool_switch(), "start the private conversation at once (/otr init)")
+        ("input", po::value<std::string>()->value_name("PATH"),
+         "read your lines from PATH (default: stdin; with --stdio, the terminal)")
+        ("json", po::value<std::string>()->value_name("PATH")->implicit_value(""),
+         "--json[=PATH]: also write every event as a JSON line (see above)")
+        ("timeout", po::value<int>()->value_name("SECONDS")->default_value(30),
+         "limit for each /wait and for held messages at the end of the input")
+        ("max-message-size", po::value<std::size_t>()->value_name("BYTES"),
+         "split OTR messages into fragments of at most BYTES (default: the transport's limit)");
+  }
+
+  int run(const po::variables_map& vm, Context& ctx) override {
+    // Everything the command line can get wrong is checked before any file or socket is used.
+    const bool stdio = vm["stdio"].as<bool>();
+    const int chosen = int{stdio} + static_cast<int>(vm.count("listen") + vm.count("connect") +
+                                                     vm.count("irc"));
+    if (chosen != 1) {
+      throw UsageError("choose exactly one of --stdio, --listen, --connect, --irc");
+    }
+    const std::string kind = stdio                      ? "stdio"
+                             : vm.count("irc") != 0     ? "irc"
+                                                        : "tcp";
+    std::optional<HostPort> where;
+    if (vm.count("listen") != 0) {
+      where = parse_host_port("--listen", vm["listen"].as<std::string>(), true, true);
+    } else if (vm.count("connect") != 0) {
+      where = parse_host_port("--connect", vm["connect"].as<std::string>(), false, false);
+    } else if (vm.count("irc") != 0) {
+      where = parse_host_port("--irc", vm["irc"].as<std::string>(), false, false);
+    }
+    ChatSetup setup;
+    setup.account = vm.count("account") != 0 ? vm["account"].as<std::string>() : default_account();
+    setup.protocol = vm["protocol"].as<std::string>();
+    if (kind == "irc" && vm.count("peer") == 0) {
+      throw UsageError("--irc needs --peer NICK, the nick to talk to");
+    }
+    if (kind != "irc" && vm.count("nick") != 0) {
+      throw UsageError("--nick is for --irc");
+    }
+    setup.peer = vm.count("peer") != 0 ? vm["peer"].as<std::string>() : "peer";
+    if (setup.peer.empty() || setup.account.empty()) {
+      throw UsageError("--peer and --account must not be empty");
+    }
+    std::optional<Policy> policy = Policy::from_name(vm["policy"].as<std::string>());
+    if (!policy) {
+      throw UsageError("--policy: expected manual, opportunistic, always or never, got \"" +
+                       vm["policy"].as<std::string>() + "\"");
+    }
+    const int timeout = vm["timeout"].as<int>();
+    if (timeout <= 0 || timeout > 86400) {
+      throw UsageError("--timeout: expected 1 to 86400 seconds");
+    }
+    setup.timeout = std::chrono::seconds(timeout);
+    std::size_t cap = 0;
+    if (vm.count("max-message-size") != 0) {
+      cap = vm["max-message-size"].as<std::size_t>();
+      if (cap < 100) {
+        throw UsageError("--max-message-size: at least 100 bytes (OTR fragments need room)");
+      }
+    }
+    setup.start = vm["start"].as<bool>();
+
+    // The person's input.
+    int input_fd = STDIN_FILENO;
+    if (vm.count("input") != 0) {
+      const std::string path = vm["input"].as<std::string>();
+      if (path == "-") {
+        if (stdio) {
+          throw UsageError("--input -: with --stdio, stdin carries the wire");
+        }
+      } else {
+        input_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (input_fd < 0) {
+          throw Failure("cannot read --input " + path + ": " + std::strerror(errno));
+        }
+      }
+    } else if (stdio) {
+      input_fd = ::open("/dev/tty", O_RDONLY | O_CLOEXEC);
+      if (input_fd < 0) {
+        throw UsageError("with --stdio, stdin carries the wire: give your lines with --input "
+                         "PATH (there is no terminal to read them from)");
+      }
+    }
+    setup.input_fd = input_fd;
+    setup.batch = ::isatty(input_fd) == 0;
+
+    // Where things are shown.
+    std::ofstream json_file;
+    std::ostream* json_stream = nullptr;
+    if (vm.count("json") != 0) {
+      const std::string path = vm["json"].as<std::string>();
+      if (path.empty()) {
+        json_stream = stdio ? &std::cerr : &std::cout;
+      } else if (path == "-") {
+        if (stdio) {
+          throw UsageError("--json=-: with --stdio, stdout carries the wire");
+        }
+        json_stream = &std::cout;
+      } else {
+        json_file.open(path, std::ios::out | std::ios::trunc);
+        if (!json_file) {
+          throw Failure("cannot write --json file " + path + ": " + std::strerror(errno));
+        }
+        json_stream = &json_file;
+      }
+    }
+    setup.json = json_stream;
+    setup.messages = stdio ? &std::cerr : &std::cout;
+    setup.status = &std::cerr;
+    if (setup.messages == json_stream) {
+      setup.messages = nullptr;
+    }
+    if (setup.status == json_stream) {
+      setup.status = nullptr;
+    }
+
+    // Our identity: fails fast (no key, a key file others may read) before any connection.
+    Files files(ctx.dir);
+    GcryptRng rng;
+    Identity me = load_identity(files, setup.account, setup.protocol, rng);
+
+    // The transport.
+    std::unique_ptr<transport::Transport> link;
+    if (stdio) {
+      link = std::make_unique<transport::StdioTransport>(STDIN_FILENO, STDOUT_FILENO);
+    } else if (vm.count("listen") != 0) {
+      transport::TcpListener listener = transport::TcpTransport::listen(where->host, where->port);
+      if (setup.status != nullptr) {
+        *setup.status << "*** Listening on " << listener.address() << "; waiting for "
+                      << setup.peer << " to connect...\n"
+                      << std::flush;
+      }
+      if (json_stream != nullptr) {
+        *json_stream << JsonObject("listening")
+                            .str("address", listener.address())
+                            .num("port", listener.port())
+                            .line()
+                     << std::flush;
+      }
+      std::optional<std::chrono::milliseconds> wait;
+      if (setup.batch) {
+        wait = std::chrono::milliseconds(setup.timeout);
+      }
+      link = listener.accept(wait);
+      if (!link) {
+        throw Failure("nobody connected to " + listener.address() + " within " +
+                      std::to_string(timeout) + " s");
+      }
+      if (setup.status != nullptr) {
+        *setup.status << "*** " << static_cast<transport::TcpTransport&>(*link).peer_address()
+                      << " connected.\n"
+                      << std::flush;
+      }
+    } else if (vm.count("connect") != 0) {
+      link = transport::TcpTransport::connect(where->host, where->port);
+    } else {
+      transport::IrcOptions irc;
+      irc.host = where->host;
+      irc.port = where->port;
+      irc.nick = vm.count("nick") != 0 ? vm["nick"].as<std::string>() : setup.account;
+      irc.peer = setup.peer;
+      try {
+        link = transport::IrcTransport::connect(irc);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+    }
+
+    // OTR fragments its messages to fit the transport.
+    policy->max_message_size = link->max_message_size();
+    if (cap != 0 && (policy->max_message_size == 0 || cap < policy->max_message_size)) {
+      policy->max_message_size = cap;
+    }
+    setup.policy = *policy;
+    setup.transport_kind = kind;
+    ChatSession session(std::move(setup), files, std::move(me), *link, rng);
+    int status = session.run();
+    if (input_fd != STDIN_FILENO) {
+      ::close(input_fd);
+    }
+    return status;
+  }
+};
+
+OTRCHAT_REGISTER_COMMAND(Chat);
+
+}  // namespace
+}  // namespace otr::cli

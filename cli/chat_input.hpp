@@ -1,0 +1,50 @@
+// chat_input: what a line the person typed (or a script holds) asks for. Pure parsing, no I/O.
+//
+//   text                  sent to the peer (a line starting with "//" sends it with one "/")
+//   /otr init             start (or refresh) the private conversation      (alias /otr start)
+//   /otr finish           end the private conversation                     (alias /otr end)
+//   /otr info             state, session id, fingerprints, trust, instance tags
+//   /otr trust            mark the peer's current fingerprint verified
+//   /otr distrust         clear that mark
+//   /otr auth SECRET      start SMP with SECRET, or answer the peer's SMP question with it
+//   /otr authq QUESTION SECRET   start SMP with a question: "quoted words" (in which a
+//                         backslash escapes a quote or a backslash) or a single word; SECRET
+//                         is the rest of the line
+//   /otr authabort        abort SMP
+//   /otr genkey           generate a new key for the account
+//   /help                 list these
+//   /quit                 end the private conversation and leave
+// Script directives (mostly for batch mode; they also work at a terminal):
+//   /wait private         until the conversation is encrypted
+//   /wait text SUBSTRING  until a message containing SUBSTRING has arrived (each /wait text
+//                         looks only at messages after the one the previous one matched)
+//   /wait finished        until the peer has ended the private conversation
+//   /wait smp             until an SMP exchange has ended (any outcome)
+//   /sleep MS             keep chatting for MS milliseconds before the next line
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace otr::cli {
+
+struct InputLine {
+  enum class Kind {
+    Empty, Text, Init, Finish, Info, Trust, Distrust, Auth, AuthQ, AuthAbort, Genkey, Help,
+    Quit, WaitPrivate, WaitText, WaitFinished, WaitSmp, Sleep,
+    Bad,  // a mistake: |text| says what is wrong; nothing is sent
+  };
+  Kind kind = Kind::Empty;
+  std::string text;      // Text: the message; WaitText: the substring; Bad: the complaint
+  std::string question;  // AuthQ
+  std::string secret;    // Auth, AuthQ: never log or echo it
+  long ms = 0;           // Sleep
+};
+
+// parse_input_line classifies one line (without its newline; a trailing CR is dropped).
+InputLine parse_input_line(std::string_view line);
+
+// kInChatHelp lists the commands for /help.
+extern const char* const kInChatHelp;
+
+}  // namespace otr::cli

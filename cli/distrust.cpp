@@ -1,0 +1,27 @@
+// otrchat distrust: clear the verification of a peer's fingerprint.
+#include "command.hpp"
+#include "manual_trust.hpp"
+
+namespace otr::cli {
+namespace {
+
+class Distrust final : public Command {
+ public:
+  std::string name() const override { return "distrust"; }
+  std::string summary() const override { return "clear the verification of a peer's fingerprint"; }
+  std::string synopsis() const override {
+    return "[--account NAME] [--protocol NAME] [--peer NAME] [--dir DIR] FINGERPRINT|PEER";
+  }
+  std::string details() const override { return kManualTrustDetails; }
+  void options(po::options_description& o, po::positional_options_description& p) const override {
+    add_manual_trust_options(o, p);
+  }
+  int run(const po::variables_map& vm, Context& ctx) override {
+    return run_manual_trust(vm, ctx, /*verify=*/false);
+  }
+};
+
+OTRCHAT_REGISTER_COMMAND(Distrust);
+
+}  // namespace
+}  // namespace otr::cli
