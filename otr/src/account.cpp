@@ -168,6 +168,30 @@ class Account::Router {
     }
   }
 
+  // flush_master_held: a message sent under REQUIRE_ENCRYPTION before any peer instance was
+  // known is held by the master, which sent the Query; the AKE then runs in the child of the
+  // instance that answered. Once that child is encrypted, the held messages go out in its
+  // session (OTRv3: "Store the plaintext message for possible retransmission"). Without this
+  // they stayed in the master for ever (found by the otrchat CLI's --policy always tests).
+  void flush_master_held(std::string_view peer_name, Peer& p, Conversation& c, TimePoint now,
+                         Events& out) {
+    if (&c == p.master.get() || c.msg_state() != MsgState::Encrypted ||
+        !p.master->impl().has_held()) {
+      return;
+    }
+    std::vector<crypto::SecureBytes> held = p.master->impl().take_held();
+    Actions actions;
+    for (const crypto::SecureBytes& m : held) {
+      Actions sent = c.send(
+          std::string_view(reinterpret_cast<const char*>(m.data()), m.size()), now);
+      actions.insert(actions.end(), std::make_move_iterator(sent.begin()),
+                     std::make_move_iterator(sent.end()));
+    }
+    actions.emplace_back(Notice{Severity::Info, NoticeCode::HeldMessagesSent,
+                                std::to_string(held.size()) + " held message(s) sent encrypted"});
+    emit(peer_name, c, std::move(actions), now, out);
+  }
+
   Events receive(std::string_view peer_name, std::string_view wire, TimePoint now) {
     Events out;
     Peer& p = peer(peer_name);
@@ -178,6 +202,7 @@ class Account::Router {
       if (f && (f->receiver_tag == 0 || f->receiver_tag == ours)) {
         Conversation& c = child(p, f->sender_tag);
         emit(peer_name, c, c.receive(wire, now), now, out);
+        flush_master_held(peer_name, p, c, now, out);
         return out;
       }
       emit(peer_name, *p.master, p.master->receive(wire, now), now, out);
@@ -204,6 +229,7 @@ class Account::Router {
             c.impl().ake().copy_from(p.master->impl().ake());
           }
           emit(peer_name, c, c.impl().receive_binary(*m, *bytes, now), now, out);
+          flush_master_held(peer_name, p, c, now, out);
           return out;
         }
         if (h.version == 2) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ake.hpp"
@@ -55,6 +56,11 @@ class Conversation::Impl {
   const Smp* smp() const { return m_smp ? &*m_smp : nullptr; }
   bool failed() const { return m_failed; }
   TimePoint last_activity() const { return m_last_activity; }
+  // take_held hands over the messages held for the AKE (REQUIRE_ENCRYPTION). The router moves
+  // a master conversation's held messages to the child whose AKE completed (otrchat CLI fix:
+  // without it they were never sent when the AKE ran in a per-instance child).
+  std::vector<crypto::SecureBytes> take_held() { return std::exchange(m_held, {}); }
+  bool has_held() const { return !m_held.empty(); }
 
  private:
   enum class Offer { NotSent, Sent, Rejected, Accepted };
