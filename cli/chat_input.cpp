@@ -16,7 +16,8 @@ const char* const kInChatHelp =
     "                            or one word\n"
     "  /otr authabort            abort the verification\n"
     "  /otr genkey               generate a new key (outside a private conversation)\n"
-    "  /wait private | /wait text SUBSTRING | /wait finished | /wait smp | /sleep MS\n"
+    "  /wait private | /wait text SUBSTRING | /wait finished | /wait smp | /wait auth |\n"
+    "  /sleep MS\n"
     "                            script directives: pause the input until then\n"
     "  /help                     this list\n"
     "  /quit                     end the private conversation and leave\n"
@@ -148,12 +149,16 @@ InputLine parse_wait(std::string_view args) {
   if (what == "smp" && rest.empty()) {
     return make(K::WaitSmp);
   }
+  if (what == "auth" && rest.empty()) {
+    return make(K::WaitAuth);
+  }
   if (what == "text" && !rest.empty()) {
     InputLine l = make(K::WaitText);
     l.text = std::string(rest);
     return l;
   }
-  return bad("usage: /wait private | /wait text SUBSTRING | /wait finished | /wait smp");
+  return bad("usage: /wait private | /wait text SUBSTRING | /wait finished | /wait smp | "
+             "/wait auth");
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 //                         looks only at messages after the one the previous one matched)
 //   /wait finished        until the peer has ended the private conversation
 //   /wait smp             until an SMP exchange has ended (any outcome)
+//   /wait auth            until the peer asks us to verify (then answer with /otr auth SECRET)
 //   /sleep MS             keep chatting for MS milliseconds before the next line
 #pragma once
 
@@ -31,7 +32,7 @@ namespace otr::cli {
 struct InputLine {
   enum class Kind {
     Empty, Text, Init, Finish, Info, Trust, Distrust, Auth, AuthQ, AuthAbort, Genkey, Help,
-    Quit, WaitPrivate, WaitText, WaitFinished, WaitSmp, Sleep,
+    Quit, WaitPrivate, WaitText, WaitFinished, WaitSmp, WaitAuth, Sleep,
     Bad,  // a mistake: |text| says what is wrong; nothing is sent
   };
   Kind kind = Kind::Empty;

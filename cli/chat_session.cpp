@@ -395,10 +395,12 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
     case K::WaitText:
     case K::WaitFinished:
     case K::WaitSmp:
-      m_wait = line.kind == K::WaitPrivate  ? Wait::Private
-               : line.kind == K::WaitText   ? Wait::Text
+    case K::WaitAuth:
+      m_wait = line.kind == K::WaitPrivate    ? Wait::Private
+               : line.kind == K::WaitText     ? Wait::Text
                : line.kind == K::WaitFinished ? Wait::Finished
-                                              : Wait::Smp;
+               : line.kind == K::WaitSmp      ? Wait::Smp
+                                              : Wait::Auth;
       m_wait_text = line.text;
       m_wait_deadline = now + m_setup.timeout;
       json(JsonObject("wait").str("for", wait_name()));
@@ -620,7 +622,7 @@ void ChatSession::on_state_changed(const Event& e, const StateChanged& s) {
            " another way, or verify with /otr auth.");
   } else if (s.to == MsgState::Finished) {
     m_peer_ended = true;  // the engine's PeerEnded notice says it in words
-  } else if (s.from == MsgState::Finished) {
+  } else if (s.from == MsgState::Finished && !m_finishing) {
     status("You left the ended private conversation; " +
            std::string(m_setup.policy.requires_encryption()
                            ? "messages are held until a new one starts."
@@ -672,8 +674,7 @@ void ChatSession::on_smp(const SmpUpdate& u) {
       return;
     case SmpUpdate::Kind::Succeeded:
       ++m_smp_outcomes;
-      status("Verification succeeded: " + peer + " knows the same secret." +
-             (u.we_initiated ? " Their fingerprint is now verified." : ""));
+      status("Verification succeeded: " + peer + " knows the same secret.");
       return;
     case SmpUpdate::Kind::Failed:
       ++m_smp_outcomes;
@@ -764,6 +765,7 @@ std::string ChatSession::wait_name() const {
     case Wait::Text: return "text " + m_wait_text;
     case Wait::Finished: return "finished";
     case Wait::Smp: return "smp";
+    case Wait::Auth: return "auth";
     case Wait::Sleep: return "sleep";
     case Wait::None: return "nothing";
   }
@@ -796,6 +798,8 @@ bool ChatSession::wait_satisfied() {
         return true;
       }
       return false;
+    case Wait::Auth:
+      return m_smp_asked;
     case Wait::Sleep:
       return Clock::now() >= m_wait_deadline;
   }

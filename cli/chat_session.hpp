@@ -52,7 +52,7 @@ class ChatSession {
 
  private:
   using TimePoint = Clock::time_point;
-  enum class Wait { None, Private, Text, Finished, Smp, Sleep };
+  enum class Wait { None, Private, Text, Finished, Smp, Auth, Sleep };
 
   // The engine side.
   void apply(Events events);
