@@ -200,9 +200,26 @@ class Account::Router {
     if (kind == wire::Kind::FragmentV3) {
       Result<wire::Fragment> f = wire::parse_fragment(wire);
       if (f && (f->receiver_tag == 0 || f->receiver_tag == ours)) {
+        // The child of the sender's instance collects the pieces; the whole message is then
+        // routed like one that arrived in one piece (a D-H Key must reach the copy-on-key
+        // below, whatever the transport's message size).
         Conversation& c = child(p, f->sender_tag);
-        emit(peer_name, c, c.receive(wire, now), now, out);
-        flush_master_held(peer_name, p, c, now, out);
+        Actions notes;
+        std::optional<std::string> whole = c.impl().take_fragment(*f, notes);
+        emit(peer_name, c, std::move(notes), now, out);
+        if (whole) {
+          if (wire::classify(*whole) == wire::Kind::FragmentV3 ||
+              wire::classify(*whole) == wire::Kind::FragmentV2) {
+            emit(peer_name, c,
+                 {Notice{Severity::Warning, NoticeCode::Malformed,
+                         "A fragment contained a fragment"}},
+                 now, out);
+          } else {
+            Events routed = receive(peer_name, *whole, now);
+            out.insert(out.end(), std::make_move_iterator(routed.begin()),
+                       std::make_move_iterator(routed.end()));
+          }
+        }
         return out;
       }
       emit(peer_name, *p.master, p.master->receive(wire, now), now, out);

@@ -200,6 +200,28 @@ Actions Conversation::Impl::receive(std::string_view wire, TimePoint now) {
   return guarded("receive", [&](Actions& out) { receive_string(wire, now, out, 0); });
 }
 
+std::optional<std::string> Conversation::Impl::take_fragment(const wire::Fragment& f,
+                                                             Actions& out) {
+  if (f.version == 3) {
+    if (!m_policy.allows_v3()) {
+      return std::nullopt;
+    }
+    if (f.receiver_tag != 0 && f.receiver_tag != m_me->instance_tag) {
+      note(out, Severity::Info, NoticeCode::OtherInstance,
+           "A message fragment for another instance of this account was ignored");
+      return std::nullopt;
+    }
+  } else if (!m_policy.allows_v2()) {
+    return std::nullopt;
+  }
+  Result<std::optional<std::string>> whole = m_reassembler.add(f);
+  if (!whole) {
+    note(out, Severity::Warning, NoticeCode::Malformed, whole.error().message);
+    return std::nullopt;
+  }
+  return std::move(*whole);
+}
+
 Actions Conversation::Impl::receive_binary(const wire::BinaryMessage& m, ByteView raw,
                                            TimePoint now) {
   return guarded("receive", [&](Actions& out) { on_binary(m, raw, now, out); });
@@ -223,26 +245,8 @@ void Conversation::Impl::receive_string(std::string_view wire, TimePoint now, Ac
       note(out, Severity::Warning, NoticeCode::Malformed, f.error().message);
       return;
     }
-    if (f->version == 3) {
-      if (!m_policy.allows_v3()) {
-        return;
-      }
-      if (f->receiver_tag != 0 && f->receiver_tag != m_me->instance_tag) {
-        note(out, Severity::Info, NoticeCode::OtherInstance,
-             "A message fragment for another instance of this account was ignored");
-        return;
-      }
-    } else if (!m_policy.allows_v2()) {
-      return;
-    }
-    Result<std::optional<std::string>> whole = m_reassembler.add(*f);
-    if (!whole) {
-      note(out, Severity::Warning, NoticeCode::Malformed, whole.error().message);
-      return;
-    }
-    if (*whole) {
-      std::string msg = std::move(**whole);
-      receive_string(msg, now, out, depth + 1);
+    if (std::optional<std::string> whole = take_fragment(*f, out)) {
+      receive_string(*whole, now, out, depth + 1);
     }
     return;
   }

@@ -56,6 +56,12 @@ class Conversation::Impl {
   const Smp* smp() const { return m_smp ? &*m_smp : nullptr; }
   bool failed() const { return m_failed; }
   TimePoint last_activity() const { return m_last_activity; }
+  // take_fragment adds one fragment to this conversation's reassembly buffer (after the same
+  // policy and instance-tag checks receive() makes) and returns the whole message once its last
+  // piece has arrived; problems become notices in |out|. The router uses it to route a
+  // reassembled message like one that arrived whole, so that a fragmented D-H Key also gets
+  // libotr's copy-on-key (otrchat CLI fix: with fragments below ~290 bytes the AKE stalled).
+  std::optional<std::string> take_fragment(const wire::Fragment& f, Actions& out);
   // take_held hands over the messages held for the AKE (REQUIRE_ENCRYPTION). The router moves
   // a master conversation's held messages to the child whose AKE completed (otrchat CLI fix:
   // without it they were never sent when the AKE ran in a per-instance child).
