@@ -209,8 +209,8 @@ int ChatSession::run() {
         break;
       }
       if (m_transport.closed()) {
-        fail(std::to_string(m_held) + " message(s) never sent: the peer left before the " +
-             "conversation became private");
+        fail(std::to_string(m_held) + " message(s) never sent: " + gone_reason() +
+             " before the conversation became private");
         break;
       }
       if (now >= *m_flush_deadline) {
@@ -818,7 +818,7 @@ void ChatSession::check_wait(TimePoint now) {
     return;
   }
   if (m_transport.closed()) {
-    fail("the peer left while the input waited for " + wait_name());
+    fail(gone_reason() + " while the input waited for " + wait_name());
     return;
   }
   if (now >= m_wait_deadline) {
@@ -827,9 +827,16 @@ void ChatSession::check_wait(TimePoint now) {
   }
 }
 
+std::string ChatSession::gone_reason() const {
+  if (m_setup.transport_kind == "irc") {
+    return "the IRC server closed the connection (" + m_closed_text + ")";
+  }
+  return "the peer left";
+}
+
 void ChatSession::on_transport_closed() {
   if (m_setup.transport_kind == "irc") {
-    fail("the IRC server closed the connection: " + m_closed_text);
+    fail(gone_reason());
     return;
   }
   if (!m_setup.batch) {

@@ -78,6 +78,7 @@ class ChatSession {
   std::string wait_name() const;
   void check_wait(TimePoint now);
   void on_transport_closed();
+  std::string gone_reason() const;
   void fail(const std::string& why);
   void succeed();
   void handle_transport_events();

@@ -1,0 +1,138 @@
+// otrchat converses with libotr 4.1.1 running as a separate process (tests/interop_peer's
+// libotr_peer) over the stdio line framing, with either side starting the AKE, fragmented
+// messages both ways, and a clean end.
+#include <catch2/catch.hpp>
+
+#include "e2e_support.hpp"
+#include "support/fixtures.hpp"
+
+namespace otr::e2e {
+namespace {
+
+struct LibotrRun {
+  Outcome ours;
+  Outcome theirs;
+  std::string ours_err;
+  std::string theirs_err;  // libotr_peer's JSON lines
+  std::string to_libotr;   // what otrchat wrote
+  std::string to_otrchat;  // what libotr wrote
+  std::vector<JsonEvent> events;
+};
+
+// run_with_libotr runs otrchat as alice (--stdio, |our_script|) against libotr_peer as bob
+// (|their_script|), through a recording relay. Both fragment at 250 bytes.
+LibotrRun run_with_libotr(const std::string& our_script, const std::string& their_script,
+                          const std::string& policy = "opportunistic") {
+  Account alice("alice");
+  Account bob("bob");  // its copy of the test keys serves libotr_peer
+  Pipe a_in, a_out, b_in, b_out;
+  Spawn sa;
+  sa.argv = {kOtrchat};
+  for (const std::string& a : alice.chat_args("bob")) {
+    sa.argv.push_back(a);
+  }
+  for (const std::string& a :
+       {std::string("--stdio"), std::string("--max-message-size"), std::string("250"),
+        std::string("--timeout"), std::string("20"), std::string("--policy"), policy,
+        std::string("--input"), alice.script("in.txt", our_script),
+        "--json=" + alice.path("events.json").string()}) {
+    sa.argv.push_back(a);
+  }
+  sa.stdin_fd = a_in.read;
+  sa.stdout_fd = a_out.write;
+  sa.stderr_path = alice.path("stderr.txt").string();
+  Spawn sb;
+  sb.argv = {kLibotrPeer,  "--account", "bob",  "--peer", "alice", "--protocol", kTestProtocol,
+             "--keyfile",  bob.path("otr.private_key").string(), "--policy", policy,
+             "--max-message-size", "250", "--timeout", "20", "--script",
+             bob.script("script.txt", their_script)};
+  sb.stdin_fd = b_in.read;
+  sb.stdout_fd = b_out.write;
+  sb.stderr_path = bob.path("stderr.txt").string();
+  Process pa(sa);
+  Process pb(sb);
+  a_in.close_read();
+  a_out.close_write();
+  b_in.close_read();
+  b_out.close_write();
+  Relay relay(std::exchange(a_out.read, -1), std::exchange(b_in.write, -1),
+              std::exchange(b_out.read, -1), std::exchange(a_in.write, -1));
+  LibotrRun run;
+  run.ours = pa.wait(40s);
+  run.theirs = pb.wait(10s);
+  relay.finish(5s);
+  run.ours_err = read_file(alice.path("stderr.txt"));
+  run.theirs_err = read_file(bob.path("stderr.txt"));
+  run.to_libotr = relay.a_to_b();
+  run.to_otrchat = relay.b_to_a();
+  run.events = read_events(alice.path("events.json"));
+  return run;
+}
+
+void check_private_and_clean(const LibotrRun& run) {
+  INFO("otrchat: " << run.ours_err);
+  INFO("libotr_peer: " << run.theirs_err);
+  REQUIRE(run.ours.exited);
+  REQUIRE(run.theirs.exited);
+  CHECK(run.ours.code == 0);
+  CHECK(run.theirs.code == 0);
+  CHECK(events_named(run.events, "state", "to", "encrypted").size() == 1);
+  // libotr saw the session start with otrchat's fingerprint and test key.
+  CHECK_THAT(run.theirs_err, Catch::Contains("\"event\":\"gone_secure\""));
+  CHECK_THAT(run.theirs_err,
+             Catch::Contains(fingerprint_hex(test::test_key("alice").fingerprint())));
+  // Both sides fragmented: every line on the wire fits 250 bytes.
+  for (const std::string* wire : {&run.to_libotr, &run.to_otrchat}) {
+    CHECK(count_occurrences(*wire, "?OTR|") > 2);
+    CHECK(wire->find("hello") == std::string::npos);
+    CHECK(wire->find("LONG") == std::string::npos);
+  }
+}
+
+TEST_CASE("otrchat starts the AKE with libotr 4.1.1", "[e2e][libotr]") {
+  if (std::string(kLibotrPeer).empty()) {
+    WARN("libotr is not available; skipping");
+    return;
+  }
+  const std::string long_a = long_text("LONGA", 800);
+  const std::string long_b = long_text("LONGB", 700);
+  LibotrRun run = run_with_libotr(
+      "/otr init\n/wait private\nhello libotr\n/wait text hello otrchat\n" + long_a +
+          "\n/wait text LONGB-END\n/otr finish\n",
+      "wait-secure\nexpect hello libotr\nsend hello otrchat\nexpect " + long_a + "\nsend " +
+          long_b + "\nwait-finished\n");
+  check_private_and_clean(run);
+  auto got = events_named(run.events, "message");
+  REQUIRE(got.size() == 2);
+  CHECK(got[0]["text"] == "hello otrchat");
+  CHECK(got[1]["text"] == long_b);
+  CHECK(got[1]["encrypted"] == "true");
+  CHECK(run.to_libotr.rfind("?OTRv", 0) == 0);  // our query opened the conversation
+}
+
+TEST_CASE("libotr 4.1.1 starts the AKE with otrchat, under policy always", "[e2e][libotr]") {
+  if (std::string(kLibotrPeer).empty()) {
+    WARN("libotr is not available; skipping");
+    return;
+  }
+  const std::string long_a = long_text("LONGA", 900);
+  const std::string long_b = long_text("LONGB", 600);
+  // otrchat types first: under "always" its message is held until libotr's AKE completes.
+  LibotrRun run = run_with_libotr(
+      "hello libotr (held)\n/wait private\n/wait text hello otrchat\n" + long_a +
+          "\n/wait text LONGB-END\n/wait finished\n",
+      "query\nwait-secure\nexpect hello libotr (held)\nsend hello otrchat\nexpect " + long_a +
+          "\nsend " + long_b + "\ndisconnect\n",
+      "always");
+  check_private_and_clean(run);
+  auto sent = events_named(run.events, "send");
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0]["mode"] == "held");
+  CHECK(sent[1]["mode"] == "encrypted");
+  CHECK(events_named(run.events, "notice", "code", "held_messages_sent").size() == 1);
+  CHECK(events_named(run.events, "notice", "code", "peer_ended").size() == 1);
+  CHECK(run.to_otrchat.rfind("?OTRv", 0) == 0);  // libotr's query opened the conversation
+}
+
+}  // namespace
+}  // namespace otr::e2e
