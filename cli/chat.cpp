@@ -299,6 +299,7 @@ class Chat final : public Command {
       policy->max_message_size = cap;
     }
     setup.policy = *policy;
+    setup.max_message_cap = cap;
     setup.transport_kind = kind;
     ChatSession session(std::move(setup), files, std::move(me), *link, rng);
     int status = session.run();

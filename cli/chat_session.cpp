@@ -731,12 +731,15 @@ void ChatSession::handle_transport_events() {
         break;
       case transport::EventKind::NickChanged: {
         status(printable(e.text) + ".");
-        Policy p = m_setup.policy;
+        // The IRC line limit depends on both nicks: fragment to the new one.
         std::size_t limit = m_transport.max_message_size();
-        if (limit != 0 && (p.max_message_size == 0 || limit < p.max_message_size)) {
-          p.max_message_size = limit;
-          m_setup.policy = p;
-          m_account->set_policy(p);
+        const std::size_t cap = m_setup.max_message_cap;
+        if (cap != 0 && (limit == 0 || cap < limit)) {
+          limit = cap;
+        }
+        if (limit != m_setup.policy.max_message_size) {
+          m_setup.policy.max_message_size = limit;
+          m_account->set_policy(m_setup.policy);
         }
         break;
       }
@@ -870,7 +873,9 @@ void ChatSession::fail(const std::string& why) {
   m_finishing = true;
   end_private(Clock::now());
   json(JsonObject("error").str("text", why));
-  std::cerr << "otrchat chat: " << why << "\n" << std::flush;
+  if (m_setup.json != &std::cerr) {  // else the JSON error event is that line
+    std::cerr << "otrchat chat: " << why << "\n" << std::flush;
+  }
   m_exit = 1;
 }
 

@@ -27,6 +27,7 @@ struct ChatSetup {
   std::string protocol;
   std::string peer;              // the peer's name in the trust store (IRC: its nick)
   Policy policy;                 // max_message_size already set from the transport
+  std::size_t max_message_cap = 0;  // --max-message-size (0: none), reapplied on nick changes
   std::string transport_kind;    // "stdio", "tcp" or "irc", for messages
   int input_fd = 0;              // the person's lines
   bool batch = false;            // input is not a terminal: see the README, "Batch mode"
