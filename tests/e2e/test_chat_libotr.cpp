@@ -17,6 +17,8 @@ struct LibotrRun {
   std::string to_libotr;   // what otrchat wrote
   std::string to_otrchat;  // what libotr wrote
   std::vector<JsonEvent> events;
+  std::string json_text;     // otrchat's --json output
+  std::string fingerprints;  // otrchat's fingerprint file afterwards
 };
 
 // run_with_libotr runs otrchat as alice (--stdio, |our_script|) against libotr_peer as bob
@@ -66,6 +68,8 @@ LibotrRun run_with_libotr(const std::string& our_script, const std::string& thei
   run.to_libotr = relay.a_to_b();
   run.to_otrchat = relay.b_to_a();
   run.events = read_events(alice.path("events.json"));
+  run.json_text = read_file(alice.path("events.json"));
+  run.fingerprints = read_file(alice.path("otr.fingerprints"));
   return run;
 }
 
@@ -96,12 +100,20 @@ TEST_CASE("otrchat starts the AKE with libotr 4.1.1", "[e2e][libotr]") {
   }
   const std::string long_a = long_text("LONGA", 800);
   const std::string long_b = long_text("LONGB", 700);
+  // With a verification (SMP with a question) in the middle.
   LibotrRun run = run_with_libotr(
-      "/otr init\n/wait private\nhello libotr\n/wait text hello otrchat\n" + long_a +
-          "\n/wait text LONGB-END\n/otr finish\n",
-      "wait-secure\nexpect hello libotr\nsend hello otrchat\nexpect " + long_a + "\nsend " +
-          long_b + "\nwait-finished\n");
+      "/otr init\n/wait private\nhello libotr\n/wait text hello otrchat\n"
+      "/otr authq \"Our colour?\" deep blue\n/wait smp\n" +
+          long_a + "\n/wait text LONGB-END\n/otr finish\n",
+      "wait-secure\nexpect hello libotr\nsend hello otrchat\nsmp-respond deep blue\n"
+      "wait-smp success\nexpect " +
+          long_a + "\nsend " + long_b + "\nwait-finished\n");
   check_private_and_clean(run);
+  CHECK(events_named(run.events, "smp", "kind", "succeeded").size() == 1);
+  CHECK_THAT(run.theirs_err, Catch::Contains("\"question\":\"Our colour?\""));
+  CHECK_THAT(run.fingerprints, Catch::StartsWith("bob\talice\totrchat-test\t") &&
+                                   Catch::EndsWith("\tsmp\n"));
+  CHECK(run.json_text.find("deep blue") == std::string::npos);  // never the secret
   auto got = events_named(run.events, "message");
   REQUIRE(got.size() == 2);
   CHECK(got[0]["text"] == "hello otrchat");

@@ -19,7 +19,7 @@ std::string alice_script(const std::string& long_a) {
          "\n/wait text LONGB-END\n/otr info\n/otr finish\n";
 }
 std::string bob_script(const std::string& long_b) {
-  return "/wait private\n/wait text " + kHello + "\n" + kHi + "\n/wait text LONGA-END\n" +
+  return "/wait private\n/otr trust\n/wait text " + kHello + "\n" + kHi + "\n/wait text LONGA-END\n" +
          long_b + "\n/wait finished\n";
 }
 
@@ -77,9 +77,13 @@ void check_conversation(const Account& alice, const Account& bob, const std::str
   CHECK(events_named(a, "exit", "status", "0").size() == 1);
   CHECK(events_named(b, "exit", "status", "0").size() == 1);
 
-  // Both fingerprint files now know the other, unverified (trust on first use).
-  CHECK_THAT(read_file(alice.path("otr.fingerprints")), Catch::StartsWith("bob\talice\t"));
-  CHECK_THAT(read_file(bob.path("otr.fingerprints")), Catch::StartsWith("alice\tbob\t"));
+  // Both fingerprint files now know the other (trust on first use).
+  // Alice's records bob unverified; bob trusted alice with /otr trust.
+  CHECK_THAT(read_file(alice.path("otr.fingerprints")),
+             Catch::StartsWith("bob\talice\t") && Catch::EndsWith("\t\n"));
+  CHECK_THAT(read_file(bob.path("otr.fingerprints")),
+             Catch::StartsWith("alice\tbob\t") && Catch::EndsWith("\tverified\n"));
+  CHECK(events_named(b, "trust", "verified", "true").size() == 1);
 }
 
 std::vector<std::string> with(std::vector<std::string> args,
