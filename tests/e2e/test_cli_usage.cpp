@@ -98,6 +98,7 @@ TEST_CASE("keygen, fingerprint, trust and distrust", "[e2e][keys]") {
   const std::string dir = (tmp / "data").string();
 
   Result made = run_otrchat({"--dir", dir, "keygen", "--account", "carol"});
+  INFO(made.err);
   REQUIRE(made.outcome.exited);
   REQUIRE(made.outcome.code == 0);
   const std::string fp = fingerprint_in(made.out);
