@@ -111,42 +111,40 @@ class Chat final : public Command {
            "appear in it.\n";
   }
   void options(po::options_description& o, po::positional_options_description&) const override {
-    o.add_options()
-        ("stdio", po::bool_switch(), "wire on stdin/stdout")
-        ("listen", po::value<std::string>()->value_name("[HOST:]PORT"), "TCP: wait for the peer")
-        ("connect", po::value<std::string>()->value_name("HOST:PORT"), "TCP: connect to the peer")
-        ("irc", po::value<std::string>()->value_name("HOST:PORT"), "IRC server (plain TCP)")
-        ("nick", po::value<std::string>()->value_name("NICK"), "IRC: your nick (default: --account)")
-        ("peer", po::value<std::string>()->value_name("NAME"),
-         "the peer's name in the fingerprint file (default: \"peer\"); IRC: the peer's nick "
-         "(required)")
-        ("account", po::value<std::string>()->value_name("NAME"), "your account (default: $USER)")
-        ("protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
-         "the protocol name your key is filed under")
-        ("policy", po::value<std::string>()->value_name("POLICY")->default_value("opportunistic"),
-         "manual, opportunistic, always or never")
-        ("start", po::bool_switch(), "start the private conversation at once (/otr init)")
-        ("input", po::value<std::string>()->value_name("PATH"),
-         "read your lines from PATH (default: stdin; with --stdio, the terminal)")
-        ("json", po::value<std::string>()->value_name("PATH")->implicit_value(""),
-         "--json[=PATH]: also write every event as a JSON line (see above)")
-        ("timeout", po::value<int>()->value_name("SECONDS")->default_value(30),
-         "limit for each /wait and for held messages at the end of the input")
-        ("max-message-size", po::value<std::size_t>()->value_name("BYTES"),
-         "split OTR messages into fragments of at most BYTES (default: the transport's limit)");
+    o.add_options()("stdio", po::bool_switch(), "wire on stdin/stdout")(
+        "listen", po::value<std::string>()->value_name("[HOST:]PORT"), "TCP: wait for the peer")(
+        "connect", po::value<std::string>()->value_name("HOST:PORT"), "TCP: connect to the peer")(
+        "irc", po::value<std::string>()->value_name("HOST:PORT"), "IRC server (plain TCP)")(
+        "nick", po::value<std::string>()->value_name("NICK"),
+        "IRC: your nick (default: --account)")(
+        "peer", po::value<std::string>()->value_name("NAME"),
+        "the peer's name in the fingerprint file (default: \"peer\"); IRC: the peer's nick "
+        "(required)")("account", po::value<std::string>()->value_name("NAME"),
+                      "your account (default: $USER)")(
+        "protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
+        "the protocol name your key is filed under")(
+        "policy", po::value<std::string>()->value_name("POLICY")->default_value("opportunistic"),
+        "manual, opportunistic, always or never")(
+        "start", po::bool_switch(), "start the private conversation at once (/otr init)")(
+        "input", po::value<std::string>()->value_name("PATH"),
+        "read your lines from PATH (default: stdin; with --stdio, the terminal)")(
+        "json", po::value<std::string>()->value_name("PATH")->implicit_value(""),
+        "--json[=PATH]: also write every event as a JSON line (see above)")(
+        "timeout", po::value<int>()->value_name("SECONDS")->default_value(30),
+        "limit for each /wait and for held messages at the end of the input")(
+        "max-message-size", po::value<std::size_t>()->value_name("BYTES"),
+        "split OTR messages into fragments of at most BYTES (default: the transport's limit)");
   }
 
   int run(const po::variables_map& vm, Context& ctx) override {
     // Everything the command line can get wrong is checked before any file or socket is used.
     const bool stdio = vm["stdio"].as<bool>();
-    const int chosen = int{stdio} + static_cast<int>(vm.count("listen") + vm.count("connect") +
-                                                     vm.count("irc"));
+    const int chosen =
+        int{stdio} + static_cast<int>(vm.count("listen") + vm.count("connect") + vm.count("irc"));
     if (chosen != 1) {
       throw UsageError("choose exactly one of --stdio, --listen, --connect, --irc");
     }
-    const std::string kind = stdio                      ? "stdio"
-                             : vm.count("irc") != 0     ? "irc"
-                                                        : "tcp";
+    const std::string kind = stdio ? "stdio" : vm.count("irc") != 0 ? "irc" : "tcp";
     std::optional<HostPort> where;
     if (vm.count("listen") != 0) {
       where = parse_host_port("--listen", vm["listen"].as<std::string>(), true, true);
@@ -204,8 +202,9 @@ class Chat final : public Command {
     } else if (stdio) {
       input_fd = ::open("/dev/tty", O_RDONLY | O_CLOEXEC);
       if (input_fd < 0) {
-        throw UsageError("with --stdio, stdin carries the wire: give your lines with --input "
-                         "PATH (there is no terminal to read them from)");
+        throw UsageError(
+            "with --stdio, stdin carries the wire: give your lines with --input "
+            "PATH (there is no terminal to read them from)");
       }
     }
     setup.input_fd = input_fd;
@@ -253,8 +252,8 @@ class Chat final : public Command {
     } else if (vm.count("listen") != 0) {
       transport::TcpListener listener = transport::TcpTransport::listen(where->host, where->port);
       if (setup.status != nullptr) {
-        *setup.status << "*** Listening on " << listener.address() << "; waiting for "
-                      << setup.peer << " to connect...\n"
+        *setup.status << "*** Listening on " << listener.address() << "; waiting for " << setup.peer
+                      << " to connect...\n"
                       << std::flush;
       }
       if (json_stream != nullptr) {

@@ -130,8 +130,9 @@ InputLine parse_otr(std::string_view args) {
     return parse_authq(rest);
   }
   if (sub.empty()) {
-    return bad("/otr needs a subcommand: init, finish, info, trust, distrust, auth, authq, "
-               "authabort, genkey");
+    return bad(
+        "/otr needs a subcommand: init, finish, info, trust, distrust, auth, authq, "
+        "authabort, genkey");
   }
   return bad("unknown command /otr " + std::string(sub) + " (type /help)");
 }
@@ -157,8 +158,9 @@ InputLine parse_wait(std::string_view args) {
     l.text = std::string(rest);
     return l;
   }
-  return bad("usage: /wait private | /wait text SUBSTRING | /wait finished | /wait smp | "
-             "/wait auth");
+  return bad(
+      "usage: /wait private | /wait text SUBSTRING | /wait finished | /wait smp | "
+      "/wait auth");
 }
 
 }  // namespace

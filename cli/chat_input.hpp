@@ -31,8 +31,25 @@ namespace otr::cli {
 
 struct InputLine {
   enum class Kind {
-    Empty, Text, Init, Finish, Info, Trust, Distrust, Auth, AuthQ, AuthAbort, Genkey, Help,
-    Quit, WaitPrivate, WaitText, WaitFinished, WaitSmp, WaitAuth, Sleep,
+    Empty,
+    Text,
+    Init,
+    Finish,
+    Info,
+    Trust,
+    Distrust,
+    Auth,
+    AuthQ,
+    AuthAbort,
+    Genkey,
+    Help,
+    Quit,
+    WaitPrivate,
+    WaitText,
+    WaitFinished,
+    WaitSmp,
+    WaitAuth,
+    Sleep,
     Bad,  // a mistake: |text| says what is wrong; nothing is sent
   };
   Kind kind = Kind::Empty;

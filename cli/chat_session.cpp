@@ -46,31 +46,44 @@ std::string tag_hex(std::uint32_t tag) {
 
 const char* state_key(MsgState s) {
   switch (s) {
-    case MsgState::Plaintext: return "plaintext";
-    case MsgState::Encrypted: return "encrypted";
-    case MsgState::Finished: return "finished";
+    case MsgState::Plaintext:
+      return "plaintext";
+    case MsgState::Encrypted:
+      return "encrypted";
+    case MsgState::Finished:
+      return "finished";
   }
   return "unknown";
 }
 
 const char* severity_key(Severity s) {
   switch (s) {
-    case Severity::Info: return "info";
-    case Severity::Warning: return "warning";
-    case Severity::Error: return "error";
+    case Severity::Info:
+      return "info";
+    case Severity::Warning:
+      return "warning";
+    case Severity::Error:
+      return "error";
   }
   return "info";
 }
 
 const char* smp_key(SmpUpdate::Kind k) {
   switch (k) {
-    case SmpUpdate::Kind::AskForSecret: return "ask_for_secret";
-    case SmpUpdate::Kind::InProgress: return "in_progress";
-    case SmpUpdate::Kind::Succeeded: return "succeeded";
-    case SmpUpdate::Kind::Failed: return "failed";
-    case SmpUpdate::Kind::Cheated: return "cheated";
-    case SmpUpdate::Kind::Aborted: return "aborted";
-    case SmpUpdate::Kind::Error: return "error";
+    case SmpUpdate::Kind::AskForSecret:
+      return "ask_for_secret";
+    case SmpUpdate::Kind::InProgress:
+      return "in_progress";
+    case SmpUpdate::Kind::Succeeded:
+      return "succeeded";
+    case SmpUpdate::Kind::Failed:
+      return "failed";
+    case SmpUpdate::Kind::Cheated:
+      return "cheated";
+    case SmpUpdate::Kind::Aborted:
+      return "aborted";
+    case SmpUpdate::Kind::Error:
+      return "error";
   }
   return "unknown";
 }
@@ -110,8 +123,8 @@ std::string ssid_words(const Bytes& ssid, bool bold_first) {
   return bold_first ? "[" + first + "] " + second : first + " [" + second + "]";
 }
 
-ChatSession::ChatSession(ChatSetup setup, Files files, Identity me,
-                         transport::Transport& transport, Rng& rng)
+ChatSession::ChatSession(ChatSetup setup, Files files, Identity me, transport::Transport& transport,
+                         Rng& rng)
     : m_setup(std::move(setup)),
       m_files(std::move(files)),
       m_transport(transport),
@@ -157,7 +170,8 @@ int ChatSession::run() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   ::sigaction(SIGINT, &sa, &old_int);
   ::sigaction(SIGTERM, &sa, &old_term);
 
@@ -214,8 +228,8 @@ int ChatSession::run() {
         break;
       }
       if (now >= *m_flush_deadline) {
-        fail("timed out after " + std::to_string(m_setup.timeout.count()) + " s: " +
-             std::to_string(m_held) +
+        fail("timed out after " + std::to_string(m_setup.timeout.count()) +
+             " s: " + std::to_string(m_held) +
              " message(s) held and never sent, because the conversation never became private "
              "(is the peer running OTR?)");
         break;
@@ -488,8 +502,8 @@ void ChatSession::show_info() {
   status("  Your fingerprint:   " + fingerprint_human(me.key.fingerprint()) + "  (instance " +
          tag_hex(me.instance_tag) + ")");
   if (s) {
-    std::optional<std::string> trust = m_account->trust().find(
-        peer, m_setup.account, m_setup.protocol, s->their_fingerprint);
+    std::optional<std::string> trust =
+        m_account->trust().find(peer, m_setup.account, m_setup.protocol, s->their_fingerprint);
     status("  " + peer + "'s fingerprint: " + fingerprint_human(s->their_fingerprint) + "  " +
            trust_words(trust.value_or("")) + "  (instance " + tag_hex(s->their_instance) + ")");
     j.str("their_fingerprint", fingerprint_hex(s->their_fingerprint))
@@ -529,12 +543,14 @@ void ChatSession::generate_key() {
   for (std::uint32_t tag : tags) {
     Conversation* c = m_account->find(m_setup.peer, tag);
     if (c != nullptr && c->msg_state() == MsgState::Encrypted) {
-      status("End the private conversation first (/otr finish); a new key is used from the "
-             "next one.");
+      status(
+          "End the private conversation first (/otr finish); a new key is used from the "
+          "next one.");
       return;
     }
   }
-  status("Generating a new 1024-bit DSA key for " + m_setup.account + "; this takes a second "
+  status("Generating a new 1024-bit DSA key for " + m_setup.account +
+         "; this takes a second "
          "or so...");
   std::vector<keyfile::AccountKey> keys = load_keys(m_files);
   std::erase_if(keys, [&](const keyfile::AccountKey& k) {
@@ -606,16 +622,16 @@ void ChatSession::on_state_changed(const Event& e, const StateChanged& s) {
   j.str("peer", e.peer).str("from", state_key(s.from)).str("to", state_key(s.to));
   j.str("instance", tag_hex(e.instance));
   if (s.to == MsgState::Encrypted) {
-    j.num("version", s.version).str("ssid", to_hex(s.ssid)).str("bold",
-                                                                 s.bold_first ? "first" : "second");
+    j.num("version", s.version)
+        .str("ssid", to_hex(s.ssid))
+        .str("bold", s.bold_first ? "first" : "second");
   }
   json(j);
   if (s.to == MsgState::Encrypted) {
     m_warned_plaintext = false;
-    status(std::string(s.from == MsgState::Encrypted ? "Private conversation with " + e.peer +
-                                                           " refreshed"
-                                                     : "Private conversation with " + e.peer +
-                                                           " started") +
+    status(std::string(s.from == MsgState::Encrypted
+                           ? "Private conversation with " + e.peer + " refreshed"
+                           : "Private conversation with " + e.peer + " started") +
            " (OTR v" + std::to_string(s.version) + "). Session id " +
            ssid_words(s.ssid, s.bold_first) +
            ": to rule out a man in the middle, compare the bracketed half with " + e.peer +
@@ -643,8 +659,7 @@ void ChatSession::on_notice(const Notice& n) {
   if (n.code == NoticeCode::MessageHeld && m_setup.batch) {
     return;  // the echo of the line already says so
   }
-  const char* prefix = n.severity == Severity::Error && n.text.rfind("WARNING", 0) != 0
-                           ? "ERROR: "
+  const char* prefix = n.severity == Severity::Error && n.text.rfind("WARNING", 0) != 0 ? "ERROR: "
                        : n.severity == Severity::Warning ? "Warning: "
                                                          : "";
   status(prefix + printable(n.text) + (n.text.empty() || n.text.back() == '.' ? "" : "."));
@@ -665,7 +680,8 @@ void ChatSession::on_smp(const SmpUpdate& u) {
         status(peer + " wants to verify that you are you, and asks: \"" + printable(*u.question) +
                "\". Answer with /otr auth ANSWER.");
       } else {
-        status(peer + " wants to verify that you are you with a secret you both know. Type "
+        status(peer +
+               " wants to verify that you are you with a secret you both know. Type "
                "/otr auth SECRET.");
       }
       return;
@@ -723,8 +739,9 @@ void ChatSession::save_trust_if_dirty() {
 
 void ChatSession::handle_transport_events() {
   for (const transport::TransportEvent& e : m_transport.take_events()) {
-    json(JsonObject("transport").str("kind", transport::event_kind_name(e.kind)).str("text",
-                                                                                     e.text));
+    json(JsonObject("transport")
+             .str("kind", transport::event_kind_name(e.kind))
+             .str("text", e.text));
     switch (e.kind) {
       case transport::EventKind::Connected:
         status("Connected: " + printable(e.text) + ".");
@@ -764,13 +781,20 @@ void ChatSession::handle_transport_events() {
 
 std::string ChatSession::wait_name() const {
   switch (m_wait) {
-    case Wait::Private: return "private";
-    case Wait::Text: return "text " + m_wait_text;
-    case Wait::Finished: return "finished";
-    case Wait::Smp: return "smp";
-    case Wait::Auth: return "auth";
-    case Wait::Sleep: return "sleep";
-    case Wait::None: return "nothing";
+    case Wait::Private:
+      return "private";
+    case Wait::Text:
+      return "text " + m_wait_text;
+    case Wait::Finished:
+      return "finished";
+    case Wait::Smp:
+      return "smp";
+    case Wait::Auth:
+      return "auth";
+    case Wait::Sleep:
+      return "sleep";
+    case Wait::None:
+      return "nothing";
   }
   return "nothing";
 }
@@ -825,8 +849,8 @@ void ChatSession::check_wait(TimePoint now) {
     return;
   }
   if (now >= m_wait_deadline) {
-    fail("timed out after " + std::to_string(m_setup.timeout.count()) +
-         " s waiting for " + wait_name());
+    fail("timed out after " + std::to_string(m_setup.timeout.count()) + " s waiting for " +
+         wait_name());
   }
 }
 

@@ -25,14 +25,14 @@ namespace otr::cli {
 struct ChatSetup {
   std::string account;
   std::string protocol;
-  std::string peer;              // the peer's name in the trust store (IRC: its nick)
-  Policy policy;                 // max_message_size already set from the transport
-  std::size_t max_message_cap = 0;  // --max-message-size (0: none), reapplied on nick changes
-  std::string transport_kind;    // "stdio", "tcp" or "irc", for messages
-  int input_fd = 0;              // the person's lines
-  bool batch = false;            // input is not a terminal: see the README, "Batch mode"
+  std::string peer;                  // the peer's name in the trust store (IRC: its nick)
+  Policy policy;                     // max_message_size already set from the transport
+  std::size_t max_message_cap = 0;   // --max-message-size (0: none), reapplied on nick changes
+  std::string transport_kind;        // "stdio", "tcp" or "irc", for messages
+  int input_fd = 0;                  // the person's lines
+  bool batch = false;                // input is not a terminal: see the README, "Batch mode"
   std::chrono::seconds timeout{30};  // each /wait, and the wait for held messages at the end
-  bool start = false;            // /otr init right away
+  bool start = false;                // /otr init right away
   std::ostream* messages = nullptr;  // the peer's messages (nullptr: not shown)
   std::ostream* status = nullptr;    // everything else for the person (nullptr: not shown)
   std::ostream* json = nullptr;      // JSON lines (nullptr: none)
@@ -42,8 +42,7 @@ class ChatSession {
  public:
   // ChatSession takes our identity and the data directory's files (for the trust store and
   // /otr genkey). |transport| and |rng| must outlive it.
-  ChatSession(ChatSetup setup, Files files, Identity me, transport::Transport& transport,
-              Rng& rng);
+  ChatSession(ChatSetup setup, Files files, Identity me, transport::Transport& transport, Rng& rng);
   ~ChatSession();
 
   // run chats until the input ends (batch: after the end-of-input rules), /quit, a signal or

@@ -26,7 +26,6 @@
 #pragma once
 
 #include <boost/program_options.hpp>
-
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
@@ -106,7 +105,7 @@ struct Registration {
 }  // namespace otr::cli
 
 // OTRCHAT_REGISTER_COMMAND registers |Class| (default-constructible, derived from Command).
-#define OTRCHAT_REGISTER_COMMAND(Class)                                    \
-  const ::otr::cli::Registration otrchat_registration_##Class {            \
+#define OTRCHAT_REGISTER_COMMAND(Class)                                            \
+  const ::otr::cli::Registration otrchat_registration_##Class {                    \
     [] { return std::unique_ptr<::otr::cli::Command>(std::make_unique<Class>()); } \
   }

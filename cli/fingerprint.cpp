@@ -23,18 +23,18 @@ class FingerprintCommand final : public Command {
   std::string details() const override {
     return "Your fingerprint is what peers see and verify. Known peers are those whose key an\n"
            "earlier private conversation recorded (trust on first use) or that you trusted by\n"
-           "fingerprint; each is shown as verified (by you: otrchat trust or /otr trust), verified\n"
+           "fingerprint; each is shown as verified (by you: otrchat trust or /otr trust), "
+           "verified\n"
            "by SMP (/otr auth), or not verified. With --json, one object per line on stdout:\n"
            "{\"event\":\"own_fingerprint\",...} then {\"event\":\"peer_fingerprint\",...}.\n";
   }
   void options(po::options_description& o, po::positional_options_description&) const override {
-    o.add_options()
-        ("account", po::value<std::string>()->value_name("NAME"),
-         "your account (default: $USER)")
-        ("protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
-         "the protocol name the key is filed under")
-        ("peer", po::value<std::string>()->value_name("NAME"), "show only this peer")
-        ("json", po::bool_switch(), "JSON lines on stdout instead of text");
+    o.add_options()("account", po::value<std::string>()->value_name("NAME"),
+                    "your account (default: $USER)")(
+        "protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
+        "the protocol name the key is filed under")(
+        "peer", po::value<std::string>()->value_name("NAME"), "show only this peer")(
+        "json", po::bool_switch(), "JSON lines on stdout instead of text");
   }
 
   int run(const po::variables_map& vm, Context& ctx) override {
@@ -79,9 +79,9 @@ class FingerprintCommand final : public Command {
     ctx.out << "Your fingerprint (" << account << ", " << protocol
             << "): " << fingerprint_human(mine->key.fingerprint()) << "\n";
     if (peers.empty()) {
-      ctx.out << (vm.count("peer") != 0 ? "No fingerprint on record for " +
-                                               vm["peer"].as<std::string>() + ".\n"
-                                         : std::string("No peer fingerprints on record yet.\n"));
+      ctx.out << (vm.count("peer") != 0
+                      ? "No fingerprint on record for " + vm["peer"].as<std::string>() + ".\n"
+                      : std::string("No peer fingerprints on record yet.\n"));
       return 0;
     }
     std::size_t width = 0;

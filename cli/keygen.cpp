@@ -28,12 +28,11 @@ class Keygen final : public Command {
            "unverified fingerprint.\n";
   }
   void options(po::options_description& o, po::positional_options_description&) const override {
-    o.add_options()
-        ("account", po::value<std::string>()->value_name("NAME"),
-         "the account the key is for (default: $USER)")
-        ("protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
-         "the protocol name the key is filed under")
-        ("force", po::bool_switch(), "replace an existing key for the account");
+    o.add_options()("account", po::value<std::string>()->value_name("NAME"),
+                    "the account the key is for (default: $USER)")(
+        "protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
+        "the protocol name the key is filed under")("force", po::bool_switch(),
+                                                    "replace an existing key for the account");
   }
 
   int run(const po::variables_map& vm, Context& ctx) override {
@@ -50,8 +49,7 @@ class Keygen final : public Command {
         if (!vm["force"].as<bool>()) {
           throw Failure("a key for " + account + " (" + protocol + ") already exists in " +
                         files.private_keys.string() + ", fingerprint " +
-                        fingerprint_human(it->key.fingerprint()) +
-                        "; add --force to replace it");
+                        fingerprint_human(it->key.fingerprint()) + "; add --force to replace it");
         }
         keys.erase(it);
         break;

@@ -51,11 +51,10 @@ std::string usage_line(const Command& c) {
 }
 
 void add_common_options(po::options_description& opts) {
-  opts.add_options()
-      ("help,h", "show this help and exit")
-      ("dir", po::value<std::string>()->value_name("DIR"),
-       "directory of the key, fingerprint and instance-tag files (default: "
-       "$XDG_DATA_HOME/otrchat or ~/.local/share/otrchat)");
+  opts.add_options()("help,h", "show this help and exit")(
+      "dir", po::value<std::string>()->value_name("DIR"),
+      "directory of the key, fingerprint and instance-tag files (default: "
+      "$XDG_DATA_HOME/otrchat or ~/.local/share/otrchat)");
 }
 
 void print_command_help(const Command& c, std::ostream& os) {
@@ -87,13 +86,13 @@ int run_command(Command& c, const std::vector<std::string>& args) {
   add_common_options(opts);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args)
-                  .options(opts)
-                  .positional(positional)
-                  .style(po::command_line_style::unix_style ^
-                         po::command_line_style::allow_guessing)
-                  .run(),
-              vm);
+    po::store(
+        po::command_line_parser(args)
+            .options(opts)
+            .positional(positional)
+            .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
+            .run(),
+        vm);
     if (vm.count("help") != 0) {
       print_command_help(c, std::cout);
       return 0;

@@ -17,16 +17,15 @@ const char* const kManualTrustDetails =
     "Trust is stored as pidgin-otr stores a manual verification: the word \"verified\" in\n"
     "DIR/otr.fingerprints; distrust empties it. SMP (/otr auth in a chat) stores \"smp\".\n";
 
-void add_manual_trust_options(po::options_description& o,
-                              po::positional_options_description& p) {
-  o.add_options()
-      ("account", po::value<std::string>()->value_name("NAME"), "your account (default: $USER)")
-      ("protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
-       "the protocol name the fingerprints are filed under")
-      ("peer", po::value<std::string>()->value_name("NAME"),
-       "the peer the fingerprint belongs to (needed only for a fingerprint not on record)")
-      ("target", po::value<std::vector<std::string>>()->value_name("TARGET"),
-       "the fingerprint or peer name (positional)");
+void add_manual_trust_options(po::options_description& o, po::positional_options_description& p) {
+  o.add_options()("account", po::value<std::string>()->value_name("NAME"),
+                  "your account (default: $USER)")(
+      "protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
+      "the protocol name the fingerprints are filed under")(
+      "peer", po::value<std::string>()->value_name("NAME"),
+      "the peer the fingerprint belongs to (needed only for a fingerprint not on record)")(
+      "target", po::value<std::vector<std::string>>()->value_name("TARGET"),
+      "the fingerprint or peer name (positional)");
   p.add("target", -1);
 }
 
@@ -56,8 +55,8 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
     }
     if (changed.empty()) {
       if (vm.count("peer") == 0) {
-        throw Failure("fingerprint " + fingerprint_human(*fp) + " is not on record for " +
-                      account + " (" + protocol + "); add --peer NAME to record it for NAME");
+        throw Failure("fingerprint " + fingerprint_human(*fp) + " is not on record for " + account +
+                      " (" + protocol + "); add --peer NAME to record it for NAME");
       }
       keyfile::FingerprintEntry e;
       e.username = vm["peer"].as<std::string>();
@@ -68,7 +67,8 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
     }
   } else {
     if (target.find(' ') != std::string::npos) {
-      throw UsageError("\"" + target + "\" is neither a fingerprint (40 hex digits) nor a peer name");
+      throw UsageError("\"" + target +
+                       "\" is neither a fingerprint (40 hex digits) nor a peer name");
     }
     changed = store.for_peer(target, account, protocol);
     if (changed.empty()) {

@@ -7,8 +7,7 @@
 namespace otr::cli {
 
 // add_manual_trust_options declares --account, --protocol, --peer and the positional target.
-void add_manual_trust_options(po::options_description& o,
-                              po::positional_options_description& p);
+void add_manual_trust_options(po::options_description& o, po::positional_options_description& p);
 
 // run_manual_trust sets (|verify|: "verified") or clears the trust of the fingerprint or peer
 // named on the command line, saves the fingerprint file and says what changed. Throws

@@ -84,8 +84,7 @@ std::uint32_t ensure_instance_tag(const Files& files, const std::string& account
     }
     entries = f->entries;
   }
-  if (const keyfile::InstanceTagEntry* e =
-          keyfile::find_instance_tag(entries, account, protocol)) {
+  if (const keyfile::InstanceTagEntry* e = keyfile::find_instance_tag(entries, account, protocol)) {
     return e->tag;
   }
   std::uint32_t tag = keyfile::generate_instance_tag(rng);
@@ -98,21 +97,20 @@ std::uint32_t ensure_instance_tag(const Files& files, const std::string& account
   return tag;
 }
 
-Identity load_identity(const Files& files, const std::string& account,
-                       const std::string& protocol, Rng& rng) {
+Identity load_identity(const Files& files, const std::string& account, const std::string& protocol,
+                       Rng& rng) {
   std::error_code ec;
   if (!fs::exists(files.private_keys, ec)) {
     throw Failure("no key file " + files.private_keys.string() + "; create a key with: otrchat " +
-                  "--dir " + files.dir.string() + " keygen --account " + account +
-                  " --protocol " + protocol);
+                  "--dir " + files.dir.string() + " keygen --account " + account + " --protocol " +
+                  protocol);
   }
   std::vector<keyfile::AccountKey> keys = load_keys(files);
   const keyfile::AccountKey* k = keyfile::find_private_key(keys, account, protocol);
   if (k == nullptr) {
     throw Failure("no key for account " + account + " (protocol " + protocol + ") in " +
                   files.private_keys.string() + "; create one with: otrchat --dir " +
-                  files.dir.string() + " keygen --account " + account + " --protocol " +
-                  protocol);
+                  files.dir.string() + " keygen --account " + account + " --protocol " + protocol);
   }
   return Identity{k->key, ensure_instance_tag(files, account, protocol, rng), account};
 }

@@ -46,8 +46,8 @@ std::vector<keyfile::AccountKey> load_keys(const Files& files);
 // load_identity returns our Identity for (account, protocol): the key from the key file and
 // the instance tag from the instance-tag file, generating and saving a tag if there is none.
 // Throws Failure when there is no key, saying which keygen command makes one.
-Identity load_identity(const Files& files, const std::string& account,
-                       const std::string& protocol, Rng& rng);
+Identity load_identity(const Files& files, const std::string& account, const std::string& protocol,
+                       Rng& rng);
 
 // ensure_instance_tag returns the instance tag for (account, protocol), generating and saving
 // one if the file has none. Throws Failure if the file cannot be written.

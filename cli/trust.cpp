@@ -8,7 +8,9 @@ namespace {
 class Trust final : public Command {
  public:
   std::string name() const override { return "trust"; }
-  std::string summary() const override { return "mark a peer's fingerprint as verified (you checked it with them)"; }
+  std::string summary() const override {
+    return "mark a peer's fingerprint as verified (you checked it with them)";
+  }
   std::string synopsis() const override {
     return "[--account NAME] [--protocol NAME] [--peer NAME] [--dir DIR] FINGERPRINT|PEER";
   }

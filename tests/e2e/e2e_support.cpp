@@ -63,8 +63,12 @@ Pipe::~Pipe() {
   close_write();
 }
 
-void Pipe::close_read() { close_fd(read); }
-void Pipe::close_write() { close_fd(write); }
+void Pipe::close_read() {
+  close_fd(read);
+}
+void Pipe::close_write() {
+  close_fd(write);
+}
 
 // --- Process ---
 
@@ -190,8 +194,7 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 Result run_otrchat(const std::vector<std::string>& args, const std::string& stdin_path,
-                   std::chrono::milliseconds limit,
-                   const std::map<std::string, std::string>& env) {
+                   std::chrono::milliseconds limit, const std::map<std::string, std::string>& env) {
   test::TempDir tmp("otrchat-run");
   Spawn s;
   s.argv.push_back(kOtrchat);
@@ -232,8 +235,7 @@ std::string Account::script(const std::string& file, const std::string& text) co
 }
 
 std::vector<std::string> Account::chat_args(const std::string& peer) const {
-  return {"--dir", dir(), "chat", "--account", m_name, "--protocol", kTestProtocol,
-          "--peer", peer};
+  return {"--dir", dir(), "chat", "--account", m_name, "--protocol", kTestProtocol, "--peer", peer};
 }
 
 // --- JSON lines ---
@@ -268,11 +270,21 @@ std::optional<JsonEvent> parse_flat(const std::string& line) {
         return std::nullopt;
       }
       switch (line[i]) {
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
         case 'u': {
           if (i + 4 >= line.size()) {
             return std::nullopt;
@@ -286,7 +298,8 @@ std::optional<JsonEvent> parse_flat(const std::string& line) {
           i += 4;
           break;
         }
-        default: out.push_back(line[i]);
+        default:
+          out.push_back(line[i]);
       }
     }
     return std::nullopt;

@@ -125,8 +125,7 @@ std::vector<JsonEvent> events_named(const std::vector<JsonEvent>& events, const 
 // |limit| passes.
 std::optional<JsonEvent> wait_for_event(const std::filesystem::path& path, const std::string& name,
                                         std::chrono::milliseconds limit,
-                                        const std::string& key = "",
-                                        const std::string& value = "");
+                                        const std::string& key = "", const std::string& value = "");
 
 // Relay joins two processes' stdio pipes through the test, recording every byte in each
 // direction, so that tests can assert what went over the wire. It stops when both sides

@@ -1,13 +1,13 @@
 // otrchat facing bad input and a hostile or vanishing environment: one clear line on stderr,
 // the documented exit status, no crash, and never a message in the clear when the policy
 // requires encryption.
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
 
 #include "e2e_support.hpp"
 #include "support/ngircd.hpp"
@@ -76,8 +76,9 @@ TEST_CASE("a missing or unreadable key file stops chat with one clear line", "[e
 TEST_CASE("a refused TCP connection is one line and exit 1", "[e2e][failures]") {
   Account alice("alice");
   const std::string port = std::to_string(free_port());
-  Result r = run_otrchat(chat(alice, "bob", {"--connect", "127.0.0.1:" + port, "--input",
-                                             alice.script("in.txt", "hello\n")}));
+  Result r = run_otrchat(
+      chat(alice, "bob",
+           {"--connect", "127.0.0.1:" + port, "--input", alice.script("in.txt", "hello\n")}));
   REQUIRE(r.outcome.exited);
   CHECK(r.outcome.code == 1);
   REQUIRE(r.err_lines().size() == 1);
@@ -86,8 +87,9 @@ TEST_CASE("a refused TCP connection is one line and exit 1", "[e2e][failures]") 
 
 TEST_CASE("nobody connecting to --listen within --timeout is exit 1", "[e2e][failures]") {
   Account bob("bob");
-  Result r = run_otrchat(chat(bob, "alice", {"--listen", "127.0.0.1:0", "--timeout", "1",
-                                             "--input", bob.script("in.txt", "hello\n")}));
+  Result r = run_otrchat(chat(
+      bob, "alice",
+      {"--listen", "127.0.0.1:0", "--timeout", "1", "--input", bob.script("in.txt", "hello\n")}));
   CHECK(r.outcome.code == 1);
   CHECK_THAT(last_line(r), Catch::Contains("nobody connected"));
 }
@@ -103,9 +105,10 @@ TEST_CASE("an IRC server that closes the connection", "[e2e][failures][irc]") {
   Spawn s;
   s.argv = {kOtrchat};
   for (const std::string& a :
-       chat(alice, "bob", {"--irc", where, "--policy", "always", "--timeout", "20", "--input",
-                           alice.script("in.txt", "a secret for bob\n/wait private\n"),
-                           "--json=" + alice.path("events.json").string()})) {
+       chat(alice, "bob",
+            {"--irc", where, "--policy", "always", "--timeout", "20", "--input",
+             alice.script("in.txt", "a secret for bob\n/wait private\n"),
+             "--json=" + alice.path("events.json").string()})) {
     s.argv.push_back(a);
   }
   s.stderr_path = alice.path("stderr.txt").string();
@@ -127,17 +130,16 @@ TEST_CASE("an IRC server that closes the connection", "[e2e][failures][irc]") {
   CHECK(r.err_lines().size() == 1);
 }
 
-TEST_CASE("a peer that sends garbage never gets plaintext under policy always",
-          "[e2e][failures]") {
+TEST_CASE("a peer that sends garbage never gets plaintext under policy always", "[e2e][failures]") {
   Account alice("alice");
   const std::string secret = "the treasure is under the old oak";
   Pipe in, out;
   Spawn s;
   s.argv = {kOtrchat};
-  for (const std::string& a :
-       chat(alice, "mallory", {"--stdio", "--policy", "always", "--timeout", "3", "--input",
-                               alice.script("in.txt", secret + "\n" + secret + " (again)\n"),
-                               "--json=" + alice.path("events.json").string()})) {
+  for (const std::string& a : chat(alice, "mallory",
+                                   {"--stdio", "--policy", "always", "--timeout", "3", "--input",
+                                    alice.script("in.txt", secret + "\n" + secret + " (again)\n"),
+                                    "--json=" + alice.path("events.json").string()})) {
     s.argv.push_back(a);
   }
   s.stdin_fd = in.read;
@@ -205,9 +207,9 @@ TEST_CASE("the peer leaving before the script is done is exit 1", "[e2e][failure
   Pipe in, out;
   Spawn s;
   s.argv = {kOtrchat};
-  for (const std::string& a :
-       chat(alice, "bob", {"--stdio", "--timeout", "10", "--input",
-                           alice.script("in.txt", "/otr init\n/wait private\nhello\n")})) {
+  for (const std::string& a : chat(alice, "bob",
+                                   {"--stdio", "--timeout", "10", "--input",
+                                    alice.script("in.txt", "/otr init\n/wait private\nhello\n")})) {
     s.argv.push_back(a);
   }
   s.stdin_fd = in.read;
@@ -226,9 +228,9 @@ TEST_CASE("the peer leaving before the script is done is exit 1", "[e2e][failure
 
 TEST_CASE("a script error in batch mode is exit 1 and names the line", "[e2e][failures]") {
   Account alice("alice");
-  Result r = run_otrchat(chat(alice, "bob", {"--stdio", "--input",
-                                             alice.script("in.txt", "/otr init\n/otr bogus\n")}),
-                         alice.script("peer.txt", ""));
+  Result r = run_otrchat(
+      chat(alice, "bob", {"--stdio", "--input", alice.script("in.txt", "/otr init\n/otr bogus\n")}),
+      alice.script("peer.txt", ""));
   CHECK(r.outcome.code == 1);
   CHECK_THAT(last_line(r), Catch::Contains("input line 2") && Catch::Contains("/otr bogus"));
 }

@@ -44,9 +44,22 @@ LibotrRun run_with_libotr(const std::string& our_script, const std::string& thei
   sa.stdout_fd = a_out.write;
   sa.stderr_path = alice.path("stderr.txt").string();
   Spawn sb;
-  sb.argv = {kLibotrPeer,  "--account", "bob",  "--peer", "alice", "--protocol", kTestProtocol,
-             "--keyfile",  bob.path("otr.private_key").string(), "--policy", policy,
-             "--max-message-size", "250", "--timeout", "20", "--script",
+  sb.argv = {kLibotrPeer,
+             "--account",
+             "bob",
+             "--peer",
+             "alice",
+             "--protocol",
+             kTestProtocol,
+             "--keyfile",
+             bob.path("otr.private_key").string(),
+             "--policy",
+             policy,
+             "--max-message-size",
+             "250",
+             "--timeout",
+             "20",
+             "--script",
              bob.script("script.txt", their_script)};
   sb.stdin_fd = b_in.read;
   sb.stdout_fd = b_out.write;
@@ -111,8 +124,8 @@ TEST_CASE("otrchat starts the AKE with libotr 4.1.1", "[e2e][libotr]") {
   check_private_and_clean(run);
   CHECK(events_named(run.events, "smp", "kind", "succeeded").size() == 1);
   CHECK_THAT(run.theirs_err, Catch::Contains("\"question\":\"Our colour?\""));
-  CHECK_THAT(run.fingerprints, Catch::StartsWith("bob\talice\totrchat-test\t") &&
-                                   Catch::EndsWith("\tsmp\n"));
+  CHECK_THAT(run.fingerprints,
+             Catch::StartsWith("bob\talice\totrchat-test\t") && Catch::EndsWith("\tsmp\n"));
   CHECK(run.json_text.find("deep blue") == std::string::npos);  // never the secret
   auto got = events_named(run.events, "message");
   REQUIRE(got.size() == 2);

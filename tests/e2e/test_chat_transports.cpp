@@ -19,8 +19,8 @@ std::string alice_script(const std::string& long_a) {
          "\n/wait text LONGB-END\n/otr info\n/otr finish\n";
 }
 std::string bob_script(const std::string& long_b) {
-  return "/wait private\n/otr trust\n/wait text " + kHello + "\n" + kHi + "\n/wait text LONGA-END\n" +
-         long_b + "\n/wait finished\n";
+  return "/wait private\n/otr trust\n/wait text " + kHello + "\n" + kHi +
+         "\n/wait text LONGA-END\n" + long_b + "\n/wait finished\n";
 }
 
 // check_conversation asserts what both JSON logs must show after a good run.
@@ -86,8 +86,7 @@ void check_conversation(const Account& alice, const Account& bob, const std::str
   CHECK(events_named(b, "trust", "verified", "true").size() == 1);
 }
 
-std::vector<std::string> with(std::vector<std::string> args,
-                              const std::vector<std::string>& more) {
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
   args.insert(args.begin(), kOtrchat);
   args.insert(args.end(), more.begin(), more.end());
   return args;
@@ -101,17 +100,15 @@ TEST_CASE("two otrchats chat over a pipe", "[e2e][stdio]") {
   Pipe a_in, a_out, b_in, b_out;
   Spawn sa, sb;
   // 300-byte messages: OTR must fragment the AKE and the long messages.
-  sa.argv = with(alice.chat_args("bob"),
-                 {"--stdio", "--max-message-size", "300", "--timeout", "20", "--input",
-                  alice.script("in.txt", alice_script(long_a)),
-                  "--json=" + alice.path("events.json").string()});
+  sa.argv = with(alice.chat_args("bob"), {"--stdio", "--max-message-size", "300", "--timeout", "20",
+                                          "--input", alice.script("in.txt", alice_script(long_a)),
+                                          "--json=" + alice.path("events.json").string()});
   sa.stdin_fd = a_in.read;
   sa.stdout_fd = a_out.write;
   sa.stderr_path = alice.path("stderr.txt").string();
-  sb.argv = with(bob.chat_args("alice"),
-                 {"--stdio", "--max-message-size", "300", "--timeout", "20", "--input",
-                  bob.script("in.txt", bob_script(long_b)),
-                  "--json=" + bob.path("events.json").string()});
+  sb.argv = with(bob.chat_args("alice"), {"--stdio", "--max-message-size", "300", "--timeout", "20",
+                                          "--input", bob.script("in.txt", bob_script(long_b)),
+                                          "--json=" + bob.path("events.json").string()});
   sb.stdin_fd = b_in.read;
   sb.stdout_fd = b_out.write;
   sb.stderr_path = bob.path("stderr.txt").string();
@@ -157,10 +154,10 @@ TEST_CASE("two otrchats chat over TCP on loopback", "[e2e][tcp]") {
   const std::string long_a = long_text("LONGA", 2000);
   const std::string long_b = long_text("LONGB", 700);
   Spawn sb;
-  sb.argv = with(bob.chat_args("alice"),
-                 {"--listen", "127.0.0.1:0", "--timeout", "20", "--max-message-size", "500",
-                  "--input", bob.script("in.txt", bob_script(long_b)),
-                  "--json=" + bob.path("events.json").string()});
+  sb.argv = with(
+      bob.chat_args("alice"),
+      {"--listen", "127.0.0.1:0", "--timeout", "20", "--max-message-size", "500", "--input",
+       bob.script("in.txt", bob_script(long_b)), "--json=" + bob.path("events.json").string()});
   sb.stderr_path = bob.path("stderr.txt").string();
   sb.stdout_path = bob.path("stdout.txt").string();
   Process pb(sb);
@@ -171,8 +168,8 @@ TEST_CASE("two otrchats chat over TCP on loopback", "[e2e][tcp]") {
 
   Spawn sa;
   sa.argv = with(alice.chat_args("bob"),
-                 {"--connect", "127.0.0.1:" + port, "--timeout", "20", "--max-message-size",
-                  "500", "--input", alice.script("in.txt", alice_script(long_a)),
+                 {"--connect", "127.0.0.1:" + port, "--timeout", "20", "--max-message-size", "500",
+                  "--input", alice.script("in.txt", alice_script(long_a)),
                   "--json=" + alice.path("events.json").string()});
   sa.stderr_path = alice.path("stderr.txt").string();
   sa.stdout_path = alice.path("stdout.txt").string();
@@ -204,20 +201,18 @@ TEST_CASE("two otrchats chat over IRC through ngircd", "[e2e][irc]") {
   const std::string long_a = long_text("LONGA", 1500);  // an IRC line holds about 400
   const std::string long_b = long_text("LONGB", 1000);
   Spawn sb;
-  sb.argv = with(bob.chat_args("alice"),
-                 {"--irc", where, "--nick", "bob", "--timeout", "20", "--input",
-                  bob.script("in.txt", bob_script(long_b)),
-                  "--json=" + bob.path("events.json").string()});
+  sb.argv = with(bob.chat_args("alice"), {"--irc", where, "--nick", "bob", "--timeout", "20",
+                                          "--input", bob.script("in.txt", bob_script(long_b)),
+                                          "--json=" + bob.path("events.json").string()});
   sb.stderr_path = bob.path("stderr.txt").string();
   Process pb(sb);
   // Alice's query must find bob on the server: start her once bob is registered.
   REQUIRE(wait_for_event(bob.path("events.json"), "ready", 15s));
 
   Spawn sa;
-  sa.argv = with(alice.chat_args("bob"),
-                 {"--irc", where, "--timeout", "20", "--input",
-                  alice.script("in.txt", alice_script(long_a)),
-                  "--json=" + alice.path("events.json").string()});
+  sa.argv = with(alice.chat_args("bob"), {"--irc", where, "--timeout", "20", "--input",
+                                          alice.script("in.txt", alice_script(long_a)),
+                                          "--json=" + alice.path("events.json").string()});
   sa.stderr_path = alice.path("stderr.txt").string();
   Process pa(sa);
   Outcome oa = pa.wait(40s);

@@ -1,9 +1,8 @@
 // The otrchat command line: --help tells the truth, usage errors exit 2 with one usage line,
 // and keygen / fingerprint / trust / distrust manage libotr-format files.
-#include <catch2/catch.hpp>
-
 #include <sys/stat.h>
 
+#include <catch2/catch.hpp>
 #include <regex>
 
 #include "e2e_support.hpp"
@@ -107,7 +106,8 @@ TEST_CASE("keygen, fingerprint, trust and distrust", "[e2e][keys]") {
   CHECK(test::file_mode(tmp / "data") == 0700);
   CHECK_THAT(test::read_text(tmp / "data" / "otr.private_key"),
              Catch::Contains("(name carol)") && Catch::Contains("(protocol otrchat)"));
-  CHECK_THAT(test::read_text(tmp / "data" / "otr.instance_tags"), Catch::Contains("carol\totrchat\t"));
+  CHECK_THAT(test::read_text(tmp / "data" / "otr.instance_tags"),
+             Catch::Contains("carol\totrchat\t"));
 
   SECTION("an existing key is kept unless --force") {
     Result again = run_otrchat({"keygen", "--dir", dir, "--account", "carol"});
@@ -145,7 +145,8 @@ TEST_CASE("keygen, fingerprint, trust and distrust", "[e2e][keys]") {
 
     Result json = run_otrchat({"fingerprint", "--dir", dir, "--account", "carol", "--json"});
     CHECK_THAT(json.out, Catch::Contains("{\"event\":\"peer_fingerprint\",\"peer\":\"dave\","
-                                         "\"fingerprint\":\"" + dave + "\""));
+                                         "\"fingerprint\":\"" +
+                                         dave + "\""));
 
     Result distrusted = run_otrchat({"distrust", "--dir", dir, "--account", "carol", "dave"});
     CHECK(distrusted.outcome.code == 0);
