@@ -384,6 +384,16 @@ void Conversation::Impl::apply_ake(AkeStep step, TimePoint now, Actions& out) {
   for (const wire::BinaryMessage& m : step.send) {
     emit_wire(m, out);
   }
+  if (!step.send.empty() && m_msg_state == MsgState::Encrypted &&
+      std::string_view(m_ake.state_name()) == "awaiting_sig") {
+    // We sent a Reveal Signature during a re-key: the peer switches to the new keys when it
+    // sends its Signature, we only when that arrives. If it is lost, every later message from
+    // the peer is unreadable to us, and an error reply rate-limited by the one that started
+    // this re-key would stay silent for seconds while the peer keeps sending (fault test: 3,500
+    // unreadable messages). Allow the next error at once; it is one error per AKE we take part
+    // in, so no storm.
+    m_last_error_sent.reset();
+  }
   if (step.done) {
     go_encrypted(std::move(*step.done), now, out);
   }
@@ -572,7 +582,9 @@ void Conversation::Impl::on_tlvs(const std::vector<wire::Tlv>& tlvs,
       case wire::TlvType::SmpAbort:
       case wire::TlvType::Smp1Q:
         if (m_smp) {
-          on_smp_step(m_smp->on_tlv(t), now, out);
+          // Who started the exchange is known only before the step that may end it.
+          const bool initiator = m_smp->is_initiator();
+          on_smp_step(m_smp->on_tlv(t), initiator, now, out);
         }
         break;
       default:
@@ -833,12 +845,13 @@ std::string sanitize_question(const std::string& q) {
 
 }  // namespace
 
-void Conversation::Impl::on_smp_step(SmpStep step, TimePoint now, Actions& out) {
+void Conversation::Impl::on_smp_step(SmpStep step, bool we_initiated, TimePoint now,
+                                     Actions& out) {
   if (step.send) {
     send_data({}, {*step.send}, wire::kFlagIgnoreUnreadable, now, out);
   }
   SmpUpdate u;
-  u.we_initiated = m_smp && m_smp->is_initiator();
+  u.we_initiated = we_initiated;
   u.percent = smp_progress(step.event);
   u.set_trust = step.trust;
   std::visit(

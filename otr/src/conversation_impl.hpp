@@ -91,7 +91,7 @@ class Conversation::Impl {
   void send_data(ByteView text, const std::vector<wire::Tlv>& tlvs, std::uint8_t flags,
                  TimePoint now, Actions& out, crypto::SecureArray<32>* extra_key = nullptr);
   void send_smp_tlv(std::optional<wire::Tlv> tlv, TimePoint now, Actions& out);
-  void on_smp_step(SmpStep step, TimePoint now, Actions& out);
+  void on_smp_step(SmpStep step, bool we_initiated, TimePoint now, Actions& out);
   void emit_wire(const wire::BinaryMessage& m, Actions& out);
   void leave_encrypted(MsgState to, Actions& out);
   void note(Actions& out, Severity sev, NoticeCode code, std::string text);

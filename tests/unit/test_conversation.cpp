@@ -87,6 +87,8 @@ TEST_CASE("SMP between two engine conversations, with and without a question", "
     t.pair.pump();
     CHECK(t.pair.at_a.smp.back().kind == SmpUpdate::Kind::Succeeded);
     CHECK(t.pair.at_a.smp.back().set_trust == std::optional<bool>(true));
+    CHECK(t.pair.at_a.smp.back().we_initiated);
+    CHECK_FALSE(t.pair.at_b.smp.back().we_initiated);
     CHECK(t.pair.at_b.smp.back().kind == SmpUpdate::Kind::Succeeded);
     // With a question only the asker learns something: the responder's trust is left alone.
     CHECK(t.pair.at_b.smp.back().set_trust == std::nullopt);
