@@ -238,6 +238,13 @@ AkeStep Ake::on_dh_commit(const wire::DhCommit& m, const AkeParties& p) {
     return reply_dh_key(version, m, p, std::nullopt);
   }
   if (auto* s = std::get_if<AwaitingRevealSig>(&m_state)) {
+    if (s->version != version) {
+      // The peer restarted in another protocol version (a v2 AKE from a whitespace tag, then a
+      // v3 one from a query). Our stored D-H Key has the old version, which the peer's new
+      // AWAITING_DHKEY state ignores, so retransmitting it would stall both sides for good
+      // (found by fuzz_interaction). Answer in the new version, with the same key.
+      return reply_dh_key(version, m, p, std::move(s->our));
+    }
     // "Retransmit your D-H Key Message (the same one as you sent when you entered
     // AUTHSTATE_AWAITING_REVEALSIG). Forget the old D-H Commit message, and use this new one."
     s->their_commit = m;

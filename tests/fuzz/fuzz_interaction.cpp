@@ -61,6 +61,7 @@ struct World {
   std::map<std::uint32_t, Typed> typed;  // serial -> what was typed
   std::uint32_t next_serial = 1;
   TimePoint now{};
+  bool trace = std::getenv("OTR_FUZZ_TRACE") != nullptr;  // print every delivery (debugging)
   std::deque<std::string> to_bob;
   std::deque<std::string> to_alice;
 
@@ -146,7 +147,17 @@ struct World {
     }
     std::string m = std::move(q.front());
     q.pop_front();
-    apply(to, from, to.conv.receive(m, now));
+    Actions out = to.conv.receive(m, now);
+    if (trace) {
+      std::fprintf(stderr, "  %c -> %c: %.60s\n     %c now %s\n", from.name, to.name, m.c_str(),
+                   to.name, to.conv.state_name().c_str());
+      for (const Action& a : out) {
+        if (const auto* n = std::get_if<Notice>(&a)) {
+          std::fprintf(stderr, "     notice %s: %s\n", notice_code_name(n->code), n->text.c_str());
+        }
+      }
+    }
+    apply(to, from, std::move(out));
   }
 
   // pump delivers everything, both ways, up to |limit| messages.
