@@ -151,3 +151,33 @@ TEST_CASE("trust on first use, changed keys and SMP trust", "[account][trust]") 
   codes = notice_codes(alice);
   CHECK(std::count(codes.begin(), codes.end(), NoticeCode::FingerprintChanged) == 1);
 }
+
+TEST_CASE("messages held under policy always go out in the instance session that forms",
+          "[account]") {
+  Net net;
+  Client& alice = net.add("alice", 0x0aaaaaaa, 1);
+  Client& bob = net.add("bob", 0x0b000001, 2);
+  alice.account->set_policy(Policy::always());
+  net.take(alice, alice.account->send("bob", "held until private", net.now));
+  for (const auto& [from, to, msg] : net.queue) {
+    CHECK(msg.find("held until private") == std::string::npos);
+  }
+  net.pump();
+  REQUIRE(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
+  CHECK(Net::shown(bob) == std::vector<std::string>{"held until private"});
+}
+
+TEST_CASE("a fragmented D-H Key still reaches the copy-on-key", "[account]") {
+  Net net;
+  Client& alice = net.add("alice", 0x0aaaaaaa, 1);
+  Client& bob = net.add("bob", 0x0b000001, 2);
+  Policy small = Policy::opportunistic();
+  small.max_message_size = 120;
+  alice.account->set_policy(small);
+  bob.account->set_policy(small);
+  net.take(bob, bob.account->start("alice", net.now));
+  net.pump();
+  REQUIRE(alice.account->find("bob", 0x0b000001) != nullptr);
+  CHECK(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
+  CHECK(bob.account->find("alice")->msg_state() == MsgState::Encrypted);
+}
