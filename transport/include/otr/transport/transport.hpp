@@ -68,8 +68,9 @@ class Transport {
   virtual std::vector<TransportEvent> take_events() = 0;
 
   // native_handle returns a file descriptor to poll() for POLLIN: it becomes readable when
-  // read_available() or take_events() may have something new. It is -1 once there is nothing
-  // left to wait for (poll() ignores negative descriptors). The transport keeps ownership.
+  // read_available() or take_events() may have something new. Once closed() is true and both
+  // have been drained there is nothing left to wait for: it is then -1 (poll() ignores negative
+  // descriptors) or a descriptor that stays unreadable. The transport keeps ownership.
   virtual int native_handle() const = 0;
 
   // max_message_size returns the longest message (in bytes) send() accepts; 0 means unlimited.
