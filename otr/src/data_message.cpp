@@ -244,6 +244,21 @@ void DataKeys::carry_over_reveals(DataKeys& old) {
 
 crypto::SecureArray<32> DataKeys::extra_key_for_sending() { return slot_for_send().extra_key; }
 
+bool DataKeys::masked_private_key_for_test(bool previous, ByteView mask,
+                                           std::span<std::uint8_t> out) const {
+  if (mask.size() != crypto::kDhPrivateBytes || out.size() != crypto::kDhPrivateBytes) {
+    throw UsageError("masked_private_key_for_test: mask and output must be 40 bytes");
+  }
+  const std::optional<crypto::DhKeyPair>& k = previous ? m_our_prev : m_our_cur;
+  if (!k) {
+    return false;
+  }
+  for (std::size_t i = 0; i < crypto::kDhPrivateBytes; ++i) {
+    out[i] = static_cast<std::uint8_t>(k->priv[i] ^ mask[i]);
+  }
+  return true;
+}
+
 std::vector<Bytes> DataKeys::recv_mac_keys_used() const {
   std::vector<Bytes> out;
   for (const auto& row : m_slots) {

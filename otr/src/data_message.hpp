@@ -91,6 +91,13 @@ class DataKeys {
   // dh_exponentiations counts modular exponentiations this key state performed (tests, bench).
   std::uint64_t exponentiations() const { return m_exps; }
 
+  // masked_private_key_for_test writes our current (|previous| false) or previous (true) DH
+  // private key, XORed with the 40-byte |mask|, into the 40-byte |out|, and returns false if we
+  // hold no such key. TEST-ONLY (tests/unit/test_secrets.cpp checks that a retired key leaves no
+  // copy in memory); the mask keeps the key itself out of the caller's buffers. Throws
+  // UsageError on wrong sizes.
+  bool masked_private_key_for_test(bool previous, ByteView mask, std::span<std::uint8_t> out) const;
+
  private:
   SessionKeys& slot_for_send();
   void retire_slot(std::optional<SessionKeys>& s);
