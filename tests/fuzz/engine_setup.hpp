@@ -136,7 +136,10 @@ inline constexpr int kSmpStates = 5;
 inline constexpr std::string_view kSmpSecret = "the shared secret";
 
 // SmpPair holds the Smp under test (|t|, "bob") and its peer (|p|, "alice") with fixed seeds.
-// |next| is the peer's valid next TLV for the reached state, if any (seed material).
+// reach() drives |t| into a state with the real protocol. Only |t| computes: what the peer
+// sends is the same on every run (fixed seeds), so it is computed once per process by a full
+// run of both sides and replayed, which halves the cost of each fuzz input. |next| is the peer's
+// valid next TLV for the reached state, if any (seed material, and the fuzzer's opcode 4).
 struct SmpPair {
   static constexpr std::array<std::uint8_t, 20> kBobFp{0xb0, 0xb0, 1, 2, 3, 4, 5, 6, 7, 8,
                                                        9,    10,   11, 12, 13, 14, 15, 16, 17, 18};
@@ -146,43 +149,81 @@ struct SmpPair {
   static constexpr std::array<std::uint8_t, 8> kSsid{1, 2, 3, 4, 5, 6, 7, 8};
 
   DeterministicRng t_rng{std::uint64_t{0x5b0b}};
-  DeterministicRng p_rng{std::uint64_t{0x5a11}};
   Smp t{kBobFp, kAliceFp, kSsid, t_rng};
-  Smp p{kAliceFp, kBobFp, kSsid, p_rng};
   std::optional<wire::Tlv> next;
 
+  // PeerScript is what the peer sends on the way to each state (|incoming|, fed to |t|) and
+  // right after it (|next|).
+  struct PeerScript {
+    std::optional<wire::Tlv> incoming[kSmpStates];
+    std::optional<wire::Tlv> next[kSmpStates];
+  };
+
+  // peer_script runs both sides once per state, from the same seeds as every later reach().
+  static const PeerScript& peer_script() {
+    static const PeerScript script = [] {
+      PeerScript out;
+      const ByteView secret = as_bytes(kSmpSecret);
+      for (int s = 0; s < kSmpStates; ++s) {
+        DeterministicRng tr{std::uint64_t{0x5b0b}};
+        DeterministicRng pr{std::uint64_t{0x5a11}};
+        Smp tt{kBobFp, kAliceFp, kSsid, tr};
+        Smp pp{kAliceFp, kBobFp, kSsid, pr};
+        switch (static_cast<SmpState>(s)) {
+          case SmpState::Expect1:
+            out.next[s] = pp.start(secret, std::nullopt);  // an SMP1 bob could receive
+            break;
+          case SmpState::AwaitingSecret:
+            out.incoming[s] = pp.start(secret, "question?");
+            break;
+          case SmpState::Expect2:
+            pp.on_tlv(tt.start(secret, std::nullopt));
+            out.next[s] = pp.respond(secret);  // SMP2
+            break;
+          case SmpState::Expect3: {
+            out.incoming[s] = pp.start(secret, std::nullopt);
+            tt.on_tlv(*out.incoming[s]);
+            out.next[s] = pp.on_tlv(tt.respond(secret)).send;  // SMP3
+            break;
+          }
+          case SmpState::Expect4: {
+            pp.on_tlv(tt.start(secret, std::nullopt));
+            out.incoming[s] = pp.respond(secret);  // SMP2
+            SmpStep three = tt.on_tlv(*out.incoming[s]);
+            if (three.send) {
+              out.next[s] = pp.on_tlv(*three.send).send;  // SMP4
+            }
+            break;
+          }
+        }
+      }
+      return out;
+    }();
+    return script;
+  }
+
   bool reach(SmpState s) {
+    const PeerScript& script = peer_script();
     const ByteView secret = as_bytes(kSmpSecret);
+    const int i = static_cast<int>(s);
+    next = script.next[i];
     switch (s) {
       case SmpState::Expect1:
-        next = p.start(secret, std::nullopt);  // an SMP1 bob could receive
         return t.expecting() == SmpExpect::Expect1;
       case SmpState::AwaitingSecret:
-        t.on_tlv(p.start(secret, "question?"));
-        next.reset();
+        t.on_tlv(*script.incoming[i]);
         return t.awaiting_secret();
-      case SmpState::Expect2: {
-        wire::Tlv one = t.start(secret, std::nullopt);
-        p.on_tlv(one);
-        next = p.respond(secret);  // SMP2
+      case SmpState::Expect2:
+        t.start(secret, std::nullopt);
         return t.expecting() == SmpExpect::Expect2;
-      }
-      case SmpState::Expect3: {
-        t.on_tlv(p.start(secret, std::nullopt));
-        SmpStep three = p.on_tlv(t.respond(secret));
-        next = three.send;  // SMP3
+      case SmpState::Expect3:
+        t.on_tlv(*script.incoming[i]);
+        t.respond(secret);
         return t.expecting() == SmpExpect::Expect3;
-      }
-      case SmpState::Expect4: {
-        p.on_tlv(t.start(secret, std::nullopt));
-        SmpStep three = t.on_tlv(p.respond(secret));
-        if (!three.send) {
-          return false;
-        }
-        SmpStep four = p.on_tlv(*three.send);
-        next = four.send;  // SMP4
-        return t.expecting() == SmpExpect::Expect4;
-      }
+      case SmpState::Expect4:
+        t.start(secret, std::nullopt);
+        t.on_tlv(*script.incoming[i]);
+        return t.expecting() == SmpExpect::Expect4 && next.has_value();
     }
     return false;
   }
