@@ -482,9 +482,12 @@ SmpStep Smp::on_smp3(const Expect3& s, ByteView value) {
   wire::Tlv tlv = make_tlv(wire::TlvType::Smp4, {&rb, &pr.c, &pr.d});
   const bool question_asked = s.question_asked;
   reset();  // "Set smpstate to SMPSTATE_EXPECT1"
-  SmpEvent event = equal ? SmpEvent(SmpSucceeded{}) : SmpEvent(SmpFailed{});
-  return SmpStep{std::move(tlv), std::move(event),
-                 question_asked ? std::nullopt : std::optional<bool>(equal)};
+  SmpStep step{std::move(tlv), SmpFailed{},
+               question_asked ? std::nullopt : std::optional<bool>(equal)};
+  if (equal) {
+    step.event.emplace<SmpSucceeded>();
+  }
+  return step;
 }
 
 // OTRv3, "Receiving a type 5 TLV (SMP message 4)".
@@ -502,8 +505,11 @@ SmpStep Smp::on_smp4(const Expect4& s, ByteView value) {
   // "Compute Rab = Rb^a3. Determine if x = y by checking … (Pa / Pb) = Rab."
   const bool equal = Mpi::powm(rb, s.a3, prime()) == s.pab;
   reset();
-  SmpEvent event = equal ? SmpEvent(SmpSucceeded{}) : SmpEvent(SmpFailed{});
-  return SmpStep{std::nullopt, std::move(event), equal};
+  SmpStep step{std::nullopt, SmpFailed{}, equal};
+  if (equal) {
+    step.event.emplace<SmpSucceeded>();
+  }
+  return step;
 }
 
 SmpStep Smp::cheated(Error reason, std::optional<bool> trust) {
