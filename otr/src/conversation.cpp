@@ -125,6 +125,26 @@ std::pair<SecureArray<32>, Actions> Conversation::extra_symmetric_key(std::uint3
 MsgState Conversation::msg_state() const { return m_impl->msg_state(); }
 std::string Conversation::state_name() const { return m_impl->state_name(); }
 std::optional<SessionInfo> Conversation::session() const { return m_impl->session(); }
+
+std::vector<ForensicDhKey> Conversation::forensic_dh_keys() const {
+  std::vector<ForensicDhKey> out;
+  const DataKeys* keys = m_impl->keys();
+  if (keys == nullptr || m_impl->msg_state() != MsgState::Encrypted) {
+    return out;
+  }
+  // DataKeys hands a private key out only XORed with a mask; an all-zero mask gives the key
+  // itself, which is the point here (see the header: forensics and demonstrations only).
+  const std::array<std::uint8_t, crypto::kDhPrivateBytes> zero_mask{};
+  for (bool previous : {true, false}) {
+    ForensicDhKey k;
+    k.private_key = SecureBytes(crypto::kDhPrivateBytes);
+    if (keys->masked_private_key_for_test(previous, zero_mask, k.private_key.span())) {
+      k.keyid = previous ? keys->our_keyid() - 1 : keys->our_keyid();
+      out.push_back(std::move(k));
+    }
+  }
+  return out;
+}
 std::uint32_t Conversation::their_instance() const { return m_impl->their_tag(); }
 const Policy& Conversation::policy() const { return m_impl->policy(); }
 void Conversation::set_policy(const Policy& p) { m_impl->set_policy(p); }
