@@ -46,8 +46,8 @@ class AuditCommand final : public Command {
 
   int run(const po::variables_map& vm, Context& ctx) override {
     const bool json = vm["json"].as<bool>();
-    toolkit::Transcript t =
-        toolkit::read_transcript(read_all(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
+    toolkit::Transcript t = toolkit::read_transcript(
+        read_all(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
     toolkit::AuditReport report = toolkit::audit(t);
     if (vm["dh-keys"].as<bool>()) {
       std::vector<toolkit::TranscriptDhKey> keys = toolkit::find_dh_public_keys(t);
@@ -63,8 +63,8 @@ class AuditCommand final : public Command {
                   << "\",\"source\":" << toolkit::json_string(k.source) << "}\n";
         } else {
           ctx.out << "\tmessage " << k.number << (k.sender.empty() ? "" : " (" + k.sender + ")")
-                  << ": instance " << k.sender_instance << ", keyid " << k.keyid << " ("
-                  << k.source << "): " << to_hex(k.public_key) << "\n";
+                  << ": instance " << k.sender_instance << ", keyid " << k.keyid << " (" << k.source
+                  << "): " << to_hex(k.public_key) << "\n";
         }
       }
       if (!json && !keys.empty()) {

@@ -65,8 +65,8 @@ class ModifyCommand final : public Command {
     const std::string new_text = vm["new_text"].as<std::string>();
     if (old_text.size() != new_text.size()) {
       throw UsageError("OLD_TEXT and NEW_TEXT must be of the same length (" +
-                       std::to_string(old_text.size()) + " and " +
-                       std::to_string(new_text.size()) + " bytes)");
+                       std::to_string(old_text.size()) + " and " + std::to_string(new_text.size()) +
+                       " bytes)");
     }
     Result<std::uint64_t> offset =
         toolkit::parse_number(vm["offset"].as<std::string>(), "offset", 0xffffffffu);

@@ -32,7 +32,8 @@ class ParseCommand final : public Command {
   std::string synopsis() const override { return "[FILE] [--json] [--numbered]"; }
   std::string details() const override {
     return "Reads a transcript from FILE (or stdin): one message per line in otrchat's line\n"
-           "framing (\"\\\\\" and \"\\n\" escaped), as `otrchat chat` sends them; with a first line\n"
+           "framing (\"\\\\\" and \"\\n\" escaped), as `otrchat chat` sends them; with a first "
+           "line\n"
            "\"#otr-transcript v1\", each line is SENDER<TAB>MESSAGE and \"#\" starts a comment.\n"
            "Prints each message's fields in otr_parse's format (instance tags in decimal, keys\n"
            "in hex). Beyond otr_parse: v2/v3 fragments, each and then the reassembled message;\n"
@@ -41,8 +42,8 @@ class ParseCommand final : public Command {
   }
   void options(po::options_description& o, po::positional_options_description& p) const override {
     o.add_options()("file", po::value<std::string>()->value_name("FILE"),
-                    "the transcript (default: stdin)")(
-        "json", po::bool_switch(), "JSON lines instead of otr_parse's text")(
+                    "the transcript (default: stdin)")("json", po::bool_switch(),
+                                                       "JSON lines instead of otr_parse's text")(
         "numbered", po::bool_switch(), "head each message with its number and sender");
     p.add("file", 1);
   }
@@ -50,8 +51,8 @@ class ParseCommand final : public Command {
   int run(const po::variables_map& vm, Context& ctx) override {
     const bool json = vm["json"].as<bool>();
     const bool numbered = vm["numbered"].as<bool>();
-    toolkit::Transcript t =
-        toolkit::read_transcript(read_all(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
+    toolkit::Transcript t = toolkit::read_transcript(
+        read_all(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
     for (const std::string& p : t.problems) {
       ctx.err << "otrchat parse: " << p << "\n";
     }

@@ -65,11 +65,9 @@ class ReadforgeCommand final : public Command {
     toolkit::ReadForgeOptions options;
     options.forge_even_if_mac_fails = vm["force"].as<bool>();
     std::string input = read_all(vm.count("in") != 0 ? vm["in"].as<std::string>() : "");
-    Result<toolkit::ReadForgeResult> r =
-        toolkit::read_and_forge(input, ByteView(*aes),
-                                new_text ? std::optional<std::string_view>(*new_text)
-                                         : std::nullopt,
-                                options);
+    Result<toolkit::ReadForgeResult> r = toolkit::read_and_forge(
+        input, ByteView(*aes), new_text ? std::optional<std::string_view>(*new_text) : std::nullopt,
+        options);
     if (!r) {
       throw Failure(r.error().message);
     }

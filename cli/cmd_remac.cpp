@@ -5,10 +5,9 @@
 namespace otr::cli {
 namespace {
 
-constexpr const char* kArgs[] = {"mackey",      "sender_instance", "receiver_instance",
-                                 "flags",       "snd_keyid",       "rcp_keyid",
-                                 "pubkey",      "counter",         "encdata",
-                                 "revealed_mackeys"};
+constexpr const char* kArgs[] = {
+    "mackey",    "sender_instance", "receiver_instance", "flags",   "snd_keyid",
+    "rcp_keyid", "pubkey",          "counter",           "encdata", "revealed_mackeys"};
 
 class RemacCommand final : public Command {
  public:

@@ -36,7 +36,9 @@ void check(bool ok, const std::string& what) {
   }
 }
 
-void say(const std::string& text) { std::cout << text << "\n"; }
+void say(const std::string& text) {
+  std::cout << text << "\n";
+}
 
 void step(int n, const std::string& title) {
   std::cout << "\n=== Step " << n << ": " << title << " ===\n";
@@ -198,8 +200,7 @@ int main() {
   for (const tk::AuditedMessage& m : report.data_messages) {
     std::cout << "    message " << m.number << " (" << m.sender << "): "
               << (m.forgeable() ? "forgeable, its MAC key " + otr::to_hex(*m.mac_key) +
-                                      " was published in message " +
-                                      std::to_string(*m.published_by)
+                                      " was published in message " + std::to_string(*m.published_by)
                                 : std::string("not forgeable from this transcript (key not "
                                               "published yet)"))
               << "\n";
@@ -229,10 +230,10 @@ int main() {
       std::to_string(promise_number) + ".otr");
   say("  otrchat: otrchat modify <published MAC key> 100 900 15 < message" +
       std::to_string(promise_number) + ".otr");
-  otr::Result<tk::ModifyResult> forged = tk::modify(promise, otr::ByteView(published_key), "100",
-                                                    "900", 15);
-  check(forged.ok(), "modify(...) made a forgery" +
-                         (forged.ok() ? ": " + shorten(forged->message) : ": " + forged.error().message));
+  otr::Result<tk::ModifyResult> forged =
+      tk::modify(promise, otr::ByteView(published_key), "100", "900", 15);
+  check(forged.ok(), "modify(...) made a forgery" + (forged.ok() ? ": " + shorten(forged->message)
+                                                                 : ": " + forged.error().message));
   if (!forged.ok()) {
     return 1;
   }
@@ -271,11 +272,10 @@ int main() {
   }
   check(x_alice != nullptr, "the device held the key the promise was sent with (key id " +
                                 std::to_string(target->sender_keyid) + ")");
-  check(y_bob.has_value(), "Bob's public key id " + std::to_string(target->recipient_keyid) +
-                               " is in the transcript" +
-                               (y_bob ? " (" + y_bob->source + ", message " +
-                                            std::to_string(y_bob->number) + ")"
-                                      : std::string()));
+  check(y_bob.has_value(),
+        "Bob's public key id " + std::to_string(target->recipient_keyid) + " is in the transcript" +
+            (y_bob ? " (" + y_bob->source + ", message " + std::to_string(y_bob->number) + ")"
+                   : std::string()));
   if (x_alice == nullptr || !y_bob) {
     return 1;
   }

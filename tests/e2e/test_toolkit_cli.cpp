@@ -35,14 +35,15 @@ const char* kModifyForgery =
 const char* kAliceAes = "5eda4c59865a04b4508757d59ffbefa0";
 const char* kPublishedMac = "16647288014242de2c2ba9f665e4facbac64466f";
 
-bool have(const char* tool) { return std::filesystem::exists(std::string("/usr/bin/") + tool); }
+bool have(const char* tool) {
+  return std::filesystem::exists(std::string("/usr/bin/") + tool);
+}
 
 // libotr_tool runs a libotr-bin program with |stdin_path| as input; returns {exit code, stdout}
 // and puts stderr in |err|.
 std::pair<int, std::string> libotr_tool(const std::string& command, const std::string& stdin_path,
                                         std::string& err, const test::TempDir& dir) {
-  std::string line =
-      command + " < '" + stdin_path + "' 2> '" + (dir / "tool.err").string() + "'";
+  std::string line = command + " < '" + stdin_path + "' 2> '" + (dir / "tool.err").string() + "'";
   FILE* p = ::popen(line.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
@@ -56,8 +57,7 @@ std::pair<int, std::string> libotr_tool(const std::string& command, const std::s
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-TEST_CASE("otrchat parse prints otr_parse's fields and reassembles fragments",
-          "[e2e][toolkit]") {
+TEST_CASE("otrchat parse prints otr_parse's fields and reassembles fragments", "[e2e][toolkit]") {
   test::TempDir dir("toolkit-e2e");
   otr::Result<std::vector<std::string>> pieces =
       wire::fragment_message(kBobReply, 100, 3, 0x0c3c800b, 0x82c89fa1);
@@ -76,7 +76,8 @@ TEST_CASE("otrchat parse prints otr_parse's fields and reassembles fragments",
   CHECK(r.outcome.code == 0);
   CHECK(r.err.empty());
   CHECK_THAT(r.out, Catch::StartsWith("OTR Query:\n\tVersions offered: 2, 3\n"));
-  CHECK_THAT(r.out, Catch::Contains("OTR Fragment:\n\tVersion: 03\n\tSender instance: 205291531\n"));
+  CHECK_THAT(r.out,
+             Catch::Contains("OTR Fragment:\n\tVersion: 03\n\tSender instance: 205291531\n"));
   std::string last = std::to_string(t.messages.size() - 1);
   CHECK_THAT(r.out, Catch::Contains("Data Message:\n\tReassembled from: messages 3 to " + last));
   CHECK_THAT(r.out, Catch::EndsWith("Not an OTR message:\n\tText: thanks\\nbye\n\n"));
@@ -153,7 +154,8 @@ TEST_CASE("otrchat toolkit commands: exit statuses and audit", "[e2e][toolkit]")
   CHECK_THAT(bad_hex.err, Catch::StartsWith("otrchat modify: mac_key: illegal hex character 'z'"));
   auto lengths = run_otrchat({"modify", kPublishedMac, "hello", "hi", "0"}, m1);
   CHECK(lengths.outcome.code == 2);
-  auto wrong_mac = run_otrchat({"modify", "5a6016769755b6e298bec8f9e431b320a871b418", "a", "b", "0"}, m1);
+  auto wrong_mac =
+      run_otrchat({"modify", "5a6016769755b6e298bec8f9e431b320a871b418", "a", "b", "0"}, m1);
   CHECK(wrong_mac.outcome.code == 1);
   CHECK(wrong_mac.err == "otrchat modify: MAC does not verify: wrong MAC key?\n");
   auto missing = run_otrchat({"remac", kPublishedMac, "1"});

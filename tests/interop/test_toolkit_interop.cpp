@@ -31,8 +31,8 @@ struct Run {
 Run run_tool(const std::string& command, const std::string& input) {
   TempDir dir("toolkit-interop");
   write_text(dir / "in", input);
-  std::string line = command + " < '" + (dir / "in").string() + "' 2> '" +
-                     (dir / "err").string() + "'";
+  std::string line =
+      command + " < '" + (dir / "in").string() + "' 2> '" + (dir / "err").string() + "'";
   Run r;
   FILE* p = ::popen(line.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -85,7 +85,9 @@ std::vector<std::string> revealed_in(const std::string& block) {
   return keys;
 }
 
-bool encoded(const std::string& wire) { return otr::wire::classify(wire) == otr::wire::Kind::Encoded; }
+bool encoded(const std::string& wire) {
+  return otr::wire::classify(wire) == otr::wire::Kind::Encoded;
+}
 
 tk::Transcript to_transcript(const LibotrTranscript& t) {
   tk::Transcript out;
@@ -363,12 +365,13 @@ TEST_CASE("toolkit session_keys from libotr's own DH keys: read and forge a live
     link.from_bob(bob.send("ok"));  // moves the keys on
 
     INFO(text);
-    otr::Result<tk::SessionKeyInfo> keys = tk::session_keys(std::string_view(x), std::string_view(y));
+    otr::Result<tk::SessionKeyInfo> keys =
+        tk::session_keys(std::string_view(x), std::string_view(y));
     REQUIRE(keys.ok());
     CHECK(otr::to_hex(keys->sending_mac_key.view()) == hex(*libotr_mac));
     std::string aes = otr::to_hex(keys->sending_aes_key.view());
-    otr::Result<tk::ReadForgeResult> read =
-        tk::read_and_forge(wires[0], std::string_view(aes), std::string_view("not what alice said"));
+    otr::Result<tk::ReadForgeResult> read = tk::read_and_forge(
+        wires[0], std::string_view(aes), std::string_view("not what alice said"));
     REQUIRE(read.ok());
     CHECK(read->text == text);
     Run check = run_tool("/usr/bin/otr_readforge " + aes, *read->forged);

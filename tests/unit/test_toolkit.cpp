@@ -12,7 +12,8 @@ namespace tk = otr::toolkit;
 
 namespace {
 
-const char* kXa = "210BF5DA107F558402079C9B291B0000D6C51DF308BA9D72AFF0774D19F7D6559091EB7D4824F8E0";
+const char* kXa =
+    "210BF5DA107F558402079C9B291B0000D6C51DF308BA9D72AFF0774D19F7D6559091EB7D4824F8E0";
 const char* kYb =
     "CC10DC198298F2A28742CA827E95085176A68DB28AF298BDB8BC11495316D8DF271C3C4E14D27F5934BD8BC7688626"
     "C6ED161CF06118A7D0BD7758C32EE5AFB48D7F7E7BD96A873A57E97781BF463AD09372F6C47DF53718881BFC9535CE"
@@ -44,7 +45,9 @@ const char* kReadforgeForgery =
     "If+5lG247wQfyo3Q34X9vYhHBWUd7EpTlTThjBXnvJizckA/TrS7TEsm0Uv5FJagq4l1bhUK7+KOM+6YPTQIYG5jeHl4b"
     "LCa2LnyZh/jHPAAAAAAAAAAEAAAASCTBq2h++OR8GaJRIIuk9RYpiOBDJwp6HdgG7VFQFshsUvsIZAmAAAAAA.";
 
-Bytes hex(const char* h) { return *from_hex(h); }
+Bytes hex(const char* h) {
+  return *from_hex(h);
+}
 
 std::string field(const tk::ParsedMessage& m, const char* name) {
   const tk::Field* f = m.find(name);
@@ -117,8 +120,7 @@ TEST_CASE("toolkit mac_key: SHA-1 of the AES key, as otr_mackey", "[toolkit]") {
         "MAC key: 16647288014242de2c2ba9f665e4facbac64466f\n");
   auto short_key = tk::mac_key(std::string_view("5eda4c59865a04b4508757d59ffbef"));
   REQUIRE_FALSE(short_key.ok());
-  CHECK(short_key.error().message ==
-        "aes_key: an AES key has 16 bytes (32 hex digits), got 15");
+  CHECK(short_key.error().message == "aes_key: an AES key has 16 bytes (32 hex digits), got 15");
 }
 
 TEST_CASE("toolkit parse: Appendix A data messages, field for field as otr_parse", "[toolkit]") {
@@ -150,8 +152,9 @@ TEST_CASE("toolkit parse: Appendix A data messages, field for field as otr_parse
   REQUIRE(keys != nullptr);
   CHECK(keys->items == std::vector<std::string>{kAliceMac});
   std::string text = tk::to_text(*reply);
-  CHECK(text.find("\tRevealed MAC keys:\n\t\tKey 1: 16647288014242de2c2ba9f665e4facbac64466f\n\n") !=
-        std::string::npos);
+  CHECK(
+      text.find("\tRevealed MAC keys:\n\t\tKey 1: 16647288014242de2c2ba9f665e4facbac64466f\n\n") !=
+      std::string::npos);
   std::string json = tk::to_json(*reply);
   CHECK(json.find("\"kind\":\"data\"") != std::string::npos);
   CHECK(json.find("\"version\":3,\"flags\":0,\"sender_instance\":205291531") != std::string::npos);
@@ -226,7 +229,8 @@ TEST_CASE("toolkit read_and_forge: reads hello bob, forges otr_readforge's bytes
   REQUIRE(forged.ok());
   REQUIRE(forged->forged.has_value());
   CHECK(*forged->forged == kReadforgeForgery);
-  CHECK(tk::to_text(*forged) == "Plaintext: ``hello bob''\n" + std::string(kReadforgeForgery) + "\n");
+  CHECK(tk::to_text(*forged) ==
+        "Plaintext: ``hello bob''\n" + std::string(kReadforgeForgery) + "\n");
 
   // The forgery reads back, with no NUL (libotr-bin forgeries carry none).
   auto back = tk::read_and_forge(kReadforgeForgery, hex(kAliceAes));
@@ -267,7 +271,8 @@ TEST_CASE("toolkit read_and_forge: errors", "[toolkit]") {
   auto dhkey = tk::read_and_forge("?OTR:AAMKgsifoQw8gAsAAAABAg==.", std::string_view(kAliceAes));
   REQUIRE_FALSE(dhkey.ok());
   CHECK(dhkey.error().message == "OTR Non-Data Message found");
-  auto truncated = tk::read_and_forge("?OTR:AAMDgsifoQw8gAsAAAAAAQ==.", std::string_view(kAliceAes));
+  auto truncated =
+      tk::read_and_forge("?OTR:AAMDgsifoQw8gAsAAAAAAQ==.", std::string_view(kAliceAes));
   REQUIRE_FALSE(truncated.ok());
   CHECK(truncated.error().message.starts_with("Invalid OTR Data Message: "));
   auto v1 = tk::read_and_forge("?OTR:AAEDAAAA.", std::string_view(kAliceAes));
@@ -433,8 +438,8 @@ TEST_CASE("toolkit parse_transcript reassembles fragments per sender", "[toolkit
   CHECK(whole.sender == "bob");
   CHECK(tk::to_text(whole).starts_with("Data Message:\n\tReassembled from: messages 2 to " +
                                        std::to_string(t.messages.size()) + "\n\tVersion: 03\n"));
-  CHECK(tk::to_json(whole).find("\"reassembled_from\":[2," +
-                                std::to_string(t.messages.size()) + "]") != std::string::npos);
+  CHECK(tk::to_json(whole).find("\"reassembled_from\":[2," + std::to_string(t.messages.size()) +
+                                "]") != std::string::npos);
 }
 
 TEST_CASE("toolkit audit: the reply publishes hello bob's MAC key", "[toolkit]") {
@@ -466,8 +471,8 @@ TEST_CASE("toolkit audit: the reply publishes hello bob's MAC key", "[toolkit]")
                   "revealed.\n") != std::string::npos);
   std::string json = tk::to_json(r);
   CHECK(json.find("{\"event\":\"data_message\",\"number\":1,\"sender\":\"alice\"") == 0);
-  CHECK(json.find("\"forgeable\":true,\"published_by\":2,\"mac_key\":\"" +
-                  std::string(kAliceMac) + "\"}") != std::string::npos);
+  CHECK(json.find("\"forgeable\":true,\"published_by\":2,\"mac_key\":\"" + std::string(kAliceMac) +
+                  "\"}") != std::string::npos);
   CHECK(json.find("{\"event\":\"summary\",\"data_messages\":3,\"forgeable\":1,"
                   "\"revealed_keys\":1}\n") != std::string::npos);
 

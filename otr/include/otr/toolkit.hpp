@@ -357,7 +357,7 @@ struct TranscriptDhKey {
   std::string sender;
   std::uint32_t sender_instance = 0;  // whose key it is (0 in v2)
   std::uint32_t keyid = 0;
-  Bytes public_key;  // minimal big-endian
+  Bytes public_key;    // minimal big-endian
   std::string source;  // "next_dh of a Data Message", "D-H Key Message", "D-H Commit opened by r"
 };
 

@@ -50,8 +50,7 @@ Result<RecordedData> read_data_message(std::string_view text) {
   }
   Result<wire::BinaryMessage> decoded = wire::decode_binary(*raw);
   if (!decoded) {
-    return make_error(decoded.error().code,
-                      "Invalid OTR Data Message: " + decoded.error().message);
+    return make_error(decoded.error().code, "Invalid OTR Data Message: " + decoded.error().message);
   }
   if (!std::holds_alternative<wire::DataMessage>(*decoded)) {
     return make_error(ErrorCode::Malformed, "OTR Non-Data Message found");
@@ -108,8 +107,7 @@ Result<SessionKeyInfo> session_keys(ByteView our_dh_private, ByteView their_dh_p
   if (!crypto::dh_in_range(y)) {
     return make_error(ErrorCode::BadValue,
                       "their_dh_public: not a valid DH public key (must be in [2, p-2], got " +
-                          std::to_string(strip_leading_zeros(their_dh_public).size()) +
-                          " bytes)");
+                          std::to_string(strip_leading_zeros(their_dh_public).size()) + " bytes)");
   }
   crypto::DhKeyPair ours = crypto::DhKeyPair::from_private(x);
   crypto::SecureBytes secbytes = crypto::dh_secbytes_raw(x, y);
@@ -244,10 +242,9 @@ Result<ModifyResult> modify(std::string_view message, ByteView mac_key, std::str
     return detail::size_error("mac_key", "a MAC key", wire::kMacBytes, mac_key.size());
   }
   if (old_text.size() != new_text.size()) {
-    return make_error(ErrorCode::BadValue,
-                      "old_text and new_text must be of the same length (" +
-                          std::to_string(old_text.size()) + " and " +
-                          std::to_string(new_text.size()) + " bytes)");
+    return make_error(ErrorCode::BadValue, "old_text and new_text must be of the same length (" +
+                                               std::to_string(old_text.size()) + " and " +
+                                               std::to_string(new_text.size()) + " bytes)");
   }
   Result<detail::RecordedData> d = detail::read_data_message(message);
   if (!d) {
@@ -261,8 +258,8 @@ Result<ModifyResult> modify(std::string_view message, ByteView mac_key, std::str
   out.ciphertext_bytes = m.ciphertext.size();
   // AES-CTR: ciphertext = plaintext ⊕ keystream, so XORing old ⊕ new into the ciphertext turns
   // old into new in the plaintext. Bytes past the end are skipped, as in otr_modify.
-  for (std::size_t i = 0; i < old_text.size() && offset < m.ciphertext.size() &&
-                          i < m.ciphertext.size() - offset;
+  for (std::size_t i = 0;
+       i < old_text.size() && offset < m.ciphertext.size() && i < m.ciphertext.size() - offset;
        ++i) {
     m.ciphertext[offset + i] ^= static_cast<std::uint8_t>(old_text[i] ^ new_text[i]);
     ++out.bytes_changed;

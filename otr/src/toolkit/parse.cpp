@@ -311,7 +311,8 @@ Result<ParsedMessage> parse_keeping_raw(std::string_view message, Bytes* raw) {
       p.kind = MessageKind::Query;
       p.title = "OTR Query";
       std::optional<wire::Versions> v = wire::parse_query(message);
-      p.fields.push_back(text_field("Versions offered", versions_text(v.value_or(wire::Versions{}))));
+      p.fields.push_back(
+          text_field("Versions offered", versions_text(v.value_or(wire::Versions{}))));
       p.fields.push_back(text_field("Message", std::string(message)));
       return p;
     }

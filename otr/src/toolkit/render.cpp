@@ -86,8 +86,7 @@ std::string fields_text(const ParsedMessage& m, std::string_view extra_line) {
         out += "\t\tKey " + std::to_string(i + 1) + ": " + f.items[i] + "\n";
       }
     } else {
-      out += "\t" + f.name + ": " + (f.kind == FieldKind::Text ? printable(f.text) : f.text) +
-             "\n";
+      out += "\t" + f.name + ": " + (f.kind == FieldKind::Text ? printable(f.text) : f.text) + "\n";
     }
   }
   return out + "\n";
@@ -163,7 +162,9 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-std::string to_text(const ParsedMessage& m) { return fields_text(m, ""); }
+std::string to_text(const ParsedMessage& m) {
+  return fields_text(m, "");
+}
 
 std::string to_json(const ParsedMessage& m) {
   Json j;
@@ -178,8 +179,8 @@ std::string to_text(const ParsedEntry& e) {
   }
   std::string extra;
   if (e.reassembled_from) {
-    extra = "\tReassembled from: messages " + std::to_string(e.reassembled_from->first) +
-            " to " + std::to_string(e.reassembled_from->second) + "\n";
+    extra = "\tReassembled from: messages " + std::to_string(e.reassembled_from->first) + " to " +
+            std::to_string(e.reassembled_from->second) + "\n";
   }
   return fields_text(*e.parsed, extra);
 }
@@ -203,8 +204,8 @@ std::string to_json(const ParsedEntry& e) {
 
 std::string to_text(const SessionKeyInfo& k) {
   // otr_sesskeys.c, line for line; then what it does not print.
-  std::string out = "\nWe are the " + std::string(k.high_end ? "high" : "low") +
-                    " end of this key exchange.\n\n";
+  std::string out =
+      "\nWe are the " + std::string(k.high_end ? "high" : "low") + " end of this key exchange.\n\n";
   out += "Our public key: " + to_hex(k.our_public) + "\n\n";
   out += "Session id: " + to_hex(k.session_id_v1) + "\n\n";
   out += "Sending   AES key: " + to_hex(k.sending_aes_key.view()) + "\n";
@@ -298,7 +299,8 @@ std::string to_text(const AuditReport& r) {
       out += "\t" + who(k.number, k.sender) + ": " + to_hex(k.key) +
              (k.authenticates.empty()
                   ? " (authenticates no data message in this transcript)\n"
-                  : " (authenticates " + std::string(k.authenticates.size() == 1 ? "message " : "messages ") +
+                  : " (authenticates " +
+                        std::string(k.authenticates.size() == 1 ? "message " : "messages ") +
                         numbers_text(k.authenticates) + ")\n");
     }
     out += "\n";
@@ -312,9 +314,8 @@ std::string to_text(const AuditReport& r) {
   }
   out += std::to_string(r.data_messages.size()) + " data message" +
          (r.data_messages.size() == 1 ? "" : "s") + ", " + std::to_string(r.forgeable_count()) +
-         " forgeable by anyone holding the transcript; " +
-         std::to_string(r.revealed_keys.size()) + " MAC key" +
-         (r.revealed_keys.size() == 1 ? "" : "s") + " revealed.\n";
+         " forgeable by anyone holding the transcript; " + std::to_string(r.revealed_keys.size()) +
+         " MAC key" + (r.revealed_keys.size() == 1 ? "" : "s") + " revealed.\n";
   return out;
 }
 

@@ -87,8 +87,8 @@ std::vector<ParsedWithRaw> parse_all(const Transcript& t) {
     if (parsed && parsed->fragment) {
       fragment = parsed->fragment;
     }
-    out.push_back({ParsedEntry{msg.number, msg.sender, std::move(parsed), std::nullopt},
-                   std::move(raw)});
+    out.push_back(
+        {ParsedEntry{msg.number, msg.sender, std::move(parsed), std::nullopt}, std::move(raw)});
     if (!fragment) {
       continue;
     }
@@ -99,8 +99,8 @@ std::vector<ParsedWithRaw> parse_all(const Transcript& t) {
     }
     Result<std::optional<std::string>> whole = s.reassembler.add(*fragment);
     if (!whole) {
-      out.back().entry.parsed = make_error(whole.error().code,
-                                           "Fragment dropped: " + whole.error().message);
+      out.back().entry.parsed =
+          make_error(whole.error().code, "Fragment dropped: " + whole.error().message);
       continue;
     }
     if (!whole->has_value()) {
@@ -197,10 +197,9 @@ std::vector<ParsedEntry> parse_transcript(const Transcript& t) {
 // --- Audit ---
 
 std::size_t AuditReport::forgeable_count() const {
-  return static_cast<std::size_t>(std::count_if(data_messages.begin(), data_messages.end(),
-                                                [](const AuditedMessage& m) {
-                                                  return m.forgeable();
-                                                }));
+  return static_cast<std::size_t>(
+      std::count_if(data_messages.begin(), data_messages.end(),
+                    [](const AuditedMessage& m) { return m.forgeable(); }));
 }
 
 AuditReport audit(const Transcript& t) {
@@ -275,8 +274,8 @@ std::vector<TranscriptDhKey> find_dh_public_keys(const Transcript& t) {
         return;
       }
     }
-    out.push_back(TranscriptDhKey{e.number, e.sender, instance, keyid, std::move(pub),
-                                  std::move(source)});
+    out.push_back(
+        TranscriptDhKey{e.number, e.sender, instance, keyid, std::move(pub), std::move(source)});
   };
   // D-H Commits waiting for their Reveal Signature, per sender (label and instance tag).
   std::map<std::pair<std::string, std::uint32_t>, wire::DhCommit> commits;
