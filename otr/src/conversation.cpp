@@ -362,6 +362,14 @@ void Conversation::Impl::on_binary(const wire::BinaryMessage& m, ByteView raw, T
     }
     if (m_their_tag == 0) {
       m_their_tag = h.sender_tag;
+      m_tag_learned = true;
+    } else if (h.sender_tag != m_their_tag && m_tag_learned &&
+               m_msg_state != MsgState::Encrypted && h.type == wire::MessageType::DhCommit) {
+      // A tag learned from an unauthenticated message binds nothing yet: a new AKE from another
+      // sender tag replaces it. Otherwise one corrupted first message (a wrong sender tag)
+      // would make us ignore the real peer for good (found by fuzz_interaction). The Account's
+      // per-instance children are built with their tag and never re-learn.
+      m_their_tag = h.sender_tag;
     } else if (h.sender_tag != m_their_tag) {
       note(out, Severity::Info, NoticeCode::OtherInstance,
            "An OTR message from another instance of the peer was ignored");
@@ -628,6 +636,13 @@ void Conversation::Impl::on_query(wire::Versions offered, TimePoint now, Actions
 
 void Conversation::Impl::start_ake(std::uint16_t version, TimePoint now, Actions& out) {
   m_last_ake_start = now;
+  if (m_tag_learned && m_msg_state != MsgState::Encrypted) {
+    // Outside a session, a tag we only learned may be wrong (see on_binary): address the D-H
+    // Commit to any instance (receiver tag 0, as the spec allows) and learn the tag again from
+    // the reply.
+    m_their_tag = 0;
+    m_tag_learned = false;
+  }
   apply_ake(m_ake.start(version, parties()), now, out);
 }
 

@@ -102,6 +102,8 @@ class Conversation::Impl {
   Policy m_policy;
   Rng* m_rng;
   std::uint32_t m_their_tag;
+  // m_tag_learned: m_their_tag came from a received message, not from the constructor.
+  bool m_tag_learned = false;
 
   MsgState m_msg_state = MsgState::Plaintext;
   Ake m_ake;

@@ -1,4 +1,8 @@
 #!/usr/bin/env bash
+# run_fuzzers.sh --minimize [TARGET...]: shrink each corpus to the named seeds (seed-*, regress-*)
+# plus the smallest set of other inputs that keeps their coverage (libFuzzer -set_cover_merge=1),
+# so that the replay tests stay fast; run it before committing corpus growth.
+#
 # run_fuzzers.sh SECONDS [TARGET...]: build the libFuzzer targets (clang, OTR_FUZZ=ON, ASan+UBSan)
 # in their own build directory, run each TARGET (default: all) for SECONDS with its corpus
 # tests/fuzz/corpus/TARGET, merge what it found back into that corpus (libFuzzer -merge=1 keeps
@@ -13,11 +17,16 @@
 # 2: the machine has two cores), OTR_FUZZ_NO_BUILD=1 to skip configure and build.
 set -euo pipefail
 
-if [[ $# -lt 1 || ! $1 =~ ^[0-9]+$ ]]; then
-  echo "usage: $0 SECONDS [TARGET...]" >&2
+minimize=0
+if [[ ${1:-} == --minimize ]]; then
+  minimize=1
+  seconds=0
+elif [[ $# -lt 1 || ! $1 =~ ^[0-9]+$ ]]; then
+  echo "usage: $0 SECONDS [TARGET...] | $0 --minimize [TARGET...]" >&2
   exit 2
+else
+  seconds=$1
 fi
-seconds=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,6 +46,28 @@ if [[ ${OTR_FUZZ_NO_BUILD:-0} != 1 ]]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DOTR_FUZZ=ON -DOTR_SANITIZE=ON \
     -DOTR_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$build" -j2 --target "${targets[@]/#/fuzz_}" >/dev/null
+fi
+
+# minimize_one TARGET: named seeds first, then a set cover of everything else.
+minimize_one() {
+  local t=$1
+  local corpus=$here/corpus/$t
+  local old=$build/fuzz-run/$t-before-minimize
+  rm -rf "$old"
+  mkdir -p "$build/fuzz-run"
+  mv "$corpus" "$old"
+  mkdir -p "$corpus"
+  find "$old" -maxdepth 1 -type f \( -name 'seed-*' -o -name 'regress-*' \) -exec cp {} "$corpus/" \;
+  "$build/tests/fuzz/fuzz_$t" -set_cover_merge=1 "$corpus" "$old" >"$build/fuzz-run/$t-minimize.log" 2>&1
+  printf '%-12s %6s -> %6s files\n' "$t" "$(find "$old" -type f | wc -l)" \
+    "$(find "$corpus" -type f | wc -l)"
+}
+
+if ((minimize)); then
+  for t in "${targets[@]}"; do
+    minimize_one "$t"
+  done
+  exit 0
 fi
 
 # run_one TARGET: fuzz for $seconds (restarting after crashes), merge, write a result line.
