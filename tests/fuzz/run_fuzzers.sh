@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_fuzzers.sh --minimize [TARGET...]: shrink each corpus to the named seeds (seed-*, regress-*)
 # plus the smallest set of other inputs that keeps their coverage (libFuzzer -set_cover_merge=1),
-# so that the replay tests stay fast; run it before committing corpus growth.
+# so that the replay tests stay fast; run it before committing corpus growth. For the slow
+# engine targets, OTR_FUZZ_MINIMIZE_FLAGS=-use_counters=0 keeps edge coverage only (fewer files).
 #
 # run_fuzzers.sh SECONDS [TARGET...]: build the libFuzzer targets (clang, OTR_FUZZ=ON, ASan+UBSan)
 # in their own build directory, run each TARGET (default: all) for SECONDS with its corpus
@@ -58,7 +59,9 @@ minimize_one() {
   mv "$corpus" "$old"
   mkdir -p "$corpus"
   find "$old" -maxdepth 1 -type f \( -name 'seed-*' -o -name 'regress-*' \) -exec cp {} "$corpus/" \;
-  "$build/tests/fuzz/fuzz_$t" -set_cover_merge=1 "$corpus" "$old" >"$build/fuzz-run/$t-minimize.log" 2>&1
+  # shellcheck disable=SC2086  # OTR_FUZZ_MINIMIZE_FLAGS holds several flags on purpose
+  "$build/tests/fuzz/fuzz_$t" -set_cover_merge=1 ${OTR_FUZZ_MINIMIZE_FLAGS:-} "$corpus" "$old" \
+    >"$build/fuzz-run/$t-minimize.log" 2>&1
   printf '%-12s %6s -> %6s files\n' "$t" "$(find "$old" -type f | wc -l)" \
     "$(find "$corpus" -type f | wc -l)"
 }
