@@ -9,7 +9,9 @@
 // what. Each step names the libotr-bin program (man otr_toolkit) that does the same job.
 //
 // Only public headers: otr/conversation.hpp, otr/toolkit.hpp, otr/wire.hpp. The program exits 1
-// if any check fails (it runs as the CTest "forge_demo").
+// if any check fails (it runs as the CTest "forge_demo"). --save-transcript FILE also writes
+// Eve's recording, for the otrchat tools (otrchat parse, otrchat audit).
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -126,7 +128,16 @@ bool bob_accepts(Party& bob, const std::string& message, otr::TimePoint now) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // forge_demo [--save-transcript FILE]: also write Eve's recording, to try the otrchat tools on
+  // (otrchat parse FILE, otrchat audit --dh-keys FILE).
+  std::string save_path;
+  if (argc == 3 && std::string(argv[1]) == "--save-transcript") {
+    save_path = argv[2];
+  } else if (argc != 1) {
+    std::cerr << "usage: forge_demo [--save-transcript FILE]\n";
+    return 2;
+  }
   otr::init();
   say("OTR deniability demo: a transcript of an OTR conversation proves nothing.");
   say("The same steps with libotr's tools are in `man otr_toolkit`.");
@@ -167,6 +178,10 @@ int main() {
   // --- 3 ---
   step(3, "What Eve has: the transcript (what otr_parse would show)");
   std::string recording = tk::write_transcript(eve);
+  if (!save_path.empty()) {
+    std::ofstream(save_path, std::ios::binary) << recording;
+    say("(saved to " + save_path + ": try `otrchat parse` and `otrchat audit` on it)");
+  }
   say("Eve's file is otrchat's line framing with sender labels (" +
       std::string(tk::kTranscriptHeader) + ", then SENDER<TAB>MESSAGE):");
   {

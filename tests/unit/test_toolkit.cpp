@@ -503,6 +503,9 @@ TEST_CASE("toolkit json_string escapes and repairs", "[toolkit]") {
   CHECK(tk::json_string("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
   CHECK(tk::json_string("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
   CHECK(tk::json_string("bad\xff") == "\"bad\xef\xbf\xbd\"");
+  CHECK(tk::json_string("\xf5\x80\x80") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+  CHECK(tk::json_string("\xe0\x80\x80") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // overlong
+  CHECK(tk::json_string("\xf0\x9f\x98\x80") == "\"\xf0\x9f\x98\x80\"");
   CHECK(tk::json_key("Revealed MAC keys") == "revealed_mac_keys");
   CHECK(tk::json_key("D-H Key") == "d_h_key");
 }

@@ -141,7 +141,14 @@ std::string json_string(std::string_view s) {
       continue;
     }
     // A well-formed UTF-8 sequence passes through; anything else becomes U+FFFD.
-    std::size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+    std::size_t len = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+    }
     bool ok = len != 0 && i + len <= s.size();
     std::uint32_t cp = len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
     for (std::size_t k = 1; ok && k < len; ++k) {
