@@ -98,7 +98,10 @@ struct Direction {
     }
   }
 
-  void emit(const std::string& line) { pending += line; pending += '\n'; }
+  void emit(const std::string& line) {
+    pending += line;
+    pending += '\n';
+  }
 };
 
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -106,8 +109,8 @@ constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 void on_line(Direction& d, std::string line, const Options& o, std::mt19937_64& rng) {
   const unsigned long index = d.lines++;
   d.count_kind(line);
-  const bool faulty = index >= o.clean_first &&
-                      (o.fault_lines == 0 || index < o.clean_first + o.fault_lines);
+  const bool faulty =
+      index >= o.clean_first && (o.fault_lines == 0 || index < o.clean_first + o.fault_lines);
   const unsigned r = faulty ? static_cast<unsigned>(rng() % 1000) : 1000;
   std::optional<std::string> release = std::exchange(d.held, std::nullopt);
   if (r < o.drop) {
@@ -141,10 +144,11 @@ void write_stats(const Options& o, const Direction& ab, const Direction& ba,
                  unsigned long reconnects) {
   std::ofstream f(o.stats, std::ios::trunc);
   auto one = [&](const Direction& d) {
-    f << "{\"lines\":" << d.lines << ",\"dropped\":" << d.dropped << ",\"duplicated\":"
-      << d.duplicated << ",\"reordered\":" << d.reordered << ",\"corrupted\":" << d.corrupted
-      << ",\"errors\":" << d.errors << ",\"queries\":" << d.queries << ",\"ake\":" << d.ake
-      << ",\"data\":" << d.data << ",\"fragments\":" << d.fragments << "}";
+    f << "{\"lines\":" << d.lines << ",\"dropped\":" << d.dropped
+      << ",\"duplicated\":" << d.duplicated << ",\"reordered\":" << d.reordered
+      << ",\"corrupted\":" << d.corrupted << ",\"errors\":" << d.errors
+      << ",\"queries\":" << d.queries << ",\"ake\":" << d.ake << ",\"data\":" << d.data
+      << ",\"fragments\":" << d.fragments << "}";
   };
   f << "{\"seed\":" << o.seed << ",\"reconnects\":" << reconnects << ",\"a_to_b\":";
   one(ab);
@@ -170,23 +174,33 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--seed") { o.seed = number(v); }
-    else if (k == "--drop") { o.drop = static_cast<unsigned>(number(v)); }
-    else if (k == "--dup") { o.dup = static_cast<unsigned>(number(v)); }
-    else if (k == "--reorder") { o.reorder = static_cast<unsigned>(number(v)); }
-    else if (k == "--corrupt") { o.corrupt = static_cast<unsigned>(number(v)); }
-    else if (k == "--clean-first") { o.clean_first = number(v); }
-    else if (k == "--fault-lines") { o.fault_lines = number(v); }
-    else if (k == "--stats") { o.stats = v; }
-    else if (k == "--reaccept-a") { o.reaccept_a = number(v) != 0; }
-    else {
+    if (k == "--seed") {
+      o.seed = number(v);
+    } else if (k == "--drop") {
+      o.drop = static_cast<unsigned>(number(v));
+    } else if (k == "--dup") {
+      o.dup = static_cast<unsigned>(number(v));
+    } else if (k == "--reorder") {
+      o.reorder = static_cast<unsigned>(number(v));
+    } else if (k == "--corrupt") {
+      o.corrupt = static_cast<unsigned>(number(v));
+    } else if (k == "--clean-first") {
+      o.clean_first = number(v);
+    } else if (k == "--fault-lines") {
+      o.fault_lines = number(v);
+    } else if (k == "--stats") {
+      o.stats = v;
+    } else if (k == "--reaccept-a") {
+      o.reaccept_a = number(v) != 0;
+    } else {
       std::fprintf(stderr, "lossy_relay: unknown option %s\n", k.c_str());
       return 2;
     }
   }
   if (o.stats.empty() || o.drop + o.dup + o.reorder + o.corrupt > 1000) {
-    std::fprintf(stderr, "usage: lossy_relay --seed N [--drop|--dup|--reorder|--corrupt PERMILLE]"
-                         " [--clean-first N] [--fault-lines N] --stats PATH\n");
+    std::fprintf(stderr,
+                 "usage: lossy_relay --seed N [--drop|--dup|--reorder|--corrupt PERMILLE]"
+                 " [--clean-first N] [--fault-lines N] --stats PATH\n");
     return 2;
   }
   std::mt19937_64 rng(o.seed);

@@ -4,7 +4,6 @@
 // unreadable or stale messages); the session recovered by re-keying without an error or AKE
 // storm. The counts are printed.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <set>
 
@@ -23,9 +22,10 @@ std::string message_text(int i) {
   return head + std::string(static_cast<std::size_t>(23 + (i * 7919) % 61), "abcdefghij"[i % 10]);
 }
 
-TEST_CASE("10,000 messages through a lossy relay: nothing shown twice or altered, every loss "
-          "reported, sessions recover",
-          "[fault][e2e]") {
+TEST_CASE(
+    "10,000 messages through a lossy relay: nothing shown twice or altered, every loss "
+    "reported, sessions recover",
+    "[fault][e2e]") {
   Account alice("alice");
   Account bob("bob");
   // 1% of lines each dropped, duplicated, reordered and corrupted, in both directions; the first
@@ -81,7 +81,9 @@ TEST_CASE("10,000 messages through a lossy relay: nothing shown twice or altered
 
   const Tally a(read_events(alice.path("events.json")));
   const Tally b(read_events(bob.path("events.json")));
-  const auto rs = [&](const char* dir, const char* key) { return relay_stat(relay.stats, dir, key); };
+  const auto rs = [&](const char* dir, const char* key) {
+    return relay_stat(relay.stats, dir, key);
+  };
 
   // What the receiver showed: each a text alice typed, exactly; each at most once ("[resent] "
   // copies are the engine's announced retransmissions and are counted apart).
@@ -133,11 +135,10 @@ TEST_CASE("10,000 messages through a lossy relay: nothing shown twice or altered
       rs("a_to_b", "lines"), rs("a_to_b", "dropped"), rs("a_to_b", "duplicated"),
       rs("a_to_b", "reordered"), rs("a_to_b", "corrupted"), rs("b_to_a", "lines"),
       rs("b_to_a", "dropped"), rs("b_to_a", "duplicated"), rs("b_to_a", "reordered"),
-      rs("b_to_a", "corrupted"), b.lost_reported, b.notice("unreadable"),
-      b.notice("stale_message"), b.notice("replayed"), b.notice("malformed"),
-      a.notice("peer_error"), a.notice("message_resent"), a.notice("resend_refused"),
-      errors_sent, a.to_encrypted, b.to_encrypted,
-      rs("a_to_b", "queries") + rs("b_to_a", "queries"));
+      rs("b_to_a", "corrupted"), b.lost_reported, b.notice("unreadable"), b.notice("stale_message"),
+      b.notice("replayed"), b.notice("malformed"), a.notice("peer_error"),
+      a.notice("message_resent"), a.notice("resend_refused"), errors_sent, a.to_encrypted,
+      b.to_encrypted, rs("a_to_b", "queries") + rs("b_to_a", "queries"));
   std::fflush(stdout);
 
   // Every message not shown was reported.

@@ -5,7 +5,6 @@
 // text" line) and in a script's own "/wait text" directive; never on the wire, never in a notice,
 // an error, an SMP event or any other line. SMP secrets may appear nowhere at all.
 #include <catch2/catch.hpp>
-
 #include <sstream>
 
 #include "fault_support.hpp"
@@ -32,9 +31,10 @@ std::vector<std::string> lines_with(const std::string& text, const std::string& 
   return out;
 }
 
-TEST_CASE("no SMP secret anywhere and private plaintext only where shown, in every log and on "
-          "the wire",
-          "[fault][e2e][secrets]") {
+TEST_CASE(
+    "no SMP secret anywhere and private plaintext only where shown, in every log and on "
+    "the wire",
+    "[fault][e2e][secrets]") {
   Account alice("alice");
   Account bob("bob");
   const std::string script_a = "/otr init\n/wait private\n" + kTextA + "\n/wait text " +
@@ -47,8 +47,7 @@ TEST_CASE("no SMP secret anywhere and private plaintext only where shown, in eve
   Pipe a_in, a_out, b_in, b_out;
   Spawn sa, sb;
   sa.argv = otrchat_args(alice, "bob",
-                         {"--stdio", "--timeout", "20", "--input",
-                          alice.script("in.txt", script_a),
+                         {"--stdio", "--timeout", "20", "--input", alice.script("in.txt", script_a),
                           "--json=" + alice.path("events.json").string()});
   sa.stdin_fd = a_in.read;
   sa.stdout_fd = a_out.write;
@@ -92,7 +91,8 @@ TEST_CASE("no SMP secret anywhere and private plaintext only where shown, in eve
 
   // SMP secrets: nowhere.
   for (const std::string& s : {kSecret, kSecret2, kWrong}) {
-    for (const std::string* log : {&err_a, &err_b, &json_a, &json_b, &wire.a_to_b(), &wire.b_to_a()}) {
+    for (const std::string* log :
+         {&err_a, &err_b, &json_a, &json_b, &wire.a_to_b(), &wire.b_to_a()}) {
       INFO("secret " << s);
       CHECK(count_occurrences(*log, s) == 0);
     }

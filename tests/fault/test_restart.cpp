@@ -4,11 +4,10 @@
 // with a new AKE, and bob's message must not be lost silently: either alice sees it (bob's
 // engine resends it after the re-key, because her new process reports it unreadable) or bob is
 // told it was not delivered.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 
 #include "fault_support.hpp"
@@ -23,31 +22,31 @@ const std::string kAfter = "after-restart 77d0";
 Spawn alice_spawn(const Account& alice, const RelayProcess& relay, const std::string& script,
                   const std::string& tag) {
   Spawn s;
-  s.argv = otrchat_args(alice, "bob",
-                        {"--policy", "always", "--start", "--timeout", "30", "--connect",
-                         "127.0.0.1:" + relay.port_a, "--input",
-                         alice.script("in-" + tag + ".txt", script),
-                         "--json=" + alice.path("events-" + tag + ".json").string()});
+  s.argv = otrchat_args(
+      alice, "bob",
+      {"--policy", "always", "--start", "--timeout", "30", "--connect", "127.0.0.1:" + relay.port_a,
+       "--input", alice.script("in-" + tag + ".txt", script),
+       "--json=" + alice.path("events-" + tag + ".json").string()});
   s.stderr_path = alice.path("stderr-" + tag + ".txt").string();
   s.stdout_path = alice.path("stdout-" + tag + ".txt").string();
   return s;
 }
 
-TEST_CASE("a peer killed and restarted mid-conversation: new AKE, the message sent during the "
-          "outage is delivered or reported",
-          "[fault][e2e][restart]") {
+TEST_CASE(
+    "a peer killed and restarted mid-conversation: new AKE, the message sent during the "
+    "outage is delivered or reported",
+    "[fault][e2e][restart]") {
   Account alice("alice");
   Account bob("bob");
   RelayProcess relay(bob, {"--seed", "1", "--reaccept-a", "1"});
 
   Spawn sb;
-  sb.argv = otrchat_args(bob, "alice",
-                         {"--policy", "always", "--timeout", "30", "--connect",
-                          "127.0.0.1:" + relay.port_b, "--input",
-                          bob.script("in.txt", "/wait private\n/wait text " + kBefore +
-                                                   "\n/sleep 1500\n" + kDuring + "\n/wait text " +
-                                                   kAfter + "\n"),
-                          "--json=" + bob.path("events.json").string()});
+  sb.argv = otrchat_args(
+      bob, "alice",
+      {"--policy", "always", "--timeout", "30", "--connect", "127.0.0.1:" + relay.port_b, "--input",
+       bob.script("in.txt", "/wait private\n/wait text " + kBefore + "\n/sleep 1500\n" + kDuring +
+                                "\n/wait text " + kAfter + "\n"),
+       "--json=" + bob.path("events.json").string()});
   sb.stderr_path = bob.path("stderr.txt").string();
   sb.stdout_path = bob.path("stdout.txt").string();
   Process pb(sb);
@@ -65,8 +64,8 @@ TEST_CASE("a peer killed and restarted mid-conversation: new AKE, the message se
   REQUIRE(wait_for_event(bob.path("events.json"), "send", 10s, "text", kDuring));
 
   // The second alice: same key and instance tag, no session state.
-  Process a2(alice_spawn(alice, relay, "/wait private\n/wait text " + kDuring + "\n" + kAfter + "\n",
-                         "2"));
+  Process a2(alice_spawn(alice, relay,
+                         "/wait private\n/wait text " + kDuring + "\n" + kAfter + "\n", "2"));
   const Outcome o2 = a2.wait(40s);
   const Outcome ob = pb.wait(20s);
   const Outcome orelay = relay.process->wait(10s);
@@ -96,11 +95,12 @@ TEST_CASE("a peer killed and restarted mid-conversation: new AKE, the message se
     }
   }
   const long told = b.notice("resend_refused");
-  std::printf("peer restart: alice killed by signal %d; bob re-keyed (%ld AKEs), peer errors at "
-              "bob %ld, resent %ld, resend refused %ld; message sent during the outage "
-              "delivered %ld time(s)\n",
-              o1.signal, b.to_encrypted, b.notice("peer_error"), b.notice("message_resent"),
-              told, delivered);
+  std::printf(
+      "peer restart: alice killed by signal %d; bob re-keyed (%ld AKEs), peer errors at "
+      "bob %ld, resent %ld, resend refused %ld; message sent during the outage "
+      "delivered %ld time(s)\n",
+      o1.signal, b.to_encrypted, b.notice("peer_error"), b.notice("message_resent"), told,
+      delivered);
   std::fflush(stdout);
   CHECK(delivered + told >= 1);
   CHECK(delivered <= 1);

@@ -34,12 +34,18 @@ inline constexpr int kConvStates = 6;
 
 inline const char* expected_state_name(ConvState s) {
   switch (s) {
-    case ConvState::Plaintext: return "plaintext/none";
-    case ConvState::AwaitingDhKey: return "plaintext/awaiting_dhkey";
-    case ConvState::AwaitingRevealSig: return "plaintext/awaiting_revealsig";
-    case ConvState::AwaitingSig: return "plaintext/awaiting_sig";
-    case ConvState::Encrypted: return "encrypted/none";
-    case ConvState::Finished: return "finished/none";
+    case ConvState::Plaintext:
+      return "plaintext/none";
+    case ConvState::AwaitingDhKey:
+      return "plaintext/awaiting_dhkey";
+    case ConvState::AwaitingRevealSig:
+      return "plaintext/awaiting_revealsig";
+    case ConvState::AwaitingSig:
+      return "plaintext/awaiting_sig";
+    case ConvState::Encrypted:
+      return "encrypted/none";
+    case ConvState::Finished:
+      return "finished/none";
   }
   return "?";
 }
@@ -141,11 +147,10 @@ inline constexpr std::string_view kSmpSecret = "the shared secret";
 // run of both sides and replayed, which halves the cost of each fuzz input. |next| is the peer's
 // valid next TLV for the reached state, if any (seed material, and the fuzzer's opcode 4).
 struct SmpPair {
-  static constexpr std::array<std::uint8_t, 20> kBobFp{0xb0, 0xb0, 1, 2, 3, 4, 5, 6, 7, 8,
+  static constexpr std::array<std::uint8_t, 20> kBobFp{0xb0, 0xb0, 1,  2,  3,  4,  5,  6,  7,  8,
                                                        9,    10,   11, 12, 13, 14, 15, 16, 17, 18};
-  static constexpr std::array<std::uint8_t, 20> kAliceFp{0xa1, 0x1c, 1, 2, 3, 4, 5, 6, 7, 8,
-                                                         9,    10,   11, 12, 13, 14, 15, 16, 17,
-                                                         18};
+  static constexpr std::array<std::uint8_t, 20> kAliceFp{
+      0xa1, 0x1c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
   static constexpr std::array<std::uint8_t, 8> kSsid{1, 2, 3, 4, 5, 6, 7, 8};
 
   DeterministicRng t_rng{std::uint64_t{0x5b0b}};

@@ -112,7 +112,8 @@ struct World {
         FUZZ_CHECK(it != typed.end() && it->second.from == peer.name);
         FUZZ_CHECK_MSG(it->second.text == text, "shown text differs from the typed one");
         if (!resent) {
-          FUZZ_CHECK_MSG(++side.shown[ids[0]] == 1, "shown twice: " + it->second.text.substr(0, 11));
+          FUZZ_CHECK_MSG(++side.shown[ids[0]] == 1,
+                         "shown twice: " + it->second.text.substr(0, 11));
         }
       } else if (auto* u = std::get_if<SmpUpdate>(&a)) {
         FUZZ_CHECK(u->text.find(kSmpSecretA) == std::string::npos);
@@ -172,9 +173,15 @@ struct World {
 Policy policy_for(std::uint8_t bits, std::size_t max_size) {
   Policy p;
   switch (bits & 3) {
-    case 1: p = Policy::always(); break;
-    case 2: p = Policy::manual(); break;
-    default: p = Policy::opportunistic(); break;
+    case 1:
+      p = Policy::always();
+      break;
+    case 2:
+      p = Policy::manual();
+      break;
+    default:
+      p = Policy::opportunistic();
+      break;
   }
   p.max_message_size = max_size;
   return p;
@@ -206,10 +213,18 @@ void fuzz(std::span<const std::uint8_t> data) {
     Side& actor = (arg & 1) == 0 ? alice : bob;
     Side& other = (arg & 1) == 0 ? bob : alice;
     switch (op & 0x0f) {
-      case 0: w.type(alice, bob, arg * 13u); break;
-      case 1: w.type(bob, alice, arg * 13u); break;
-      case 2: w.deliver(bob, alice, w.to_bob); break;
-      case 3: w.deliver(alice, bob, w.to_alice); break;
+      case 0:
+        w.type(alice, bob, arg * 13u);
+        break;
+      case 1:
+        w.type(bob, alice, arg * 13u);
+        break;
+      case 2:
+        w.deliver(bob, alice, w.to_bob);
+        break;
+      case 3:
+        w.deliver(alice, bob, w.to_alice);
+        break;
       case 4:
         if (!q.empty()) {
           q.pop_front();
@@ -235,9 +250,15 @@ void fuzz(std::span<const std::uint8_t> data) {
           m[at] = static_cast<char>(m[at] ^ (in.u8() | 1));
         }
         break;
-      case 8: w.now += std::chrono::seconds(1) * (1 << (arg >> 1)); break;
-      case 9: w.apply(actor, other, actor.conv.start(w.now)); break;
-      case 10: w.apply(actor, other, actor.conv.end(w.now)); break;
+      case 8:
+        w.now += std::chrono::seconds(1) * (1 << (arg >> 1));
+        break;
+      case 9:
+        w.apply(actor, other, actor.conv.start(w.now));
+        break;
+      case 10:
+        w.apply(actor, other, actor.conv.end(w.now));
+        break;
       case 11:
         if (actor.smp_asked && (arg & 2) != 0) {
           actor.smp_asked = false;
@@ -246,8 +267,12 @@ void fuzz(std::span<const std::uint8_t> data) {
           w.apply(actor, other, actor.conv.smp_start(kSmpSecretA, std::nullopt, w.now));
         }
         break;
-      case 12: w.apply(actor, other, actor.conv.tick(w.now)); break;
-      default: w.pump(alice, bob, 64); break;
+      case 12:
+        w.apply(actor, other, actor.conv.tick(w.now));
+        break;
+      default:
+        w.pump(alice, bob, 64);
+        break;
     }
   }
 
@@ -258,9 +283,9 @@ void fuzz(std::span<const std::uint8_t> data) {
   w.now += std::chrono::hours(1);
   w.apply(alice, bob, alice.conv.start(w.now));
   w.pump(alice, bob, 256);
-  FUZZ_CHECK_MSG(alice.conv.msg_state() == MsgState::Encrypted &&
-                     bob.conv.msg_state() == MsgState::Encrypted,
-                 alice.conv.state_name() + " / " + bob.conv.state_name());
+  FUZZ_CHECK_MSG(
+      alice.conv.msg_state() == MsgState::Encrypted && bob.conv.msg_state() == MsgState::Encrypted,
+      alice.conv.state_name() + " / " + bob.conv.state_name());
   for (Side* s : {&alice, &bob}) {
     Side& from = *s;
     Side& to = s == &alice ? bob : alice;

@@ -89,8 +89,14 @@ void fuzz(std::span<const std::uint8_t> data) {
   const std::uint8_t which = in.u8() % 3;
   const std::string_view text = otr::fuzzing::as_text(in.rest());
   switch (which) {
-    case 0: private_keys(text); break;
-    case 1: fingerprints(text); break;
-    default: instance_tags(text); break;
+    case 0:
+      private_keys(text);
+      break;
+    case 1:
+      fingerprints(text);
+      break;
+    default:
+      instance_tags(text);
+      break;
   }
 }

@@ -43,14 +43,17 @@ bool is_garbage(std::string_view m) {
 
 Policy policy_for(std::uint8_t bits) {
   switch (bits & 3) {
-    case 1: return Policy::always();
-    case 2: return Policy::manual();
+    case 1:
+      return Policy::always();
+    case 2:
+      return Policy::manual();
     case 3: {
       Policy p = Policy::opportunistic();
       p.max_message_size = 120;
       return p;
     }
-    default: return Policy::opportunistic();
+    default:
+      return Policy::opportunistic();
   }
 }
 

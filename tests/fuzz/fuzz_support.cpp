@@ -4,4 +4,6 @@
 #include "crypto/crypto.hpp"
 #include "fuzzers.hpp"
 
-void fuzz_init() { otr::crypto::init(); }
+void fuzz_init() {
+  otr::crypto::init();
+}

@@ -18,7 +18,9 @@ using otr::Bytes;
 using otr::ByteView;
 namespace wire = otr::wire;
 
-std::string hex_of(ByteView b) { return otr::to_hex(b.first(b.size() < 64 ? b.size() : 64)); }
+std::string hex_of(ByteView b) {
+  return otr::to_hex(b.first(b.size() < 64 ? b.size() : 64));
+}
 
 void check_binary(ByteView raw) {
   otr::Result<wire::BinaryMessage> m = wire::decode_binary(raw);

@@ -86,9 +86,9 @@ inline std::string_view as_text(std::span<const std::uint8_t> b) {
 }  // namespace otr::fuzzing
 
 #define FUZZ_CHECK(cond) FUZZ_CHECK_MSG(cond, std::string())
-#define FUZZ_CHECK_MSG(cond, detail)                                              \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      ::otr::fuzzing::check_failed(#cond, __FILE__, __LINE__, (detail));          \
-    }                                                                             \
+#define FUZZ_CHECK_MSG(cond, detail)                                     \
+  do {                                                                   \
+    if (!(cond)) {                                                       \
+      ::otr::fuzzing::check_failed(#cond, __FILE__, __LINE__, (detail)); \
+    }                                                                    \
   } while (0)

@@ -41,11 +41,24 @@ void put(const std::string& target, const std::string& name, ByteView content) {
 // Big-endian writer for hand-made binary messages.
 struct W {
   Bytes b;
-  W& u8(std::uint8_t v) { b.push_back(v); return *this; }
-  W& u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
-  W& u32(std::uint32_t v) { return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v)); }
-  W& raw(ByteView v) { b.insert(b.end(), v.begin(), v.end()); return *this; }
-  W& fill(std::size_t n, std::uint8_t v) { b.insert(b.end(), n, v); return *this; }
+  W& u8(std::uint8_t v) {
+    b.push_back(v);
+    return *this;
+  }
+  W& u16(std::uint16_t v) {
+    return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v));
+  }
+  W& u32(std::uint32_t v) {
+    return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v));
+  }
+  W& raw(ByteView v) {
+    b.insert(b.end(), v.begin(), v.end());
+    return *this;
+  }
+  W& fill(std::size_t n, std::uint8_t v) {
+    b.insert(b.end(), n, v);
+    return *this;
+  }
   W& data(ByteView v) { return u32(static_cast<std::uint32_t>(v.size())).raw(v); }
   W& header(std::uint8_t type, std::uint32_t snd = fuzzing::kAliceTag,
             std::uint32_t rcv = fuzzing::kBobTag, std::uint16_t version = 3) {
@@ -57,7 +70,9 @@ struct W {
   }
 };
 
-Bytes dh_value(std::uint8_t fillbyte) { return Bytes(192, fillbyte); }
+Bytes dh_value(std::uint8_t fillbyte) {
+  return Bytes(192, fillbyte);
+}
 
 // The AKE and data messages of one live conversation, in order, decoded from their armour.
 struct Recording {
@@ -143,13 +158,18 @@ std::vector<std::pair<std::string, Bytes>> bad_binaries() {
   const Bytes mac(20, 0x22);
   std::vector<std::pair<std::string, Bytes>> v;
   v.push_back({"short-2", W().u16(3).b});
-  v.push_back({"version-4", W().header(0x02, fuzzing::kAliceTag, 0, 4).data(dh_value(1)).data(hash).b});
+  v.push_back(
+      {"version-4", W().header(0x02, fuzzing::kAliceTag, 0, 4).data(dh_value(1)).data(hash).b});
   v.push_back({"version-1", W().u16(1).u8(0x02).data(dh_value(1)).b});
   v.push_back({"v3-under-11", W().u16(3).u8(0x03).u32(0x100).b});
-  v.push_back({"commit-ok", W().header(0x02, fuzzing::kAliceTag, 0).data(dh_value(1)).data(hash).b});
-  v.push_back({"commit-hash-31", W().header(0x02, fuzzing::kAliceTag, 0).data(dh_value(1)).data(Bytes(31, 1)).b});
-  v.push_back({"commit-data-ffffffff", W().header(0x02, fuzzing::kAliceTag, 0).u32(0xffffffff).fill(16, 1).b});
-  v.push_back({"commit-trailing", W().header(0x02, fuzzing::kAliceTag, 0).data(dh_value(1)).data(hash).u8(0).b});
+  v.push_back(
+      {"commit-ok", W().header(0x02, fuzzing::kAliceTag, 0).data(dh_value(1)).data(hash).b});
+  v.push_back({"commit-hash-31",
+               W().header(0x02, fuzzing::kAliceTag, 0).data(dh_value(1)).data(Bytes(31, 1)).b});
+  v.push_back({"commit-data-ffffffff",
+               W().header(0x02, fuzzing::kAliceTag, 0).u32(0xffffffff).fill(16, 1).b});
+  v.push_back({"commit-trailing",
+               W().header(0x02, fuzzing::kAliceTag, 0).data(dh_value(1)).data(hash).u8(0).b});
   v.push_back({"commit-v2", W().header(0x02, 0, 0, 2).data(dh_value(1)).data(hash).b});
   v.push_back({"commit-sender-ff", W().header(0x02, 0xff, 0).data(dh_value(1)).data(hash).b});
   v.push_back({"key-gy-0", W().header(0x0a).u32(0).b});
@@ -158,19 +178,83 @@ std::vector<std::pair<std::string, Bytes>> bad_binaries() {
   v.push_back({"key-mpi-ffffffff", W().header(0x0a).u32(0xffffffff).fill(8, 2).b});
   v.push_back({"key-mpi-nonminimal", W().header(0x0a).u32(4).u8(0).u8(0).u8(1).u8(2).b});
   v.push_back({"reveal-r-15", W().header(0x11).data(Bytes(15, 3)).data(Bytes(60, 4)).raw(mac).b});
-  v.push_back({"reveal-sig-ffffffff", W().header(0x11).data(Bytes(16, 3)).u32(0xffffffff).raw(mac).b});
-  v.push_back({"reveal-short-mac", W().header(0x11).data(Bytes(16, 3)).data(Bytes(60, 4)).fill(7, 1).b});
+  v.push_back(
+      {"reveal-sig-ffffffff", W().header(0x11).data(Bytes(16, 3)).u32(0xffffffff).raw(mac).b});
+  v.push_back(
+      {"reveal-short-mac", W().header(0x11).data(Bytes(16, 3)).data(Bytes(60, 4)).fill(7, 1).b});
   v.push_back({"sig-ok-layout", W().header(0x12).data(Bytes(60, 4)).raw(mac).b});
   W data;
-  data.header(0x03).u8(0).u32(1).u32(1).data(dh_value(5)).fill(8, 0).data(Bytes(10, 6)).raw(mac).u32(0);
+  data.header(0x03)
+      .u8(0)
+      .u32(1)
+      .u32(1)
+      .data(dh_value(5))
+      .fill(8, 0)
+      .data(Bytes(10, 6))
+      .raw(mac)
+      .u32(0);
   v.push_back({"data-ok-layout", data.b});
-  v.push_back({"data-len-ffffffff", W().header(0x03).u8(0).u32(1).u32(1).data(dh_value(5)).fill(8, 0).u32(0xffffffff).fill(10, 6).b});
-  v.push_back({"data-mpi-ffffffff", W().header(0x03).u8(0).u32(1).u32(1).u32(0xffffffff).fill(12, 5).b});
-  v.push_back({"data-reveal-ffffffff", W().header(0x03).u8(0).u32(1).u32(1).data(dh_value(5)).fill(8, 0).data(Bytes(10, 6)).raw(mac).u32(0xffffffff).b});
-  v.push_back({"data-reveal-19", W().header(0x03).u8(0).u32(1).u32(1).data(dh_value(5)).fill(8, 0).data(Bytes(10, 6)).raw(mac).data(Bytes(19, 7)).b});
-  v.push_back({"data-keyid-0", W().header(0x03).u8(0).u32(0).u32(0).data(dh_value(5)).fill(8, 0).data(Bytes(10, 6)).raw(mac).u32(0).b});
-  v.push_back({"data-ctr-0-flags-ff", W().header(0x03).u8(0xff).u32(1).u32(1).data(dh_value(5)).fill(8, 0).data(Bytes(10, 6)).raw(mac).u32(0).b});
-  v.push_back({"data-receiver-0", W().header(0x03, fuzzing::kAliceTag, 0).u8(0).u32(1).u32(1).data(dh_value(5)).fill(8, 0).data(Bytes(10, 6)).raw(mac).u32(0).b});
+  v.push_back({"data-len-ffffffff", W().header(0x03)
+                                        .u8(0)
+                                        .u32(1)
+                                        .u32(1)
+                                        .data(dh_value(5))
+                                        .fill(8, 0)
+                                        .u32(0xffffffff)
+                                        .fill(10, 6)
+                                        .b});
+  v.push_back(
+      {"data-mpi-ffffffff", W().header(0x03).u8(0).u32(1).u32(1).u32(0xffffffff).fill(12, 5).b});
+  v.push_back({"data-reveal-ffffffff", W().header(0x03)
+                                           .u8(0)
+                                           .u32(1)
+                                           .u32(1)
+                                           .data(dh_value(5))
+                                           .fill(8, 0)
+                                           .data(Bytes(10, 6))
+                                           .raw(mac)
+                                           .u32(0xffffffff)
+                                           .b});
+  v.push_back({"data-reveal-19", W().header(0x03)
+                                     .u8(0)
+                                     .u32(1)
+                                     .u32(1)
+                                     .data(dh_value(5))
+                                     .fill(8, 0)
+                                     .data(Bytes(10, 6))
+                                     .raw(mac)
+                                     .data(Bytes(19, 7))
+                                     .b});
+  v.push_back({"data-keyid-0", W().header(0x03)
+                                   .u8(0)
+                                   .u32(0)
+                                   .u32(0)
+                                   .data(dh_value(5))
+                                   .fill(8, 0)
+                                   .data(Bytes(10, 6))
+                                   .raw(mac)
+                                   .u32(0)
+                                   .b});
+  v.push_back({"data-ctr-0-flags-ff", W().header(0x03)
+                                          .u8(0xff)
+                                          .u32(1)
+                                          .u32(1)
+                                          .data(dh_value(5))
+                                          .fill(8, 0)
+                                          .data(Bytes(10, 6))
+                                          .raw(mac)
+                                          .u32(0)
+                                          .b});
+  v.push_back({"data-receiver-0", W().header(0x03, fuzzing::kAliceTag, 0)
+                                      .u8(0)
+                                      .u32(1)
+                                      .u32(1)
+                                      .data(dh_value(5))
+                                      .fill(8, 0)
+                                      .data(Bytes(10, 6))
+                                      .raw(mac)
+                                      .u32(0)
+                                      .b});
   v.push_back({"data-truncated", W().header(0x03).u8(0).u32(1).b});
   return v;
 }
@@ -219,9 +303,10 @@ void wire_decode_and_base64(const Recording& rec) {
   }
   // base64: bare strings (not armoured) plus the envelopes.
   const std::vector<std::pair<std::string, std::string>> b64 = {
-      {"pad3", "==="}, {"pad4", "===="}, {"one", "A"}, {"two", "AA=="}, {"three", "AAA="},
-      {"unused-bits-1", "AAB="}, {"unused-bits-2", "AB=="}, {"mid-pad", "AA==AAAA"},
-      {"bad-char", "AA-A"}, {"hello", "aGVsbG8="}, {"space", "aGVs bG8="},
+      {"pad3", "==="},           {"pad4", "===="},        {"one", "A"},
+      {"two", "AA=="},           {"three", "AAA="},       {"unused-bits-1", "AAB="},
+      {"unused-bits-2", "AB=="}, {"mid-pad", "AA==AAAA"}, {"bad-char", "AA-A"},
+      {"hello", "aGVsbG8="},     {"space", "aGVs bG8="},
   };
   for (const auto& [name, s] : b64) {
     put("base64", name, s);
@@ -271,7 +356,8 @@ void fragments(const Recording& rec) {
   }
   // Mode byte 1: round trips (version, max size, tags, message).
   put("fragments", "rt-v3-small", W().u8(1).u8(1).u16(38).u32(0x100).u32(0).fill(300, 'x').b);
-  put("fragments", "rt-v3-big", W().u8(1).u8(1).u16(500).u32(fuzzing::kAliceTag).u32(fuzzing::kBobTag).fill(2000, 'y').b);
+  put("fragments", "rt-v3-big",
+      W().u8(1).u8(1).u16(500).u32(fuzzing::kAliceTag).u32(fuzzing::kBobTag).fill(2000, 'y').b);
   put("fragments", "rt-v2", W().u8(1).u8(0).u16(20).u32(0).u32(0).fill(100, 'z').b);
   put("fragments", "rt-unfragmented", W().u8(1).u8(1).u16(0).u32(0x100).u32(0).fill(10, 'w').b);
 }
@@ -305,7 +391,8 @@ std::vector<std::string> valid_next_for(fuzzing::ConvState s) {
       for (std::string& m : fuzzing::sent(p.alice.smp_start("secret", "question", p.now))) {
         out.push_back(std::move(m));
       }
-      for (std::string& m : fuzzing::sent(p.alice.extra_symmetric_key(7, as_bytes("use"), p.now).second)) {
+      for (std::string& m :
+           fuzzing::sent(p.alice.extra_symmetric_key(7, as_bytes("use"), p.now).second)) {
         out.push_back(std::move(m));
       }
       for (std::string& m : fuzzing::sent(p.alice.end(p.now))) {
@@ -372,7 +459,12 @@ void smp() {
     put("smp", name + "-ops", W().u8(static_cast<std::uint8_t>(s)).u8(1).u8(3).u8(2).u8(3).u8(4).b);
     if (p.next) {
       auto tlv_op = [&](const wire::Tlv& t) {
-        return W().u8(0).u8(static_cast<std::uint8_t>(t.type - 2)).u16(static_cast<std::uint16_t>(t.value.size())).raw(t.value).b;
+        return W()
+            .u8(0)
+            .u8(static_cast<std::uint8_t>(t.type - 2))
+            .u16(static_cast<std::uint16_t>(t.value.size()))
+            .raw(t.value)
+            .b;
       };
       const wire::Tlv& t = *p.next;
       put("smp", name + "-tlv", W().u8(static_cast<std::uint8_t>(s)).raw(tlv_op(t)).b);
@@ -381,7 +473,8 @@ void smp() {
       if (zero.value.size() > 8) {
         // First MPI: count(4) len(4) bytes...: make it the value 0.
         zero.value[4] = zero.value[5] = zero.value[6] = zero.value[7] = 0;
-        put("smp", name + "-mpi-zero-len", W().u8(static_cast<std::uint8_t>(s)).raw(tlv_op(zero)).b);
+        put("smp", name + "-mpi-zero-len",
+            W().u8(static_cast<std::uint8_t>(s)).raw(tlv_op(zero)).b);
       }
       wire::Tlv count = t;
       count.value[3] ^= 1;
@@ -389,28 +482,45 @@ void smp() {
       wire::Tlv flipped = t;
       flipped.value[flipped.value.size() - 1] ^= 0x40;
       put("smp", name + "-flipped", W().u8(static_cast<std::uint8_t>(s)).raw(tlv_op(flipped)).b);
-      Result<std::vector<Bytes>> mpis = wire::decode_smp_mpis(t.value, t.type == 2 ? 6 : t.type == 3 ? 11 : t.type == 4 ? 8 : 3, "SMP");
+      Result<std::vector<Bytes>> mpis = wire::decode_smp_mpis(t.value,
+                                                              t.type == 2   ? 6
+                                                              : t.type == 3 ? 11
+                                                              : t.type == 4 ? 8
+                                                                            : 3,
+                                                              "SMP");
       if (mpis) {
         std::vector<Bytes> one = *mpis;
         one[0] = Bytes{1};
-        put("smp", name + "-elem-1", W().u8(static_cast<std::uint8_t>(s)).raw(tlv_op({t.type, wire::encode_smp_mpis(one)})).b);
+        put("smp", name + "-elem-1",
+            W().u8(static_cast<std::uint8_t>(s))
+                .raw(tlv_op({t.type, wire::encode_smp_mpis(one)}))
+                .b);
         std::vector<Bytes> pm1 = *mpis;
         Bytes p_minus_1 = crypto::dh_prime().to_bytes();
         p_minus_1.back() = static_cast<std::uint8_t>(p_minus_1.back() - 1);
         pm1[0] = p_minus_1;
-        put("smp", name + "-elem-p-1", W().u8(static_cast<std::uint8_t>(s)).raw(tlv_op({t.type, wire::encode_smp_mpis(pm1)})).b);
+        put("smp", name + "-elem-p-1",
+            W().u8(static_cast<std::uint8_t>(s))
+                .raw(tlv_op({t.type, wire::encode_smp_mpis(pm1)}))
+                .b);
         std::vector<Bytes> bigexp = *mpis;
         bigexp.back() = crypto::dh_prime().to_bytes();  // an exponent >= q
-        put("smp", name + "-exp-ge-q", W().u8(static_cast<std::uint8_t>(s)).raw(tlv_op({t.type, wire::encode_smp_mpis(bigexp)})).b);
+        put("smp", name + "-exp-ge-q",
+            W().u8(static_cast<std::uint8_t>(s))
+                .raw(tlv_op({t.type, wire::encode_smp_mpis(bigexp)}))
+                .b);
       }
     }
     // notes §4 #12: SMP1Q without NUL, only NUL, empty; and an abort; and a wrong-state TLV.
-    put("smp", name + "-smp1q-no-nul", W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(5).u16(3).raw(Bytes{'a', 'b', 'c'}).b);
-    put("smp", name + "-smp1q-nul", W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(5).u16(1).u8(0).b);
+    put("smp", name + "-smp1q-no-nul",
+        W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(5).u16(3).raw(Bytes{'a', 'b', 'c'}).b);
+    put("smp", name + "-smp1q-nul",
+        W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(5).u16(1).u8(0).b);
     put("smp", name + "-smp1q-empty", W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(5).u16(0).b);
     put("smp", name + "-abort-tlv", W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(4).u16(0).b);
     for (std::uint8_t type = 0; type < 4; ++type) {
-      put("smp", name + "-empty-type" + std::to_string(type + 2), W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(type).u16(4).u32(0).b);
+      put("smp", name + "-empty-type" + std::to_string(type + 2),
+          W().u8(static_cast<std::uint8_t>(s)).u8(0).u8(type).u16(4).u32(0).b);
     }
   }
 }
@@ -422,36 +532,80 @@ void keyfiles() {
   put("keyfiles", "priv-truncated", "\x00"s + keys.substr(0, keys.size() / 2));
   put("keyfiles", "priv-empty-list", ("\x00()"s));
   put("keyfiles", "priv-unclosed", ("\x00(privkeys (account (name a)"s));
-  put("keyfiles", "priv-hex-odd", ("\x00(privkeys (account (name a) (protocol p) (private-key (dsa (p #0#) (q #00#) (g #1#) (y #1#) (x #1#)))))"s));
+  put("keyfiles", "priv-hex-odd",
+      ("\x00(privkeys (account (name a) (protocol p) (private-key (dsa (p #0#) (q #00#) (g #1#) (y #1#) (x #1#)))))"s));
   put("keyfiles", "priv-len-prefixed", ("\x00(8:privkeys(7:account(4:name1:a)))"s));
   put("keyfiles", "priv-huge-length", ("\x00(4294967295:privkeys)"s));
   put("keyfiles", "priv-quoted", ("\x00(privkeys (account (name \"a b\\n\") (protocol \"p\")))"s));
-  put("keyfiles", "fp-valid", "\x01" "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\tsmp\n"
-                                "bob\talice\totrchat\t0123456789ABCDEF0123456789ABCDEF01234567\t\n");
-  put("keyfiles", "fp-no-trust", "\x01" "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\n");
-  put("keyfiles", "fp-short-line", "\x01" "bob\talice\n\n\nbob\talice\totrchat\n");
-  put("keyfiles", "fp-bad-hex", "\x01" "bob\talice\totrchat\t0123456789abcdef0123456789abcdef0123456z\t\n");
-  put("keyfiles", "fp-crlf", "\x01" "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\tverified\r\n");
-  put("keyfiles", "fp-nul", ("\x01" "bo\0b\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\t\n"s));
-  put("keyfiles", "fp-no-final-newline", "\x01" "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\ttrust");
-  put("keyfiles", "tag-valid", "\x02" + std::string(keyfile::kInstanceTagFileWarning) + "\nalice\totrchat\t1a11ce00\n");
-  put("keyfiles", "tag-low", "\x02" "alice\totrchat\t000000ff\n");
-  put("keyfiles", "tag-short-lines", "\x02" "alice\n\talice\t\n\t\t\n");
-  put("keyfiles", "tag-nonhex", "\x02" "alice\totrchat\t1a11ce0g\n");
-  put("keyfiles", "tag-9-digits", "\x02" "alice\totrchat\t1a11ce000\n");
-  put("keyfiles", "tag-repeat", "\x02" "alice\tp\t00000100\nalice\tp\t00000200\n");
+  put("keyfiles", "fp-valid",
+      "\x01"
+      "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\tsmp\n"
+      "bob\talice\totrchat\t0123456789ABCDEF0123456789ABCDEF01234567\t\n");
+  put("keyfiles", "fp-no-trust",
+      "\x01"
+      "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\n");
+  put("keyfiles", "fp-short-line",
+      "\x01"
+      "bob\talice\n\n\nbob\talice\totrchat\n");
+  put("keyfiles", "fp-bad-hex",
+      "\x01"
+      "bob\talice\totrchat\t0123456789abcdef0123456789abcdef0123456z\t\n");
+  put("keyfiles", "fp-crlf",
+      "\x01"
+      "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\tverified\r\n");
+  put("keyfiles", "fp-nul",
+      ("\x01"
+       "bo\0b\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\t\n"s));
+  put("keyfiles", "fp-no-final-newline",
+      "\x01"
+      "bob\talice\totrchat\t0123456789abcdef0123456789abcdef01234567\ttrust");
+  put("keyfiles", "tag-valid",
+      "\x02" + std::string(keyfile::kInstanceTagFileWarning) + "\nalice\totrchat\t1a11ce00\n");
+  put("keyfiles", "tag-low",
+      "\x02"
+      "alice\totrchat\t000000ff\n");
+  put("keyfiles", "tag-short-lines",
+      "\x02"
+      "alice\n\talice\t\n\t\t\n");
+  put("keyfiles", "tag-nonhex",
+      "\x02"
+      "alice\totrchat\t1a11ce0g\n");
+  put("keyfiles", "tag-9-digits",
+      "\x02"
+      "alice\totrchat\t1a11ce000\n");
+  put("keyfiles", "tag-repeat",
+      "\x02"
+      "alice\tp\t00000100\nalice\tp\t00000200\n");
 }
 
 void line_codec() {
-  put("line_codec", "hello", "\x20\x00\x03" "hello\nworld\n"s);
-  put("line_codec", "escapes", ("\x20\x00\x05" "a\\\\b\\nc\\rd\n"s));
-  put("line_codec", "unknown-escape", ("\x20\x00\x01" "bad \\x escape\n"s));
-  put("line_codec", "trailing-backslash", ("\x20\x00\x01" "ends with \\\n"s));
-  put("line_codec", "crlf", ("\x20\x00\x02" "dos line\r\n\r\n"s));
-  put("line_codec", "over-long", ("\x04\x00\x01" "0123456789\nok\n"s));
-  put("line_codec", "over-long-cr", ("\x04\x00\x01" "0123\r\n01234\r\n"s));
-  put("line_codec", "nul", ("\x20\x00\x01" "a\0b\n"s));
-  put("line_codec", "no-final-newline", ("\x20\x00\x01" "unterminated"s));
+  put("line_codec", "hello",
+      "\x20\x00\x03"
+      "hello\nworld\n"s);
+  put("line_codec", "escapes",
+      ("\x20\x00\x05"
+       "a\\\\b\\nc\\rd\n"s));
+  put("line_codec", "unknown-escape",
+      ("\x20\x00\x01"
+       "bad \\x escape\n"s));
+  put("line_codec", "trailing-backslash",
+      ("\x20\x00\x01"
+       "ends with \\\n"s));
+  put("line_codec", "crlf",
+      ("\x20\x00\x02"
+       "dos line\r\n\r\n"s));
+  put("line_codec", "over-long",
+      ("\x04\x00\x01"
+       "0123456789\nok\n"s));
+  put("line_codec", "over-long-cr",
+      ("\x04\x00\x01"
+       "0123\r\n01234\r\n"s));
+  put("line_codec", "nul",
+      ("\x20\x00\x01"
+       "a\0b\n"s));
+  put("line_codec", "no-final-newline",
+      ("\x20\x00\x01"
+       "unterminated"s));
   put("line_codec", "otr-line", "\x00\x80\x07"s + "?OTR:AAMDgsifoQw8gAsAAAAAAQ==.\n");
 }
 
@@ -478,8 +632,20 @@ void irc_line() {
 
 // interaction op codes (low nibble): see fuzz_interaction.cpp.
 enum Op : std::uint8_t {
-  kTypeA = 0, kTypeB = 1, kToBob = 2, kToAlice = 3, kDrop = 4, kDup = 5, kReorder = 6,
-  kTamper = 7, kTime = 8, kStart = 9, kEnd = 10, kSmp = 11, kTick = 12, kPump = 13,
+  kTypeA = 0,
+  kTypeB = 1,
+  kToBob = 2,
+  kToAlice = 3,
+  kDrop = 4,
+  kDup = 5,
+  kReorder = 6,
+  kTamper = 7,
+  kTime = 8,
+  kStart = 9,
+  kEnd = 10,
+  kSmp = 11,
+  kTick = 12,
+  kPump = 13,
 };
 
 void interaction() {
@@ -492,27 +658,41 @@ void interaction() {
     }
     return w.b;
   };
-  put("interaction", "clean", script(0x00, {kTypeA, kPump, kStart, kPump, kTypeA, kTypeB, kPump,
-                                            kTypeA | 0x30, kToBob, kTypeB, kToAlice, kPump}));
+  put("interaction", "clean",
+      script(0x00, {kTypeA, kPump, kStart, kPump, kTypeA, kTypeB, kPump, kTypeA | 0x30, kToBob,
+                    kTypeB, kToAlice, kPump}));
   put("interaction", "always", script(0x05, {kTypeA, kTypeB, kPump, kPump, kTypeA, kPump}));
   put("interaction", "manual", script(0x0a, {kTypeA, kPump, kStart, kPump, kTypeB, kPump}));
-  put("interaction", "fragments", script(0x10, {kStart, kPump, kTypeA | 0xf0, kTypeB | 0xe0, kPump}));
-  put("interaction", "drops", script(0x00, {kStart, kPump, kTypeA, kDrop, kTypeA, kToBob, kTypeB,
-                                            kDrop | 0x10, kTypeB, kPump}));
-  put("interaction", "duplicates", script(0x00, {kStart, kPump, kTypeA, kDup, kPump, kTypeB,
-                                                 kDup | 0x10, kPump}));
-  put("interaction", "reorder", script(0x00, {kStart, kPump, kTypeA, kTypeA, kTypeA, kReorder | 0x40,
-                                              kPump, kTypeB, kTypeB, kReorder | 0x21, kPump}));
-  put("interaction", "tamper", W{script(0x00, {kStart, kPump, kTypeA, kTamper})}.u16(40).u8(4)
-                                   .u8(kPump).u8(kTime | 0xe0).u8(kTypeA).u8(kPump).b);
-  put("interaction", "tamper-ake", W{script(0x00, {kStart, kToBob, kTamper})}.u16(30).u8(1).u8(kPump).b);
-  put("interaction", "end-restart", script(0x00, {kStart, kPump, kTypeA, kEnd, kTypeB, kPump,
-                                                  kTypeB, kStart | 0x10, kPump, kTypeA, kPump}));
+  put("interaction", "fragments",
+      script(0x10, {kStart, kPump, kTypeA | 0xf0, kTypeB | 0xe0, kPump}));
+  put("interaction", "drops",
+      script(0x00,
+             {kStart, kPump, kTypeA, kDrop, kTypeA, kToBob, kTypeB, kDrop | 0x10, kTypeB, kPump}));
+  put("interaction", "duplicates",
+      script(0x00, {kStart, kPump, kTypeA, kDup, kPump, kTypeB, kDup | 0x10, kPump}));
+  put("interaction", "reorder",
+      script(0x00, {kStart, kPump, kTypeA, kTypeA, kTypeA, kReorder | 0x40, kPump, kTypeB, kTypeB,
+                    kReorder | 0x21, kPump}));
+  put("interaction", "tamper",
+      W{script(0x00, {kStart, kPump, kTypeA, kTamper})}
+          .u16(40)
+          .u8(4)
+          .u8(kPump)
+          .u8(kTime | 0xe0)
+          .u8(kTypeA)
+          .u8(kPump)
+          .b);
+  put("interaction", "tamper-ake",
+      W{script(0x00, {kStart, kToBob, kTamper})}.u16(30).u8(1).u8(kPump).b);
+  put("interaction", "end-restart",
+      script(0x00, {kStart, kPump, kTypeA, kEnd, kTypeB, kPump, kTypeB, kStart | 0x10, kPump,
+                    kTypeA, kPump}));
   put("interaction", "smp", script(0x00, {kStart, kPump, kSmp, kPump, kSmp | 0x30, kPump, kPump}));
-  put("interaction", "time-heartbeat", script(0x00, {kStart, kPump, kTypeA, kPump, kTime | 0xc0,
-                                                     kTypeB, kPump, kTick, kPump}));
-  put("interaction", "lost-then-error", script(0x00, {kStart, kPump, kTypeA, kDrop, kTypeA,
-                                                      kPump, kTime | 0x80, kTypeA, kDup, kPump}));
+  put("interaction", "time-heartbeat",
+      script(0x00, {kStart, kPump, kTypeA, kPump, kTime | 0xc0, kTypeB, kPump, kTick, kPump}));
+  put("interaction", "lost-then-error",
+      script(0x00,
+             {kStart, kPump, kTypeA, kDrop, kTypeA, kPump, kTime | 0x80, kTypeA, kDup, kPump}));
   put("interaction", "crossed-ake", script(0x00, {kStart, kStart | 0x10, kPump, kTypeA, kPump}));
 }
 

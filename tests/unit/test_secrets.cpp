@@ -8,9 +8,8 @@
 // and the scanner compares memory ^ mask with the masked copy byte by byte, so only the engine's
 // own copies can match. A positive control (the key still in use is found) proves the scan sees
 // the engine's memory.
-#include <catch2/catch.hpp>
-
 #include <array>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -134,7 +133,7 @@ TEST_CASE("a retired DH private key and an ended session's keys leave no copy in
   GcryptRng rng;
   const Identity alice_id = make_identity("alice", 0x1a11ce00);
   const Identity bob_id = make_identity("bob", 0x0b0b0b00);
-  Needle ake_key;  // bob's key from the AKE (retired by the rotation below)
+  Needle ake_key;   // bob's key from the AKE (retired by the rotation below)
   Needle next_key;  // bob's next key (in use until the session ends)
   {
     Conversation alice(alice_id, Policy::opportunistic(), rng);
@@ -274,9 +273,10 @@ TEST_CASE("secure memory does not run out with many established sessions", "[sec
   REQUIRE(alice.peer_count() == static_cast<std::size_t>(kSessions));
   REQUIRE(bob.peer_count() == static_cast<std::size_t>(kSessions));
   const double per_session = static_cast<double>(used) / (2.0 * kSessions);
-  std::printf("%d sessions (x2 endpoints) in %.1f s: %zu bytes of secure memory in use, %.1f per "
-              "session endpoint\n",
-              kSessions, seconds, used, per_session);
+  std::printf(
+      "%d sessions (x2 endpoints) in %.1f s: %zu bytes of secure memory in use, %.1f per "
+      "session endpoint\n",
+      kSessions, seconds, used, per_session);
   // Each endpoint keeps only its last sent message ("hello N" / "hi N", under 12 bytes) in
   // secure memory; keys live in ordinary, wiped memory and no libgcrypt handle belongs to a
   // session (crypto.hpp). So the per-endpoint cost is bounded by the message, and 10,000
