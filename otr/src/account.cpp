@@ -179,11 +179,11 @@ class Account::Router {
         !p.master->impl().has_held()) {
       return;
     }
-    std::vector<crypto::SecureBytes> held = p.master->impl().take_held();
+    std::vector<WipedBytes> held = p.master->impl().take_held();
     Actions actions;
-    for (const crypto::SecureBytes& m : held) {
+    for (const WipedBytes& m : held) {
       Actions sent = c.send(
-          std::string_view(reinterpret_cast<const char*>(m.data()), m.size()), now);
+          std::string_view(reinterpret_cast<const char*>(m.view().data()), m.size()), now);
       actions.insert(actions.end(), std::make_move_iterator(sent.begin()),
                      std::make_move_iterator(sent.end()));
     }

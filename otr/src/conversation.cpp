@@ -460,9 +460,9 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
   out.emplace_back(PeerFingerprint{fp, changed});
 
   if (!m_held.empty()) {
-    std::vector<crypto::SecureBytes> held = std::move(m_held);
+    std::vector<WipedBytes> held = std::move(m_held);
     m_held.clear();
-    for (const crypto::SecureBytes& msg : held) {
+    for (const WipedBytes& msg : held) {
       send_data(msg.view(), {}, 0, now, out);
       m_last_text = msg.copy();
       m_last_text_time = now;
@@ -757,7 +757,7 @@ Actions Conversation::Impl::send(std::string_view plaintext, TimePoint now) {
         return;
       case MsgState::Encrypted:
         send_data(as_bytes(plaintext), {}, 0, now, out);
-        m_last_text = crypto::SecureBytes(as_bytes(plaintext));
+        m_last_text = WipedBytes(as_bytes(plaintext));
         m_last_text_time = now;
         m_last_text_fingerprint = m_session ? std::optional(m_session->their_fingerprint)
                                             : std::nullopt;

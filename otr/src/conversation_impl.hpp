@@ -65,7 +65,7 @@ class Conversation::Impl {
   // take_held hands over the messages held for the AKE (REQUIRE_ENCRYPTION). The router moves
   // a master conversation's held messages to the child whose AKE completed (otrchat CLI fix:
   // without it they were never sent when the AKE ran in a per-instance child).
-  std::vector<crypto::SecureBytes> take_held() { return std::exchange(m_held, {}); }
+  std::vector<WipedBytes> take_held() { return std::exchange(m_held, {}); }
   bool has_held() const { return !m_held.empty(); }
 
  private:
@@ -116,9 +116,9 @@ class Conversation::Impl {
   Offer m_offer = Offer::NotSent;
 
   // Messages typed while a required AKE runs; sent when it completes.
-  std::vector<crypto::SecureBytes> m_held;
+  std::vector<WipedBytes> m_held;
   // The last message we sent encrypted, for a resend after the peer reports it unreadable.
-  crypto::SecureBytes m_last_text;
+  WipedBytes m_last_text;
   TimePoint m_last_text_time{};
   std::optional<Fingerprint> m_last_text_fingerprint;
   bool m_may_retransmit = false;

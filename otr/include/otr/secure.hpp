@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "otr/bytes.hpp"
 
@@ -84,9 +85,44 @@ class SecureArray {
   std::array<std::uint8_t, N> m_bytes;
 };
 
+// WipedBytes is a move-only buffer in ordinary memory that is wiped when destroyed or replaced.
+// It is for secrets that live long per session (a held or last-sent plaintext): libgcrypt's
+// secure-memory allocator is linear in the number of live blocks, so thousands of sessions each
+// holding a secure block would slow every secure allocation in the process.
+class WipedBytes {
+ public:
+  WipedBytes() = default;
+  explicit WipedBytes(ByteView content) : m_bytes(content.begin(), content.end()) {}
+  ~WipedBytes() { clear(); }
+  WipedBytes(WipedBytes&& o) noexcept : m_bytes(std::move(o.m_bytes)) { o.m_bytes.clear(); }
+  WipedBytes& operator=(WipedBytes&& o) noexcept {
+    if (this != &o) {
+      clear();
+      m_bytes = std::move(o.m_bytes);
+      o.m_bytes.clear();
+    }
+    return *this;
+  }
+  WipedBytes(const WipedBytes&) = delete;
+  WipedBytes& operator=(const WipedBytes&) = delete;
+
+  WipedBytes copy() const { return WipedBytes(view()); }
+  ByteView view() const { return {m_bytes.data(), m_bytes.size()}; }
+  bool empty() const { return m_bytes.empty(); }
+  std::size_t size() const { return m_bytes.size(); }
+  void clear() {
+    wipe(m_bytes.data(), m_bytes.size());
+    m_bytes.clear();
+  }
+
+ private:
+  std::vector<std::uint8_t> m_bytes;
+};
+
 }  // namespace otr::crypto
 
 namespace otr {
 using crypto::SecureArray;
 using crypto::SecureBytes;
+using crypto::WipedBytes;
 }  // namespace otr
