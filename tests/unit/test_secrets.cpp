@@ -10,6 +10,10 @@
 // the engine's memory.
 #include <array>
 #include <catch2/catch.hpp>
+
+#include <malloc.h>
+
+#include <limits>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -62,6 +66,10 @@ struct Region {
 // scannable_regions lists the readable, private, anonymous mappings (and [heap]), skipping the
 // main thread's stack, the vdso and anything above 1 GiB (ASan's shadow is reserved, not used).
 std::vector<Region> scannable_regions() {
+  // Freeing the parser's buffers below may let malloc give the top of the heap back to the kernel
+  // before the scan reads it: keep the heap from shrinking while this test process runs.
+  static const bool no_trim = mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
+  (void)no_trim;
   std::vector<Region> out;
   std::ifstream maps("/proc/self/maps");
   std::string line;
