@@ -28,9 +28,12 @@ struct StringHash {
 
 int rank(MsgState s) {
   switch (s) {
-    case MsgState::Encrypted: return 2;
-    case MsgState::Finished: return 1;
-    case MsgState::Plaintext: return 0;
+    case MsgState::Encrypted:
+      return 2;
+    case MsgState::Finished:
+      return 1;
+    case MsgState::Plaintext:
+      return 0;
   }
   return 0;
 }
@@ -60,8 +63,8 @@ class Account::Router {
     auto it = m_peers.find(name);
     if (it == m_peers.end()) {
       it = m_peers.emplace(std::string(name), Peer{}).first;
-      it->second.master = std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy,
-                                                         *m_account.m_rng, 0);
+      it->second.master =
+          std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy, *m_account.m_rng, 0);
     }
     return it->second;
   }
@@ -80,9 +83,9 @@ class Account::Router {
         return *c.conv;
       }
     }
-    p.children.push_back(Child{tag, std::make_unique<Conversation>(
-                                        *m_account.m_me, m_account.m_policy, *m_account.m_rng,
-                                        tag)});
+    p.children.push_back(
+        Child{tag, std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy,
+                                                  *m_account.m_rng, tag)});
     return *p.children.back().conv;
   }
 
@@ -95,8 +98,8 @@ class Account::Router {
       for (Child& c : p.children) {
         const int rc = rank(c.conv->msg_state());
         const int rb = rank(best->msg_state());
-        if (rc > rb || (rc == rb && c.conv->impl().last_activity() >
-                                        best->impl().last_activity())) {
+        if (rc > rb ||
+            (rc == rb && c.conv->impl().last_activity() > best->impl().last_activity())) {
           best = c.conv.get();
         }
       }
@@ -130,8 +133,8 @@ class Account::Router {
                          "Verify it (/otr auth) before you trust this conversation."};
         } else if (o.first_seen) {
           n = Notice{Severity::Warning, NoticeCode::FingerprintNew,
-                     "First private conversation with " + peer + "; their fingerprint is " +
-                         human + " (not verified yet: use /otr auth, or compare it with them "
+                     "First private conversation with " + peer + "; their fingerprint is " + human +
+                         " (not verified yet: use /otr auth, or compare it with them "
                          "another way and /otr trust)"};
         } else if (o.trusted) {
           n = Notice{Severity::Info, NoticeCode::FingerprintVerified,
@@ -182,8 +185,8 @@ class Account::Router {
     std::vector<WipedBytes> held = p.master->impl().take_held();
     Actions actions;
     for (const WipedBytes& m : held) {
-      Actions sent = c.send(
-          std::string_view(reinterpret_cast<const char*>(m.view().data()), m.size()), now);
+      Actions sent =
+          c.send(std::string_view(reinterpret_cast<const char*>(m.view().data()), m.size()), now);
       actions.insert(actions.end(), std::make_move_iterator(sent.begin()),
                      std::make_move_iterator(sent.end()));
     }
@@ -241,8 +244,17 @@ class Account::Router {
                             (h.receiver_tag == 0 && h.type == wire::MessageType::DhCommit);
         if (h.version == 3 && h.sender_tag >= wire::kMinInstanceTag && for_us) {
           Conversation& c = child(p, h.sender_tag);
-          if (h.type == wire::MessageType::DhKey && c.impl().ake().idle() &&
-              p.master->impl().ake().awaiting_dh_key()) {
+          // A D-H Key that cannot answer a Commit of the child's own answers the master's: the
+          // child takes the master's AWAITING_DHKEY state first. That includes a child left in
+          // AWAITING_SIG by a re-key whose Signature was lost, or it would ignore every new
+          // D-H Key and its peer could never re-key with it (found by the fault test).
+          // When both await a D-H Key, it most likely answers the newer Commit (the peer adopts
+          // the latest Commit it receives), e.g. the master's new one over an older copy.
+          const Ake& master_ake = p.master->impl().ake();
+          const Ake& child_ake = c.impl().ake();
+          if (h.type == wire::MessageType::DhKey && master_ake.awaiting_dh_key() &&
+              (!child_ake.answers_own_commit(std::get<wire::DhKey>(*m)) ||
+               master_ake.commit_serial() > child_ake.commit_serial())) {
             c.impl().ake().copy_from(p.master->impl().ake());
           }
           emit(peer_name, c, c.impl().receive_binary(*m, *bytes, now), now, out);
@@ -343,9 +355,8 @@ Events Account::end(std::string_view peer, TimePoint now, std::uint32_t instance
 Events Account::smp_start(std::string_view peer, std::string_view secret,
                           std::optional<std::string_view> question, TimePoint now,
                           std::uint32_t instance) {
-  return m_router->on_instance(peer, instance, now, [&](Conversation& c) {
-    return c.smp_start(secret, question, now);
-  });
+  return m_router->on_instance(peer, instance, now,
+                               [&](Conversation& c) { return c.smp_start(secret, question, now); });
 }
 Events Account::smp_respond(std::string_view peer, std::string_view secret, TimePoint now,
                             std::uint32_t instance) {
@@ -356,8 +367,12 @@ Events Account::smp_abort(std::string_view peer, TimePoint now, std::uint32_t in
   return m_router->on_instance(peer, instance, now,
                                [&](Conversation& c) { return c.smp_abort(now); });
 }
-Events Account::tick(TimePoint now) { return m_router->tick(now); }
-std::optional<TimePoint> Account::next_deadline() const { return m_router->next_deadline(); }
+Events Account::tick(TimePoint now) {
+  return m_router->tick(now);
+}
+std::optional<TimePoint> Account::next_deadline() const {
+  return m_router->next_deadline();
+}
 
 Conversation* Account::find(std::string_view peer, std::uint32_t instance) {
   Router::Peer* p = m_router->find_peer(peer);
@@ -374,7 +389,9 @@ std::vector<std::uint32_t> Account::instances(std::string_view peer) const {
   return out;
 }
 
-std::size_t Account::peer_count() const { return m_router->m_peers.size(); }
+std::size_t Account::peer_count() const {
+  return m_router->m_peers.size();
+}
 
 void Account::set_policy(const Policy& p) {
   m_policy = p;

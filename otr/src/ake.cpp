@@ -6,6 +6,7 @@
 // still arrive and complete it.
 #include "ake.hpp"
 
+#include <atomic>
 #include <cstring>
 
 #include "wire/reader.hpp"
@@ -75,8 +76,9 @@ Result<SignedBlock> parse_signed_block(ByteView x, const char* what) {
                                                "3072 bits");
   }
   if (r.left() != crypto::kDsaSignatureBytes) {
-    return make_error(ErrorCode::Malformed, std::string(what) + ": signature must be 40 bytes, got " +
-                                                std::to_string(r.left()));
+    return make_error(
+        ErrorCode::Malformed,
+        std::string(what) + ": signature must be 40 bytes, got " + std::to_string(r.left()));
   }
   out.sig.resize(crypto::kDsaSignatureBytes);
   if (!r.fixed("signature", out.sig) || !r.finish()) {
@@ -109,8 +111,7 @@ std::pair<Bytes, std::array<std::uint8_t, 20>> build_signed_block(
   x.insert(x.end(), sig.begin(), sig.end());
   Bytes enc(x.size());
   crypto::aes128_ctr(ckey.view(), {}, x, enc);
-  auto mac = crypto::hmac_sha256_160(mackey.view(),
-                                     {wire::encrypted_signature_authenticated(enc)});
+  auto mac = crypto::hmac_sha256_160(mackey.view(), {wire::encrypted_signature_authenticated(enc)});
   return {std::move(enc), mac};
 }
 
@@ -122,8 +123,8 @@ Result<SignedBlock> open_signed_block(const char* what, const Bytes& enc,
                                       const crypto::SecureArray<16>& ckey,
                                       const crypto::SecureArray<32>& mkey, const Mpi& first,
                                       const Mpi& second) {
-  auto expect = crypto::hmac_sha256_160(mackey.view(),
-                                        {wire::encrypted_signature_authenticated(enc)});
+  auto expect =
+      crypto::hmac_sha256_160(mackey.view(), {wire::encrypted_signature_authenticated(enc)});
   if (!crypto::equal_ct(expect, mac)) {
     return make_error(ErrorCode::BadMac, std::string(what) + ": MAC does not verify");
   }
@@ -183,6 +184,19 @@ const char* Ake::state_name() const {
       m_state);
 }
 
+std::uint64_t Ake::commit_serial() const {
+  const auto* s = std::get_if<AwaitingDhKey>(&m_state);
+  return s != nullptr ? s->serial : 0;
+}
+
+bool Ake::answers_own_commit(const wire::DhKey& m) const {
+  if (std::holds_alternative<AwaitingDhKey>(m_state)) {
+    return true;
+  }
+  const auto* s = std::get_if<AwaitingSig>(&m_state);
+  return s != nullptr && Mpi::from_bytes(m.gy) == s->their_gy;
+}
+
 void Ake::copy_from(const Ake& other) {
   if (const auto* s = std::get_if<AwaitingDhKey>(&other.m_state)) {
     m_state = *s;
@@ -192,8 +206,10 @@ void Ake::copy_from(const Ake& other) {
 AkeStep Ake::start(std::uint16_t version, const AkeParties& p) {
   // OTRv3, "Sending a D-H Commit": pick r (128 bits) and x (>= 320 bits); send AES_r(g^x) and
   // SHA256(g^x).
+  static std::atomic<std::uint64_t> next_serial{1};
   AwaitingDhKey s;
   s.version = version;
+  s.serial = next_serial.fetch_add(1, std::memory_order_relaxed);
   s.our = crypto::DhKeyPair::generate(*p.rng);
   p.rng->fill(s.r.span());
   Bytes gx = s.our.pub.encode_mpi();
@@ -372,9 +388,9 @@ AkeStep Ake::on_signature(const wire::Signature& m, const AkeParties& /*p*/) {
   AkeKeys k = AkeKeys::derive(s->secbytes.view());
   // "Decrypt the encrypted signature, and verify the signature and the MACs. If everything
   // checks out: Transition authstate to AUTHSTATE_NONE. Transition msgstate to ENCRYPTED."
-  Result<SignedBlock> block = open_signed_block("Signature", m.encrypted_signature, m.mac,
-                                                k.m2_prime, k.c_prime, k.m1_prime, s->their_gy,
-                                                s->our.pub);
+  Result<SignedBlock> block =
+      open_signed_block("Signature", m.encrypted_signature, m.mac, k.m2_prime, k.c_prime,
+                        k.m1_prime, s->their_gy, s->our.pub);
   if (!block) {
     step.error = block.error();
     return step;

@@ -43,13 +43,15 @@ struct AkeSuccess {
 struct AkeStep {
   std::vector<wire::BinaryMessage> send;
   std::optional<AkeSuccess> done;
-  std::optional<Error> error;  // for a Notice (the state already went back to NONE if the spec says)
+  std::optional<Error>
+      error;  // for a Notice (the state already went back to NONE if the spec says)
   bool reflected = false;
 };
 
 struct AuthNone {};
 struct AwaitingDhKey {
   std::uint16_t version = 3;
+  std::uint64_t serial = 0;  // orders the D-H Commits this process sent (newest is highest)
   crypto::DhKeyPair our;
   crypto::SecureArray<16> r;
   wire::DhCommit commit;  // what we sent (encrypted g^x, hash of g^x)
@@ -89,6 +91,12 @@ class Ake {
   void reset() { m_state = AuthNone{}; }
   bool idle() const { return std::holds_alternative<AuthNone>(m_state); }
   bool awaiting_dh_key() const { return std::holds_alternative<AwaitingDhKey>(m_state); }
+  // answers_own_commit says whether |m| can answer a D-H Commit this Ake sent: we await a D-H
+  // Key, or |m| repeats the one we already answered (AWAITING_SIG, same g^y).
+  bool answers_own_commit(const wire::DhKey& m) const;
+  // commit_serial is the serial of the D-H Commit we await an answer to (0 if none); a later
+  // Commit has a higher serial.
+  std::uint64_t commit_serial() const;
   const char* state_name() const;
   // copy_from takes another Ake's AWAITING_DHKEY state (libotr's otrl_auth_copy_on_key): a
   // D-H Key from a new instance answers the Commit we sent to all instances.

@@ -11,9 +11,9 @@
 // Data messages are verified before anything changes: DataKeys::open works on a copy of the key
 // state and commits only when MAC, counter and next key all check out. A failure in libgcrypt
 // (CryptoError) marks the conversation failed; every later call then throws UsageError.
-#include "conversation_impl.hpp"
-
 #include <algorithm>
+
+#include "conversation_impl.hpp"
 
 namespace otr {
 
@@ -21,6 +21,13 @@ namespace {
 
 constexpr std::chrono::seconds kErrorReplyInterval{5};
 constexpr std::chrono::seconds kAkeRestartInterval{5};
+// The time limits above alone would stall recovery whenever the one error (or the one query it
+// caused) is lost while the peer keeps sending: nothing would be readable until the interval
+// passed. So the limits also lift after this many suppressed unreadable messages, and after a
+// second peer error: the rate of errors and re-keys stays proportional to what goes wrong on
+// the wire, never more than one per message.
+constexpr unsigned kUnreadableBeforeNextError = 64;
+constexpr unsigned kPeerErrorsBeforeNextQuery = 2;
 constexpr std::size_t kRecentMacs = 32;
 constexpr int kMaxNesting = 2;
 
@@ -50,43 +57,74 @@ std::string query_text(const Policy& p, const std::string& account) {
 
 const char* msg_state_name(MsgState s) {
   switch (s) {
-    case MsgState::Plaintext: return "plaintext";
-    case MsgState::Encrypted: return "encrypted";
-    case MsgState::Finished: return "finished";
+    case MsgState::Plaintext:
+      return "plaintext";
+    case MsgState::Encrypted:
+      return "encrypted";
+    case MsgState::Finished:
+      return "finished";
   }
   return "unknown";
 }
 
 const char* notice_code_name(NoticeCode c) {
   switch (c) {
-    case NoticeCode::AkeStarted: return "ake_started";
-    case NoticeCode::AkeFailed: return "ake_failed";
-    case NoticeCode::MessageHeld: return "message_held";
-    case NoticeCode::HeldMessagesSent: return "held_messages_sent";
-    case NoticeCode::MessageResent: return "message_resent";
-    case NoticeCode::ResendRefused: return "resend_refused";
-    case NoticeCode::Unreadable: return "unreadable";
-    case NoticeCode::Malformed: return "malformed";
-    case NoticeCode::Replayed: return "replayed";
-    case NoticeCode::StaleMessage: return "stale_message";
-    case NoticeCode::MessagesLost: return "messages_lost";
-    case NoticeCode::NotInPrivate: return "not_in_private";
-    case NoticeCode::UnencryptedReceived: return "unencrypted_received";
-    case NoticeCode::PeerError: return "peer_error";
-    case NoticeCode::PeerEnded: return "peer_ended";
-    case NoticeCode::SessionEnded: return "session_ended";
-    case NoticeCode::SendRefused: return "send_refused";
-    case NoticeCode::VersionRefused: return "version_refused";
-    case NoticeCode::OtherInstance: return "other_instance";
-    case NoticeCode::Reflected: return "reflected";
-    case NoticeCode::SmpError: return "smp_error";
-    case NoticeCode::ExtraKeyUsed: return "extra_key_used";
-    case NoticeCode::InternalError: return "internal_error";
-    case NoticeCode::FingerprintNew: return "fingerprint_new";
-    case NoticeCode::FingerprintChanged: return "fingerprint_changed";
-    case NoticeCode::FingerprintVerified: return "fingerprint_verified";
-    case NoticeCode::FingerprintUnverified: return "fingerprint_unverified";
-    case NoticeCode::TrustChanged: return "trust_changed";
+    case NoticeCode::AkeStarted:
+      return "ake_started";
+    case NoticeCode::AkeFailed:
+      return "ake_failed";
+    case NoticeCode::MessageHeld:
+      return "message_held";
+    case NoticeCode::HeldMessagesSent:
+      return "held_messages_sent";
+    case NoticeCode::MessageResent:
+      return "message_resent";
+    case NoticeCode::ResendRefused:
+      return "resend_refused";
+    case NoticeCode::Unreadable:
+      return "unreadable";
+    case NoticeCode::Malformed:
+      return "malformed";
+    case NoticeCode::Replayed:
+      return "replayed";
+    case NoticeCode::StaleMessage:
+      return "stale_message";
+    case NoticeCode::MessagesLost:
+      return "messages_lost";
+    case NoticeCode::NotInPrivate:
+      return "not_in_private";
+    case NoticeCode::UnencryptedReceived:
+      return "unencrypted_received";
+    case NoticeCode::PeerError:
+      return "peer_error";
+    case NoticeCode::PeerEnded:
+      return "peer_ended";
+    case NoticeCode::SessionEnded:
+      return "session_ended";
+    case NoticeCode::SendRefused:
+      return "send_refused";
+    case NoticeCode::VersionRefused:
+      return "version_refused";
+    case NoticeCode::OtherInstance:
+      return "other_instance";
+    case NoticeCode::Reflected:
+      return "reflected";
+    case NoticeCode::SmpError:
+      return "smp_error";
+    case NoticeCode::ExtraKeyUsed:
+      return "extra_key_used";
+    case NoticeCode::InternalError:
+      return "internal_error";
+    case NoticeCode::FingerprintNew:
+      return "fingerprint_new";
+    case NoticeCode::FingerprintChanged:
+      return "fingerprint_changed";
+    case NoticeCode::FingerprintVerified:
+      return "fingerprint_verified";
+    case NoticeCode::FingerprintUnverified:
+      return "fingerprint_unverified";
+    case NoticeCode::TrustChanged:
+      return "trust_changed";
   }
   return "unknown";
 }
@@ -105,10 +143,18 @@ Actions Conversation::receive(std::string_view wire, TimePoint now) {
 Actions Conversation::send(std::string_view plaintext, TimePoint now) {
   return m_impl->send(plaintext, now);
 }
-Actions Conversation::start(TimePoint now) { return m_impl->start(now); }
-Actions Conversation::end(TimePoint now) { return m_impl->end(now); }
-Actions Conversation::tick(TimePoint now) { return m_impl->tick(now); }
-std::optional<TimePoint> Conversation::next_deadline() const { return m_impl->next_deadline(); }
+Actions Conversation::start(TimePoint now) {
+  return m_impl->start(now);
+}
+Actions Conversation::end(TimePoint now) {
+  return m_impl->end(now);
+}
+Actions Conversation::tick(TimePoint now) {
+  return m_impl->tick(now);
+}
+std::optional<TimePoint> Conversation::next_deadline() const {
+  return m_impl->next_deadline();
+}
 Actions Conversation::smp_start(std::string_view secret, std::optional<std::string_view> question,
                                 TimePoint now) {
   return m_impl->smp_start(secret, question, now);
@@ -116,15 +162,23 @@ Actions Conversation::smp_start(std::string_view secret, std::optional<std::stri
 Actions Conversation::smp_respond(std::string_view secret, TimePoint now) {
   return m_impl->smp_respond(secret, now);
 }
-Actions Conversation::smp_abort(TimePoint now) { return m_impl->smp_abort(now); }
+Actions Conversation::smp_abort(TimePoint now) {
+  return m_impl->smp_abort(now);
+}
 std::pair<SecureArray<32>, Actions> Conversation::extra_symmetric_key(std::uint32_t use,
                                                                       ByteView use_data,
                                                                       TimePoint now) {
   return m_impl->extra_symmetric_key(use, use_data, now);
 }
-MsgState Conversation::msg_state() const { return m_impl->msg_state(); }
-std::string Conversation::state_name() const { return m_impl->state_name(); }
-std::optional<SessionInfo> Conversation::session() const { return m_impl->session(); }
+MsgState Conversation::msg_state() const {
+  return m_impl->msg_state();
+}
+std::string Conversation::state_name() const {
+  return m_impl->state_name();
+}
+std::optional<SessionInfo> Conversation::session() const {
+  return m_impl->session();
+}
 
 std::vector<ForensicDhKey> Conversation::forensic_dh_keys() const {
   std::vector<ForensicDhKey> out;
@@ -145,9 +199,15 @@ std::vector<ForensicDhKey> Conversation::forensic_dh_keys() const {
   }
   return out;
 }
-std::uint32_t Conversation::their_instance() const { return m_impl->their_tag(); }
-const Policy& Conversation::policy() const { return m_impl->policy(); }
-void Conversation::set_policy(const Policy& p) { m_impl->set_policy(p); }
+std::uint32_t Conversation::their_instance() const {
+  return m_impl->their_tag();
+}
+const Policy& Conversation::policy() const {
+  return m_impl->policy();
+}
+void Conversation::set_policy(const Policy& p) {
+  m_impl->set_policy(p);
+}
 
 // --- Impl ---
 
@@ -205,8 +265,7 @@ void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out) {
   auto pieces = wire::fragment_message(armored, m_policy.max_message_size, version,
                                        m_me->instance_tag, m_their_tag);
   if (!pieces) {
-    note(out, Severity::Error, NoticeCode::InternalError,
-         "Cannot send: " + pieces.error().message);
+    note(out, Severity::Error, NoticeCode::InternalError, "Cannot send: " + pieces.error().message);
     return;
   }
   for (std::string& p : *pieces) {
@@ -327,8 +386,7 @@ void Conversation::Impl::on_encoded(std::string_view wire, TimePoint now, Action
     note(out, Severity::Warning, NoticeCode::Malformed, m.error().message);
     // A data message we cannot even parse in an encrypted session: tell the peer, as libotr does
     // (MSG_MALFORMED), so that it can recover.
-    if (m_msg_state == MsgState::Encrypted && wire.substr(0, 9).size() == 9 &&
-        (wire[8] == 'D')) {
+    if (m_msg_state == MsgState::Encrypted && wire.substr(0, 9).size() == 9 && (wire[8] == 'D')) {
       send_error(kMalformedText, now, out);
     }
     return;
@@ -338,8 +396,8 @@ void Conversation::Impl::on_encoded(std::string_view wire, TimePoint now, Action
 
 void Conversation::Impl::on_binary(const wire::BinaryMessage& m, ByteView raw, TimePoint now,
                                    Actions& out) {
-  const wire::Header& h = std::visit([](const auto& x) -> const wire::Header& { return x.header; },
-                                     m);
+  const wire::Header& h =
+      std::visit([](const auto& x) -> const wire::Header& { return x.header; }, m);
   if ((h.version == 3 && !m_policy.allows_v3()) || (h.version == 2 && !m_policy.allows_v2())) {
     note(out, Severity::Info, NoticeCode::VersionRefused,
          "Ignored an OTR version " + std::to_string(h.version) +
@@ -363,8 +421,8 @@ void Conversation::Impl::on_binary(const wire::BinaryMessage& m, ByteView raw, T
     if (m_their_tag == 0) {
       m_their_tag = h.sender_tag;
       m_tag_learned = true;
-    } else if (h.sender_tag != m_their_tag && m_tag_learned &&
-               m_msg_state != MsgState::Encrypted && h.type == wire::MessageType::DhCommit) {
+    } else if (h.sender_tag != m_their_tag && m_tag_learned && m_msg_state != MsgState::Encrypted &&
+               h.type == wire::MessageType::DhCommit) {
       // A tag learned from an unauthenticated message binds nothing yet: a new AKE from another
       // sender tag replaces it. Otherwise one corrupted first message (a wrong sender tag)
       // would make us ignore the real peer for good (found by fuzz_interaction). The Account's
@@ -410,7 +468,18 @@ void Conversation::Impl::apply_ake(AkeStep step, TimePoint now, Actions& out) {
          "Private conversation setup failed: " + step.error->message);
   }
   for (const wire::BinaryMessage& m : step.send) {
+    const std::size_t first = out.size();
     emit_wire(m, out);
+    if (step.done && std::holds_alternative<wire::Signature>(m)) {
+      // Keep our Signature until the peer shows it has the new keys: if it was lost, the
+      // peer's error is answered by sending it again, which completes the same AKE.
+      m_unconfirmed_signature.clear();
+      for (std::size_t i = first; i < out.size(); ++i) {
+        if (const auto* s = std::get_if<SendToPeer>(&out[i])) {
+          m_unconfirmed_signature.push_back(s->message);
+        }
+      }
+    }
   }
   if (!step.send.empty() && m_msg_state == MsgState::Encrypted &&
       std::string_view(m_ake.state_name()) == "awaiting_sig") {
@@ -431,8 +500,8 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
   const MsgState from = m_msg_state;
   const Fingerprint fp = done.their_key.fingerprint();
   const bool changed = m_last_fingerprint && *m_last_fingerprint != fp;
-  DataKeys fresh(std::move(done.our_dh), done.our_keyid, std::move(done.their_dh),
-                 done.their_keyid, done.secbytes);
+  DataKeys fresh(std::move(done.our_dh), done.our_keyid, std::move(done.their_dh), done.their_keyid,
+                 done.secbytes);
   if (m_keys) {
     // A re-key while encrypted: publish what the old keys verified, in the new session.
     fresh.carry_over_reveals(*m_keys);
@@ -455,8 +524,8 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
   m_last_fingerprint = fp;
   // A new session binds SMP to the new ssid; an exchange under way with the old one is dropped.
   m_smp.emplace(m_me->key.fingerprint(), fp, done.ssid, *m_rng);
-  out.emplace_back(StateChanged{from, MsgState::Encrypted, done.version, done.ssid,
-                                done.bold_first});
+  out.emplace_back(
+      StateChanged{from, MsgState::Encrypted, done.version, done.ssid, done.bold_first});
   out.emplace_back(PeerFingerprint{fp, changed});
 
   if (!m_held.empty()) {
@@ -471,6 +540,10 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
     note(out, Severity::Info, NoticeCode::HeldMessagesSent,
          std::to_string(held.size()) + " held message(s) sent encrypted");
   }
+  resend_last_text(fp, now, out);
+}
+
+void Conversation::Impl::resend_last_text(const Fingerprint& fp, TimePoint now, Actions& out) {
   if (m_may_retransmit) {
     m_may_retransmit = false;
     if (!m_last_text.empty() && now - m_last_text_time <= m_policy.resend_window) {
@@ -551,6 +624,7 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView raw, TimeP
     return;
   }
   AcceptedData& ok = std::get<AcceptedData>(result);
+  m_unconfirmed_signature.clear();  // the peer uses the keys of our last AKE: it has them
   m_recent_macs.push_back(m.mac);
   if (m_recent_macs.size() > kRecentMacs) {
     m_recent_macs.pop_front();
@@ -636,6 +710,7 @@ void Conversation::Impl::on_query(wire::Versions offered, TimePoint now, Actions
 
 void Conversation::Impl::start_ake(std::uint16_t version, TimePoint now, Actions& out) {
   m_last_ake_start = now;
+  m_unconfirmed_signature.clear();
   if (m_tag_learned && m_msg_state != MsgState::Encrypted) {
     // Outside a session, a tag we only learned may be wrong (see on_binary): address the D-H
     // Commit to any instance (receiver tag 0, as the spec allows) and learn the tag again from
@@ -652,10 +727,39 @@ void Conversation::Impl::on_error_message(const std::string& text, TimePoint now
     // libotr: the last message may not have arrived; resend it after the next AKE.
     m_may_retransmit = true;
   }
+  ++m_peer_errors_since_query;
+  if (m_msg_state == MsgState::Encrypted && !m_unconfirmed_signature.empty() &&
+      m_peer_errors_since_query < kPeerErrorsBeforeNextQuery) {
+    // Perhaps our last Signature never arrived: the peer still waits for it and cannot read the
+    // new session's messages. Sending it again completes that AKE in one message.
+    for (const std::string& s : m_unconfirmed_signature) {
+      out.emplace_back(SendToPeer{s});
+    }
+    note(out, Severity::Info, NoticeCode::AkeStarted,
+         "Sent the last key-exchange message again, in case the peer missed it");
+    // An "unreadable" error means the peer is in a session (the one our Signature completes).
+    // Any other error (libotr's and ours for "not in a private conversation") may also come from
+    // a peer that restarted and has no AKE to complete: then ask for a new one as well, and
+    // forget the Signature so that further errors take the ordinary, rate-limited path.
+    const bool peer_in_session = text.find("could not be read") != std::string::npos ||
+                                 text.find("unreadable") != std::string::npos;
+    if (peer_in_session) {
+      if (m_session) {
+        resend_last_text(m_session->their_fingerprint, now, out);
+      }
+      return;
+    }
+    m_unconfirmed_signature.clear();
+    if (m_policy.has(kErrorStartAke)) {
+      send_query(now, out);
+    }
+    return;
+  }
   // Rate-limited: while an AKE we started is still young, further errors start no new one, so
   // an error storm cannot turn into an AKE storm.
   if (m_policy.has(kErrorStartAke) &&
-      (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval)) {
+      (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval ||
+       m_peer_errors_since_query >= kPeerErrorsBeforeNextQuery)) {
     send_query(now, out);
   }
 }
@@ -690,15 +794,19 @@ void Conversation::Impl::on_plain(std::string text, bool tagged, wire::Versions 
 
 void Conversation::Impl::send_query(TimePoint now, Actions& out) {
   m_last_ake_start = now;
+  m_peer_errors_since_query = 0;
   out.emplace_back(SendToPeer{query_text(m_policy, m_me->account)});
   note(out, Severity::Info, NoticeCode::AkeStarted, "Asking the peer for a private conversation");
 }
 
 void Conversation::Impl::send_error(std::string_view text, TimePoint now, Actions& out) {
-  if (m_last_error_sent && now - *m_last_error_sent < kErrorReplyInterval) {
+  if (m_last_error_sent && now - *m_last_error_sent < kErrorReplyInterval &&
+      m_suppressed_errors + 1 < kUnreadableBeforeNextError) {
+    ++m_suppressed_errors;
     return;
   }
   m_last_error_sent = now;
+  m_suppressed_errors = 0;
   out.emplace_back(SendToPeer{wire::make_error_message(text)});
 }
 
@@ -759,8 +867,8 @@ Actions Conversation::Impl::send(std::string_view plaintext, TimePoint now) {
         send_data(as_bytes(plaintext), {}, 0, now, out);
         m_last_text = WipedBytes(as_bytes(plaintext));
         m_last_text_time = now;
-        m_last_text_fingerprint = m_session ? std::optional(m_session->their_fingerprint)
-                                            : std::nullopt;
+        m_last_text_fingerprint =
+            m_session ? std::optional(m_session->their_fingerprint) : std::nullopt;
         return;
       case MsgState::Finished:
         note(out, Severity::Warning, NoticeCode::SendRefused,
@@ -834,8 +942,8 @@ std::optional<TimePoint> Conversation::Impl::next_deadline() const {
 }
 
 std::pair<SecureArray<32>, Actions> Conversation::Impl::extra_symmetric_key(std::uint32_t use,
-                                                                           ByteView use_data,
-                                                                           TimePoint now) {
+                                                                            ByteView use_data,
+                                                                            TimePoint now) {
   if (m_msg_state != MsgState::Encrypted || !m_keys) {
     throw UsageError("extra_symmetric_key: the conversation is not encrypted");
   }
@@ -855,9 +963,8 @@ Actions Conversation::Impl::send_tlvs(const std::vector<wire::Tlv>& tlvs, TimePo
   if (m_msg_state != MsgState::Encrypted || !m_keys) {
     throw UsageError("send_tlvs: the conversation is not encrypted");
   }
-  return guarded("send_tlvs", [&](Actions& out) {
-    send_data({}, tlvs, wire::kFlagIgnoreUnreadable, now, out);
-  });
+  return guarded("send_tlvs",
+                 [&](Actions& out) { send_data({}, tlvs, wire::kFlagIgnoreUnreadable, now, out); });
 }
 
 // --- SMP ---
@@ -880,8 +987,7 @@ std::string sanitize_question(const std::string& q) {
 
 }  // namespace
 
-void Conversation::Impl::on_smp_step(SmpStep step, bool we_initiated, TimePoint now,
-                                     Actions& out) {
+void Conversation::Impl::on_smp_step(SmpStep step, bool we_initiated, TimePoint now, Actions& out) {
   if (step.send) {
     send_data({}, {*step.send}, wire::kFlagIgnoreUnreadable, now, out);
   }

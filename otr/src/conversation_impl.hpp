@@ -85,6 +85,9 @@ class Conversation::Impl {
                 Actions& out);
   void apply_ake(AkeStep step, TimePoint now, Actions& out);
   void go_encrypted(AkeSuccess done, TimePoint now, Actions& out);
+  // resend_last_text sends "[resent] " + our last message if the peer reported it unreadable,
+  // it is recent, and the peer's key is still |fp|.
+  void resend_last_text(const Fingerprint& fp, TimePoint now, Actions& out);
   void start_ake(std::uint16_t version, TimePoint now, Actions& out);
   void send_query(TimePoint now, Actions& out);
   void send_error(std::string_view text, TimePoint now, Actions& out);
@@ -127,6 +130,10 @@ class Conversation::Impl {
   TimePoint m_last_activity{};  // any data message either way (idle end)
   std::optional<TimePoint> m_last_error_sent;
   std::optional<TimePoint> m_last_ake_start;
+  unsigned m_suppressed_errors = 0;        // error replies held back since the last one sent
+  unsigned m_peer_errors_since_query = 0;  // peer errors since our last query
+  // Our Signature message of the last AKE, until the peer's first message under its keys.
+  std::vector<std::string> m_unconfirmed_signature;
   // MACs of recently accepted data messages: an exact duplicate is dropped quietly instead of
   // being reported unreadable (which would start an error, re-AKE loop).
   std::deque<std::array<std::uint8_t, wire::kMacBytes>> m_recent_macs;

@@ -71,8 +71,12 @@ TEST_CASE(
   const Outcome oa = pa.wait(150s);
   const Outcome ob = pb.wait(30s);
   const Outcome orelay = relay.process->wait(10s);
-  INFO("alice: " << oa.describe() << "\n" << read_file(alice.path("stderr.txt")).substr(0, 3000));
-  INFO("bob: " << ob.describe() << "\n" << read_file(bob.path("stderr.txt")).substr(0, 3000));
+  // The end of each log says why a side stopped.
+  const auto tail = [](const std::string& s) {
+    return s.size() > 3000 ? s.substr(s.size() - 3000) : s;
+  };
+  INFO("alice: " << oa.describe() << "\n" << tail(read_file(alice.path("stderr.txt"))));
+  INFO("bob: " << ob.describe() << "\n" << tail(read_file(bob.path("stderr.txt"))));
   REQUIRE(oa.exited);
   REQUIRE(ob.exited);
   REQUIRE(orelay.exited);

@@ -114,8 +114,7 @@ TEST_CASE("no resend when the peer's key changed", "[robust]") {
   }
 }
 
-TEST_CASE("replayed and duplicated data messages are dropped without an error storm",
-          "[robust]") {
+TEST_CASE("replayed and duplicated data messages are dropped without an error storm", "[robust]") {
   Two t;
   t.go_private();
   Actions sent = t.a.send("once only", t.pair.now);
@@ -170,10 +169,25 @@ TEST_CASE("bad input in every state: a notice, no crash, no state change", "[rob
   Two t;
   // Walk both sides through every AKE state, testing each on the way.
   std::vector<std::string> bad = {
-      "?OTR:===.", "?OTR:.", "?OTR:=.", "?OTR:A.", "?OTR:AA==.", "?OTR:AAMD.", "?OTR:AAMC",
-      "?OTR:AAED", "?OTR:AAEK", "?OTR|000000ff|00000000,00001,00002,abc,",
-      "?OTR|zz|yy,1,2,x,", "?OTR,00000,00001,abc,", "?OTR,00002,00001,abc,", "?OTR,1,2,,",
-      "?OTR,1,99999999,abc,", "?OTR:AAMDAAAAAQAAAAA=.", "?OTRQ", "?OTR", "?OTR?",
+      "?OTR:===.",
+      "?OTR:.",
+      "?OTR:=.",
+      "?OTR:A.",
+      "?OTR:AA==.",
+      "?OTR:AAMD.",
+      "?OTR:AAMC",
+      "?OTR:AAED",
+      "?OTR:AAEK",
+      "?OTR|000000ff|00000000,00001,00002,abc,",
+      "?OTR|zz|yy,1,2,x,",
+      "?OTR,00000,00001,abc,",
+      "?OTR,00002,00001,abc,",
+      "?OTR,1,2,,",
+      "?OTR,1,99999999,abc,",
+      "?OTR:AAMDAAAAAQAAAAA=.",
+      "?OTRQ",
+      "?OTR",
+      "?OTR?",
       std::string("?OTR:AAMD") + std::string(4000, 'A') + ".",
       "?OTR:AAMK/////////////////////w==.",
   };
@@ -325,4 +339,41 @@ TEST_CASE("an SMP message outside an encrypted session is refused with a notice"
   CHECK(at_a.has_notice(NoticeCode::NotInPrivate));
   CHECK(at_a.sent.empty());  // the control message asked for no error reply
   CHECK(t.a.msg_state() == MsgState::Plaintext);
+}
+
+TEST_CASE("a lost Signature is sent again when the peer reports our messages unreadable",
+          "[robust]") {
+  Two t;
+  t.go_private();
+  // Alice asks for a re-key; Bob commits, and Alice's Signature (the last AKE message) is lost,
+  // so Alice is on the new keys and Bob still waits for it.
+  t.pair.a_does(t.a.start(t.pair.now));
+  bool dropped = false;
+  for (int guard = 0; guard < 20 && (!t.pair.to_a.empty() || !t.pair.to_b.empty()); ++guard) {
+    if (!t.pair.to_b.empty()) {
+      std::string m = t.pair.to_b.front();
+      t.pair.to_b.pop_front();
+      auto bin = wire::dearmor(m);
+      if (bin && (*bin)[2] == 0x12 && !dropped) {  // message type 0x12: Signature
+        dropped = true;
+        continue;
+      }
+      t.pair.b_does(t.b.receive(m, t.pair.now));
+    }
+    if (!t.pair.to_a.empty()) {
+      std::string m = t.pair.to_a.front();
+      t.pair.to_a.pop_front();
+      t.pair.a_does(t.a.receive(m, t.pair.now));
+    }
+  }
+  REQUIRE(dropped);
+  REQUIRE(t.b.state_name() == "encrypted/awaiting_sig");
+  t.pair.a_does(t.a.send("after the re-key", t.pair.now));
+  t.pair.pump();
+  CHECK(t.pair.at_b.has_notice(NoticeCode::Unreadable));
+  CHECK(t.b.state_name() == "encrypted/none");
+  const auto texts = t.pair.at_b.texts();
+  REQUIRE_FALSE(texts.empty());
+  CHECK(texts.back() == "[resent] after the re-key");
+  CHECK(t.a.session()->ssid == t.b.session()->ssid);
 }
