@@ -250,11 +250,25 @@ class Account::Router {
           // D-H Key and its peer could never re-key with it (found by the fault test).
           // When both await a D-H Key, it most likely answers the newer Commit (the peer adopts
           // the latest Commit it receives), e.g. the master's new one over an older copy.
+          // A child that answered the peer's Commit (AWAITING_REVEALSIG) keeps that role: when
+          // both sides sent a Commit at once and each answered the other's, the peer (libotr
+          // does) takes its own Commit back on our D-H Key and sends a Reveal Signature; if we
+          // did the same, both would wait for a Signature forever.
           const Ake& master_ake = p.master->impl().ake();
           const Ake& child_ake = c.impl().ake();
           if (h.type == wire::MessageType::DhKey && master_ake.awaiting_dh_key() &&
+              !child_ake.awaiting_reveal_sig() &&
               (!child_ake.answers_own_commit(std::get<wire::DhKey>(*m)) ||
                master_ake.commit_serial() > child_ake.commit_serial())) {
+            c.impl().ake().copy_from(p.master->impl().ake());
+          }
+          // Both sides sent a D-H Commit at once (each answered the other's query): a child
+          // with no AKE and no session yet takes the master's Commit before it sees the peer's,
+          // so that the spec's comparison of the hashed g^x values picks one of the two. Answering
+          // blindly, as a fresh child would, lets both sides answer each other and depends on
+          // the peer to give its own Commit up.
+          if (h.type == wire::MessageType::DhCommit && master_ake.awaiting_dh_key() &&
+              child_ake.idle() && c.msg_state() == MsgState::Plaintext) {
             c.impl().ake().copy_from(p.master->impl().ake());
           }
           emit(peer_name, c, c.impl().receive_binary(*m, *bytes, now), now, out);

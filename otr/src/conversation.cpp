@@ -261,6 +261,10 @@ std::optional<std::uint16_t> Conversation::Impl::best_version(wire::Versions off
 
 void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out) {
   std::string armored = wire::armor(wire::encode_binary(m));
+  if (m_policy.max_message_size == 0 || armored.size() <= m_policy.max_message_size) {
+    out.emplace_back(SendToPeer{std::move(armored)});
+    return;
+  }
   std::uint16_t version = std::visit([](const auto& x) { return x.header.version; }, m);
   auto pieces = wire::fragment_message(armored, m_policy.max_message_size, version,
                                        m_me->instance_tag, m_their_tag);
@@ -813,13 +817,10 @@ void Conversation::Impl::send_error(std::string_view text, TimePoint now, Action
 void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& tlvs,
                                    std::uint8_t flags, TimePoint now, Actions& out,
                                    crypto::SecureArray<32>* extra_key) {
-  wire::DataPlaintext p;
-  p.text.assign(reinterpret_cast<const char*>(text.data()), text.size());
-  p.tlvs = tlvs;
-  Bytes plain = wire::encode_plaintext(p);
-  crypto::SecureBytes secret_plain(plain);
-  crypto::wipe(plain.data(), plain.size());
-  crypto::wipe(p.text.data(), p.text.size());
+  // The encoded plaintext lives in wiped ordinary memory only while it is encrypted (libgcrypt's
+  // secure allocator is slow, and the caller's copy of the text is ordinary memory anyway).
+  const WipedBytes plain(wire::encode_plaintext(
+      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), tlvs));
   wire::Header h;
   h.version = m_version;
   h.type = wire::MessageType::Data;
@@ -827,7 +828,7 @@ void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& 
     h.sender_tag = m_me->instance_tag;
     h.receiver_tag = m_their_tag;
   }
-  wire::DataMessage m = m_keys->seal(h, flags, secret_plain.view(), *m_rng, extra_key);
+  wire::DataMessage m = m_keys->seal(h, flags, plain.view(), *m_rng, extra_key);
   emit_wire(m, out);
   m_last_sent = now;
   m_last_activity = now;

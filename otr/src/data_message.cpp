@@ -84,6 +84,7 @@ wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags,
                                  crypto::SecureArray<32>* extra_key_out) {
   if (!m_our_cur) {
     m_our_cur = crypto::DhKeyPair::generate(rng);
+    m_our_cur_pub = m_our_cur->pub.to_bytes();
   }
   SessionKeys& k = slot_for_send();
   wire::DataMessage m;
@@ -92,7 +93,7 @@ wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags,
   m.flags = flags;
   m.sender_keyid = m_our_keyid - 1;
   m.recipient_keyid = m_their_keyid;
-  m.next_dh = m_our_cur->pub.to_bytes();
+  m.next_dh = m_our_cur_pub;
   // OTRv3: the counter "must be strictly larger" than any used before with this key pair;
   // libotr increments before use, so the first message carries 1.
   m.ctr = ctr_bytes(++k.send_ctr);

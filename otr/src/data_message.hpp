@@ -104,6 +104,7 @@ class DataKeys {
 
   std::uint32_t m_our_keyid;                  // id of m_our_cur
   std::optional<crypto::DhKeyPair> m_our_cur;  // generated lazily, on our next send
+  Bytes m_our_cur_pub;  // its public key, encoded once for every message that announces it
   std::optional<crypto::DhKeyPair> m_our_prev;
   std::uint32_t m_their_keyid;
   crypto::Mpi m_their_cur;

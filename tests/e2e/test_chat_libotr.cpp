@@ -89,6 +89,7 @@ LibotrRun run_with_libotr(const std::string& our_script, const std::string& thei
 void check_private_and_clean(const LibotrRun& run) {
   INFO("otrchat: " << run.ours_err);
   INFO("libotr_peer: " << run.theirs_err);
+  INFO("wire to libotr:\n" << run.to_libotr << "wire to otrchat:\n" << run.to_otrchat);
   REQUIRE(run.ours.exited);
   REQUIRE(run.theirs.exited);
   CHECK(run.ours.code == 0);

@@ -181,3 +181,29 @@ TEST_CASE("a fragmented D-H Key still reaches the copy-on-key", "[account]") {
   CHECK(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
   CHECK(bob.account->find("alice")->msg_state() == MsgState::Encrypted);
 }
+
+TEST_CASE("both sides start at once: the crossing D-H Commits settle into one AKE", "[account]") {
+  // Each side's query reaches the other before either sees an answer, so both send a D-H
+  // Commit. The hashed g^x comparison must pick one, whichever side's value is higher: the
+  // seeds vary which one it is.
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    CAPTURE(seed);
+    Net net;
+    Client& alice = net.add("alice", 0x0aaaaaaa, seed * 2);
+    Client& bob = net.add("bob", 0x0bbbbbbb, seed * 2 + 1);
+    net.take(alice, alice.account->start("bob", net.now));
+    net.take(bob, bob.account->start("alice", net.now));
+    net.pump();
+    Conversation* a = alice.account->find("bob");
+    Conversation* b = bob.account->find("alice");
+    REQUIRE(a != nullptr);
+    REQUIRE(b != nullptr);
+    REQUIRE(a->msg_state() == MsgState::Encrypted);
+    REQUIRE(b->msg_state() == MsgState::Encrypted);
+    CHECK(a->session()->ssid == b->session()->ssid);
+    net.take(alice, alice.account->send("bob", "after the race", net.now));
+    net.pump();
+    REQUIRE(Net::shown(bob).size() == 1);
+    CHECK(Net::shown(bob)[0] == "after the race");
+  }
+}

@@ -93,6 +93,8 @@ class WipedBytes {
  public:
   WipedBytes() = default;
   explicit WipedBytes(ByteView content) : m_bytes(content.begin(), content.end()) {}
+  // Adopts |content| without a copy.
+  explicit WipedBytes(std::vector<std::uint8_t>&& content) : m_bytes(std::move(content)) {}
   ~WipedBytes() { clear(); }
   WipedBytes(WipedBytes&& o) noexcept : m_bytes(std::move(o.m_bytes)) { o.m_bytes.clear(); }
   WipedBytes& operator=(WipedBytes&& o) noexcept {

@@ -253,6 +253,7 @@ struct DecodedPlaintext {
 DecodedPlaintext decode_plaintext(ByteView bytes);
 // encode_plaintext writes text ‖ NUL ‖ TLVs (the NUL always, as libotr does).
 Bytes encode_plaintext(const DataPlaintext& p);
+Bytes encode_plaintext(std::string_view text, std::span<const Tlv> tlvs);
 
 // decode_smp_mpis parses an SMP TLV value: INT count ‖ count MPIs. Errors if count differs from
 // |expected|, on truncation or trailing bytes. |what| names the message in errors ("SMP2").

@@ -67,9 +67,21 @@ bool equal_ct(ByteView a, ByteView b) {
   if (a.size() != b.size()) {
     return false;
   }
-  volatile std::uint8_t diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
+  // OR of the XORs of every 8-byte word, then of the remaining bytes: no early exit. The empty
+  // asm keeps the compiler from turning the loop into a comparison that stops at a difference.
+  std::uint64_t diff = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    std::uint64_t x = 0;
+    std::uint64_t y = 0;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    diff |= x ^ y;
+    __asm__ volatile("" : "+r"(diff));
+  }
+  for (; i < a.size(); ++i) {
+    diff |= static_cast<std::uint64_t>(a[i] ^ b[i]);
+    __asm__ volatile("" : "+r"(diff));
   }
   return diff == 0;
 }

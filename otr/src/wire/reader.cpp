@@ -145,15 +145,14 @@ bool Reader::finish() {
 }
 
 void Writer::u16(std::uint16_t v) {
-  m_out.push_back(static_cast<std::uint8_t>(v >> 8));
-  m_out.push_back(static_cast<std::uint8_t>(v));
+  const std::uint8_t b[2] = {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+  m_out.insert(m_out.end(), b, b + 2);
 }
 
 void Writer::u32(std::uint32_t v) {
-  m_out.push_back(static_cast<std::uint8_t>(v >> 24));
-  m_out.push_back(static_cast<std::uint8_t>(v >> 16));
-  m_out.push_back(static_cast<std::uint8_t>(v >> 8));
-  m_out.push_back(static_cast<std::uint8_t>(v));
+  const std::uint8_t b[4] = {static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
+                             static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+  m_out.insert(m_out.end(), b, b + 4);
 }
 
 void Writer::data(ByteView b) {

@@ -55,12 +55,14 @@ DecodedPlaintext decode_plaintext(ByteView bytes) {
   return out;
 }
 
-Bytes encode_plaintext(const DataPlaintext& p) {
-  if (p.text.find('\0') != std::string::npos) {
+Bytes encode_plaintext(const DataPlaintext& p) { return encode_plaintext(p.text, p.tlvs); }
+
+Bytes encode_plaintext(std::string_view text, std::span<const Tlv> tlvs) {
+  if (text.find('\0') != std::string_view::npos) {
     throw UsageError("encode_plaintext: the text contains a NUL, which would end it early");
   }
-  std::size_t size = p.text.size() + 1;
-  for (const Tlv& t : p.tlvs) {
+  std::size_t size = text.size() + 1;
+  for (const Tlv& t : tlvs) {
     if (t.value.size() > std::numeric_limits<std::uint16_t>::max()) {
       throw UsageError("encode_plaintext: TLV type " + std::to_string(t.type) + " value of " +
                        count_bytes(t.value.size()) + " does not fit a 16-bit length");
@@ -69,11 +71,11 @@ Bytes encode_plaintext(const DataPlaintext& p) {
   }
   Bytes out;
   out.reserve(size);
-  out.assign(p.text.begin(), p.text.end());
+  out.assign(text.begin(), text.end());
   // libotr always writes the NUL, even when no TLV follows.
   out.push_back(0);
   Writer w(out);
-  for (const Tlv& t : p.tlvs) {
+  for (const Tlv& t : tlvs) {
     w.u16(t.type);
     w.u16(static_cast<std::uint16_t>(t.value.size()));
     w.raw(t.value);
