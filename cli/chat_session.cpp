@@ -44,18 +44,6 @@ std::string tag_hex(std::uint32_t tag) {
   return buf;
 }
 
-const char* state_key(MsgState s) {
-  switch (s) {
-    case MsgState::Plaintext:
-      return "plaintext";
-    case MsgState::Encrypted:
-      return "encrypted";
-    case MsgState::Finished:
-      return "finished";
-  }
-  return "unknown";
-}
-
 const char* severity_key(Severity s) {
   switch (s) {
     case Severity::Info:
@@ -157,7 +145,7 @@ void ChatSession::json(const JsonObject& obj) {
 
 std::string ChatSession::conversation_state() const {
   Conversation* c = m_account->find(m_setup.peer);
-  return c == nullptr ? "plaintext" : state_key(c->msg_state());
+  return c == nullptr ? "plaintext" : msg_state_name(c->msg_state());
 }
 
 // --- the loop ---
@@ -483,7 +471,7 @@ void ChatSession::show_info() {
   const MsgState state = c == nullptr ? MsgState::Plaintext : c->msg_state();
   std::optional<SessionInfo> s = c == nullptr ? std::nullopt : c->session();
   JsonObject j("info");
-  j.str("state", state_key(state))
+  j.str("state", msg_state_name(state))
       .str("our_instance", tag_hex(me.instance_tag))
       .str("our_fingerprint", fingerprint_hex(me.key.fingerprint()));
   std::string words = state == MsgState::Encrypted ? "private (encrypted)"
@@ -619,7 +607,7 @@ void ChatSession::apply_one(Event& e) {
 
 void ChatSession::on_state_changed(const Event& e, const StateChanged& s) {
   JsonObject j("state");
-  j.str("peer", e.peer).str("from", state_key(s.from)).str("to", state_key(s.to));
+  j.str("peer", e.peer).str("from", msg_state_name(s.from)).str("to", msg_state_name(s.to));
   j.str("instance", tag_hex(e.instance));
   if (s.to == MsgState::Encrypted) {
     j.num("version", s.version)
