@@ -247,6 +247,9 @@ AkeStep Ake::on_dh_commit(const wire::DhCommit& m, const AkeParties& p) {
     // resend your D-H Commit message. Otherwise: Forget your old gx value ... reply with a D-H
     // Key Message".
     if (std::memcmp(s->commit.hashed_gx.data(), m.hashed_gx.data(), 32) > 0) {
+      // Resent to the instance we know now (a Commit sent to receiver tag 0 before we learned
+      // the peer's tag is then addressed to it).
+      s->commit.header = make_header(s->commit.header.version, wire::MessageType::DhCommit, p);
       AkeStep step;
       step.send.emplace_back(s->commit);
       return step;
@@ -263,7 +266,11 @@ AkeStep Ake::on_dh_commit(const wire::DhCommit& m, const AkeParties& p) {
     }
     // "Retransmit your D-H Key Message (the same one as you sent when you entered
     // AUTHSTATE_AWAITING_REVEALSIG). Forget the old D-H Commit message, and use this new one."
+    // Re-addressed to the instance we know now: if the first Commit's sender tag was
+    // corrupted on the way, we learned a wrong tag from it and the stored D-H Key carries it,
+    // so the peer would ignore every copy (found by fuzz_interaction).
     s->their_commit = m;
+    s->our_dh_key.header = make_header(s->version, wire::MessageType::DhKey, p);
     AkeStep step;
     step.send.emplace_back(s->our_dh_key);
     return step;

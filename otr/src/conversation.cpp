@@ -12,6 +12,7 @@
 // state and commits only when MAC, counter and next key all check out. A failure in libgcrypt
 // (CryptoError) marks the conversation failed; every later call then throws UsageError.
 #include <algorithm>
+#include <cstring>
 
 #include "conversation_impl.hpp"
 
@@ -587,7 +588,17 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView raw, TimeP
   }
   // These MACs travelled in the clear, so a plain comparison leaks nothing; equal_ct over all
   // 32 of them was 12% of the instructions of a 100-byte message (otr_bench, callgrind).
-  if (std::find(m_recent_macs.begin(), m_recent_macs.end(), m.mac) != m_recent_macs.end()) {
+  // First 8 bytes as one word, the rest only on a match: a memcmp per entry was 6% of a
+  // 100-byte message.
+  std::uint64_t head = 0;
+  std::memcpy(&head, m.mac.data(), sizeof head);
+  const bool duplicate =
+      std::any_of(m_recent_macs.begin(), m_recent_macs.end(), [&](const auto& seen) {
+        std::uint64_t h = 0;
+        std::memcpy(&h, seen.data(), sizeof h);
+        return h == head && seen == m.mac;
+      });
+  if (duplicate) {
     note(out, Severity::Info, NoticeCode::Replayed,
          "A duplicate of a message already received was dropped");
     return;

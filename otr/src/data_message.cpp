@@ -187,7 +187,7 @@ std::variant<AcceptedData, DataKeys::OpenError> DataKeys::open(const wire::DataM
     }
   }
   AcceptedData out;
-  out.plaintext = crypto::SecureBytes(m.ciphertext.size());
+  out.plaintext = crypto::WipedBytes(Bytes(m.ciphertext.size()));
   crypto::aes128_ctr(k.recv_aes.view(), m.ctr, m.ciphertext, out.plaintext.span());
   out.extra_key = k.extra_key;
   out.lost_before = ctr - k.recv_ctr - 1;

@@ -40,7 +40,7 @@ struct SessionKeys {
 
 // AcceptedData is a verified, decrypted data message.
 struct AcceptedData {
-  crypto::SecureBytes plaintext;
+  crypto::WipedBytes plaintext;  // handed to the application as text right after
   crypto::SecureArray<32> extra_key;  // of the pair that carried the message
   std::uint64_t lost_before = 0;      // counter gap: messages of this pair we never saw
 };

@@ -110,6 +110,7 @@ class WipedBytes {
 
   WipedBytes copy() const { return WipedBytes(view()); }
   ByteView view() const { return {m_bytes.data(), m_bytes.size()}; }
+  std::span<std::uint8_t> span() { return {m_bytes.data(), m_bytes.size()}; }
   bool empty() const { return m_bytes.empty(); }
   std::size_t size() const { return m_bytes.size(); }
   void clear() {
