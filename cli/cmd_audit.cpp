@@ -1,26 +1,11 @@
 // otrchat audit: which messages of a recorded transcript could anyone have forged, because
 // their MAC key was published later in the same transcript.
-#include <fstream>
-#include <iostream>
-#include <iterator>
 
 #include "command.hpp"
 #include "otr/toolkit.hpp"
 
 namespace otr::cli {
 namespace {
-
-// read_all reads FILE, or stdin for "" and "-".
-std::string read_all(const std::string& path) {
-  if (path.empty() || path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Failure("cannot read " + path);
-  }
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class AuditCommand final : public Command {
  public:
@@ -47,7 +32,7 @@ class AuditCommand final : public Command {
   int run(const po::variables_map& vm, Context& ctx) override {
     const bool json = vm["json"].as<bool>();
     toolkit::Transcript t = toolkit::read_transcript(
-        read_all(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
+        read_input(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
     toolkit::AuditReport report = toolkit::audit(t);
     if (vm["dh-keys"].as<bool>()) {
       std::vector<toolkit::TranscriptDhKey> keys = toolkit::find_dh_public_keys(t);

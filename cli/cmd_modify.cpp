@@ -1,26 +1,11 @@
 // otrchat modify: change a known piece of a data message's plaintext without its AES key and
 // MAC it again with a published MAC key, like libotr-bin's otr_modify.
-#include <fstream>
-#include <iostream>
-#include <iterator>
 
 #include "command.hpp"
 #include "otr/toolkit.hpp"
 
 namespace otr::cli {
 namespace {
-
-// read_all reads FILE, or stdin for "" and "-".
-std::string read_all(const std::string& path) {
-  if (path.empty() || path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Failure("cannot read " + path);
-  }
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class ModifyCommand final : public Command {
  public:
@@ -73,7 +58,7 @@ class ModifyCommand final : public Command {
     if (!offset) {
       throw UsageError(offset.error().message);
     }
-    std::string input = read_all(vm.count("in") != 0 ? vm["in"].as<std::string>() : "");
+    std::string input = read_input(vm.count("in") != 0 ? vm["in"].as<std::string>() : "");
     Result<toolkit::ModifyResult> r =
         toolkit::modify(input, ByteView(*key), old_text, new_text, *offset);
     if (!r) {

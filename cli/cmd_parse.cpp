@@ -1,8 +1,5 @@
 // otrchat parse: show every field of every message in a transcript, like libotr-bin's otr_parse,
 // and the messages otr_parse skips (fragments, reassembled; queries; errors; plain text).
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <sstream>
 
 #include "command.hpp"
@@ -10,18 +7,6 @@
 
 namespace otr::cli {
 namespace {
-
-// read_all reads FILE, or stdin for "" and "-".
-std::string read_all(const std::string& path) {
-  if (path.empty() || path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Failure("cannot read " + path);
-  }
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class ParseCommand final : public Command {
  public:
@@ -52,7 +37,7 @@ class ParseCommand final : public Command {
     const bool json = vm["json"].as<bool>();
     const bool numbered = vm["numbered"].as<bool>();
     toolkit::Transcript t = toolkit::read_transcript(
-        read_all(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
+        read_input(vm.count("file") != 0 ? vm["file"].as<std::string>() : ""));
     for (const std::string& p : t.problems) {
       ctx.err << "otrchat parse: " << p << "\n";
     }

@@ -1,26 +1,11 @@
 // otrchat readforge: read a data message with its AES key and, optionally, replace its text,
 // like libotr-bin's otr_readforge.
-#include <fstream>
-#include <iostream>
-#include <iterator>
 
 #include "command.hpp"
 #include "otr/toolkit.hpp"
 
 namespace otr::cli {
 namespace {
-
-// read_all reads FILE, or stdin for "" and "-".
-std::string read_all(const std::string& path) {
-  if (path.empty() || path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Failure("cannot read " + path);
-  }
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class ReadforgeCommand final : public Command {
  public:
@@ -64,7 +49,7 @@ class ReadforgeCommand final : public Command {
     }
     toolkit::ReadForgeOptions options;
     options.forge_even_if_mac_fails = vm["force"].as<bool>();
-    std::string input = read_all(vm.count("in") != 0 ? vm["in"].as<std::string>() : "");
+    std::string input = read_input(vm.count("in") != 0 ? vm["in"].as<std::string>() : "");
     Result<toolkit::ReadForgeResult> r = toolkit::read_and_forge(
         input, ByteView(*aes), new_text ? std::optional<std::string_view>(*new_text) : std::nullopt,
         options);

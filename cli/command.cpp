@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <map>
 
 namespace otr::cli {
@@ -15,6 +18,17 @@ std::map<std::string, CommandFactory>& table() {
 }
 
 }  // namespace
+
+std::string read_input(const std::string& path) {
+  if (path.empty() || path == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Failure("cannot read " + path);
+  }
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 void Registry::add(CommandFactory factory) {
   std::string name = factory()->name();

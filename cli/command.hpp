@@ -52,6 +52,10 @@ class Failure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// read_input returns the whole of the file at |path|, or of stdin for "" and "-" (the toolkit
+// commands' transcript or message input). Throws Failure if the file cannot be read.
+std::string read_input(const std::string& path);
+
 // Context is what every command gets besides its options.
 struct Context {
   // dir holds the key, fingerprint and instance-tag files: --dir, else $XDG_DATA_HOME/otrchat,

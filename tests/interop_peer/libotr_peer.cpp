@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "otr/toolkit.hpp"
 #include "support/libotr_endpoint.hpp"
 
 namespace {
@@ -68,37 +69,7 @@ struct UsageError : std::runtime_error {
 
 // --- JSON lines on stderr ---
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
+using otr::toolkit::json_string;  // the engine toolkit's quoting (RFC 8259)
 
 // JsonLine builds {"event":…, …} one field at a time and prints it on destruction.
 class JsonLine {
