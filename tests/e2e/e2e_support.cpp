@@ -401,6 +401,23 @@ std::optional<JsonEvent> wait_for_event(const std::filesystem::path& path, const
 
 // --- Relay ---
 
+PipedPair::PipedPair(Spawn a, Spawn b) {
+  a.stdin_fd = m_a_in.read;
+  a.stdout_fd = m_a_out.write;
+  b.stdin_fd = m_b_in.read;
+  b.stdout_fd = m_b_out.write;
+  m_a = std::make_unique<Process>(a);
+  m_b = std::make_unique<Process>(b);
+  // The children have their ends; ours are the relay's.
+  m_a_in.close_read();
+  m_a_out.close_write();
+  m_b_in.close_read();
+  m_b_out.close_write();
+  m_relay =
+      std::make_unique<Relay>(std::exchange(m_a_out.read, -1), std::exchange(m_b_in.write, -1),
+                              std::exchange(m_b_out.read, -1), std::exchange(m_a_in.write, -1));
+}
+
 Relay::Relay(int a_out, int b_in, int b_out, int a_in) : m_fds{a_out, b_in, b_out, a_in} {
   if (::pipe2(m_stop, O_CLOEXEC) != 0) {
     fail_errno("pipe2");

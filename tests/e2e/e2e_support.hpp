@@ -153,6 +153,24 @@ class Relay {
   std::thread m_thread;
 };
 
+// PipedPair starts two processes whose stdio are joined through a Relay (a's stdout to b's
+// stdin, b's stdout to a's stdin), like two `otrchat chat --stdio` peers joined by a pipe. The
+// Spawns' stdin_fd and stdout_fd are set here. Destruction stops the relay, then kills what
+// still runs.
+class PipedPair {
+ public:
+  PipedPair(Spawn a, Spawn b);
+  Process& a() { return *m_a; }
+  Process& b() { return *m_b; }
+  Relay& relay() { return *m_relay; }
+
+ private:
+  Pipe m_a_in, m_a_out, m_b_in, m_b_out;
+  std::unique_ptr<Process> m_a;
+  std::unique_ptr<Process> m_b;
+  std::unique_ptr<Relay> m_relay;
+};
+
 // long_text returns a message of |n| characters that begins with |tag| and ends with
 // |tag| + "-END", with no two adjacent lines equal (so a dropped fragment shows).
 std::string long_text(const std::string& tag, std::size_t n);

@@ -27,7 +27,6 @@ LibotrRun run_with_libotr(const std::string& our_script, const std::string& thei
                           const std::string& policy = "opportunistic") {
   Account alice("alice");
   Account bob("bob");  // its copy of the test keys serves libotr_peer
-  Pipe a_in, a_out, b_in, b_out;
   Spawn sa;
   sa.argv = {kOtrchat};
   for (const std::string& a : alice.chat_args("bob")) {
@@ -40,8 +39,6 @@ LibotrRun run_with_libotr(const std::string& our_script, const std::string& thei
         "--json=" + alice.path("events.json").string()}) {
     sa.argv.push_back(a);
   }
-  sa.stdin_fd = a_in.read;
-  sa.stdout_fd = a_out.write;
   sa.stderr_path = alice.path("stderr.txt").string();
   Spawn sb;
   sb.argv = {kLibotrPeer,
@@ -61,20 +58,12 @@ LibotrRun run_with_libotr(const std::string& our_script, const std::string& thei
              "20",
              "--script",
              bob.script("script.txt", their_script)};
-  sb.stdin_fd = b_in.read;
-  sb.stdout_fd = b_out.write;
   sb.stderr_path = bob.path("stderr.txt").string();
-  Process pa(sa);
-  Process pb(sb);
-  a_in.close_read();
-  a_out.close_write();
-  b_in.close_read();
-  b_out.close_write();
-  Relay relay(std::exchange(a_out.read, -1), std::exchange(b_in.write, -1),
-              std::exchange(b_out.read, -1), std::exchange(a_in.write, -1));
+  PipedPair pair(std::move(sa), std::move(sb));
+  Relay& relay = pair.relay();
   LibotrRun run;
-  run.ours = pa.wait(40s);
-  run.theirs = pb.wait(10s);
+  run.ours = pair.a().wait(40s);
+  run.theirs = pair.b().wait(10s);
   relay.finish(5s);
   run.ours_err = read_file(alice.path("stderr.txt"));
   run.theirs_err = read_file(bob.path("stderr.txt"));

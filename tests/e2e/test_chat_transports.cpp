@@ -97,32 +97,21 @@ TEST_CASE("two otrchats chat over a pipe", "[e2e][stdio]") {
   Account bob("bob");
   const std::string long_a = long_text("LONGA", 1200);
   const std::string long_b = long_text("LONGB", 900);
-  Pipe a_in, a_out, b_in, b_out;
   Spawn sa, sb;
   // 300-byte messages: OTR must fragment the AKE and the long messages.
   sa.argv = with(alice.chat_args("bob"), {"--stdio", "--max-message-size", "300", "--timeout", "20",
                                           "--input", alice.script("in.txt", alice_script(long_a)),
                                           "--json=" + alice.path("events.json").string()});
-  sa.stdin_fd = a_in.read;
-  sa.stdout_fd = a_out.write;
   sa.stderr_path = alice.path("stderr.txt").string();
   sb.argv = with(bob.chat_args("alice"), {"--stdio", "--max-message-size", "300", "--timeout", "20",
                                           "--input", bob.script("in.txt", bob_script(long_b)),
                                           "--json=" + bob.path("events.json").string()});
-  sb.stdin_fd = b_in.read;
-  sb.stdout_fd = b_out.write;
   sb.stderr_path = bob.path("stderr.txt").string();
-  Process pa(sa);
-  Process pb(sb);
-  a_in.close_read();
-  a_out.close_write();
-  b_in.close_read();
-  b_out.close_write();
-  Relay relay(std::exchange(a_out.read, -1), std::exchange(b_in.write, -1),
-              std::exchange(b_out.read, -1), std::exchange(a_in.write, -1));
+  PipedPair pair(std::move(sa), std::move(sb));
+  Relay& relay = pair.relay();
 
-  Outcome oa = pa.wait(40s);
-  Outcome ob = pb.wait(10s);
+  Outcome oa = pair.a().wait(40s);
+  Outcome ob = pair.b().wait(10s);
   INFO("alice: " << read_file(alice.path("stderr.txt")));
   INFO("bob: " << read_file(bob.path("stderr.txt")));
   CHECK(relay.finish(5s));

@@ -44,30 +44,19 @@ TEST_CASE(
   const std::string script_b = "/wait private\n/wait text " + kTextA.substr(0, 18) + "\n" + kTextB +
                                "\n/wait auth\n/otr auth " + kSecret + "\n/wait smp\n/wait auth\n" +
                                "/otr auth " + kWrong + "\n/wait smp\n/wait finished\n";
-  Pipe a_in, a_out, b_in, b_out;
   Spawn sa, sb;
   sa.argv = otrchat_args(alice, "bob",
                          {"--stdio", "--timeout", "20", "--input", alice.script("in.txt", script_a),
                           "--json=" + alice.path("events.json").string()});
-  sa.stdin_fd = a_in.read;
-  sa.stdout_fd = a_out.write;
   sa.stderr_path = alice.path("stderr.txt").string();
   sb.argv = otrchat_args(bob, "alice",
                          {"--stdio", "--timeout", "20", "--input", bob.script("in.txt", script_b),
                           "--json=" + bob.path("events.json").string()});
-  sb.stdin_fd = b_in.read;
-  sb.stdout_fd = b_out.write;
   sb.stderr_path = bob.path("stderr.txt").string();
-  Process pa(sa);
-  Process pb(sb);
-  a_in.close_read();
-  a_out.close_write();
-  b_in.close_read();
-  b_out.close_write();
-  Relay wire(std::exchange(a_out.read, -1), std::exchange(b_in.write, -1),
-             std::exchange(b_out.read, -1), std::exchange(a_in.write, -1));
-  const Outcome oa = pa.wait(40s);
-  const Outcome ob = pb.wait(10s);
+  PipedPair pair(std::move(sa), std::move(sb));
+  Relay& wire = pair.relay();
+  const Outcome oa = pair.a().wait(40s);
+  const Outcome ob = pair.b().wait(10s);
   REQUIRE(wire.finish(5s));
   const std::string err_a = read_file(alice.path("stderr.txt"));
   const std::string err_b = read_file(bob.path("stderr.txt"));
