@@ -1,11 +1,11 @@
 // LineCodec: the line framing shared by StdioTransport and TcpTransport.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "otr/toolkit.hpp"
 #include "otr/transport/line_codec.hpp"
 
 using otr::transport::LineCodec;
@@ -77,7 +77,8 @@ TEST_CASE("LineCodec keeps a bad escape literally and reports it", "[transport]"
         Strings{"line 2: unknown escape \"\\x\" at byte 3 kept literally"});
 
   CHECK(codec.feed("end\\\n") == Strings{"end\\"});
-  CHECK(codec.take_problems() == Strings{"line 3: backslash at the end of the line kept literally"});
+  CHECK(codec.take_problems() ==
+        Strings{"line 3: backslash at the end of the line kept literally"});
 
   CHECK(codec.feed(std::string("ctl\\\x01\n", 6)) == Strings{std::string("ctl\\\x01", 5)});
   CHECK(codec.take_problems() ==
@@ -99,8 +100,7 @@ TEST_CASE("LineCodec discards an over-long line and resynchronises", "[transport
   CHECK(codec.take_problems() == Strings{"line 5 is longer than 8 bytes; discarding it"});
 }
 
-TEST_CASE("LineCodec never buffers more than the cap, even fed one byte at a time",
-          "[transport]") {
+TEST_CASE("LineCodec never buffers more than the cap, even fed one byte at a time", "[transport]") {
   LineCodec codec(64);
   std::string flood(10'000, 'A');
   std::size_t most = 0;
@@ -170,5 +170,23 @@ TEST_CASE("LineCodec survives arbitrary bytes split at arbitrary points", "[tran
     }
     CHECK(small.buffered_bytes() <= 17);
     small.take_problems();
+  }
+}
+
+// The transcript reader of the engine's toolkit re-implements this framing (otr::core may not
+// depend on otr::transport): what LineCodec writes, read_transcript must read back unchanged.
+TEST_CASE("toolkit::read_transcript reads what LineCodec writes", "[transport][toolkit]") {
+  const Strings messages = {"?OTR:AAMD+/=.",           "back\\slash",          "two\nlines",
+                            "carriage\rreturn\r\n",    "\\n is not a newline", "trailing \\",
+                            std::string("nul\0in", 6), "tab\tand \x7f"};
+  std::string wire;
+  for (const std::string& m : messages) {
+    wire += LineCodec::encode(m);
+  }
+  const otr::toolkit::Transcript t = otr::toolkit::read_transcript(wire);
+  CHECK(t.problems.empty());
+  REQUIRE(t.messages.size() == messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    CHECK(t.messages[i].wire == messages[i]);
   }
 }
