@@ -23,7 +23,15 @@ std::array<std::uint8_t, wire::kCtrBytes> ctr_bytes(std::uint64_t v) {
   return out;
 }
 
+thread_local DataKeys::SealObserver t_seal_observer = nullptr;
+thread_local void* t_seal_context = nullptr;
+
 }  // namespace
+
+void DataKeys::set_seal_observer(SealObserver observer, void* context) {
+  t_seal_observer = observer;
+  t_seal_context = context;
+}
 
 SessionKeys SessionKeys::derive(ByteView secbytes, bool we_are_high) {
   // OTRv3, "Computing AES keys and MAC keys": "If your public value is larger than theirs ...
@@ -97,6 +105,9 @@ wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags,
   // OTRv3: the counter "must be strictly larger" than any used before with this key pair;
   // libotr increments before use, so the first message carries 1.
   m.ctr = ctr_bytes(++k.send_ctr);
+  if (t_seal_observer != nullptr) {
+    t_seal_observer(t_seal_context, k.send_aes.view(), k.send_ctr);
+  }
   m.ciphertext.resize(plaintext.size());
   crypto::aes128_ctr(k.send_aes.view(), m.ctr, plaintext, m.ciphertext);
   Bytes authenticated = wire::data_message_authenticated(m);

@@ -48,6 +48,12 @@ struct AcceptedData {
 // DataKeys is the key state of one encrypted session.
 class DataKeys {
  public:
+  // SealObserver, when set, sees the AES key and counter of every data message this thread
+  // seals. TEST-ONLY: the attacker harness (tests/support/attack_net.cpp) checks with it that no
+  // (key, counter) pair is ever used twice. Null in production.
+  using SealObserver = void (*)(void* context, ByteView send_aes_key, std::uint64_t ctr);
+  static void set_seal_observer(SealObserver observer, void* context);
+
   // DataKeys starts from a completed AKE: our AKE key (|our_keyid|) and theirs, plus the AKE's
   // secbytes, which are exactly the session keys of that first pair (no exponentiation needed).
   DataKeys(crypto::DhKeyPair our_ake_key, std::uint32_t our_keyid, crypto::Mpi their_pub,
