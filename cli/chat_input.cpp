@@ -10,6 +10,8 @@ const char* const kInChatHelp =
     "  /otr finish               end the private conversation\n"
     "  /otr info                 state, session id, fingerprints, trust, instance tags\n"
     "  /otr trust | /otr distrust   mark the peer's fingerprint verified, or clear that\n"
+    "                            (trusting also sends messages held for a new key)\n"
+    "  /otr release              send the messages held for a new or changed key anyway\n"
     "  /otr auth SECRET          verify the peer with a secret you share (SMP); also answers\n"
     "                            the peer's question\n"
     "  /otr authq QUESTION SECRET   the same, asking QUESTION: \"several words\" in quotes,\n"
@@ -112,6 +114,9 @@ InputLine parse_otr(std::string_view args) {
   if (sub == "distrust") {
     return no_args(K::Distrust);
   }
+  if (sub == "release") {
+    return no_args(K::Release);
+  }
   if (sub == "authabort") {
     return no_args(K::AuthAbort);
   }
@@ -131,7 +136,7 @@ InputLine parse_otr(std::string_view args) {
   }
   if (sub.empty()) {
     return bad(
-        "/otr needs a subcommand: init, finish, info, trust, distrust, auth, authq, "
+        "/otr needs a subcommand: init, finish, info, trust, distrust, release, auth, authq, "
         "authabort, genkey");
   }
   return bad("unknown command /otr " + std::string(sub) + " (type /help)");

@@ -38,6 +38,7 @@ struct InputLine {
     Info,
     Trust,
     Distrust,
+    Release,
     Auth,
     AuthQ,
     AuthAbort,

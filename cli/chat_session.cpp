@@ -200,24 +200,32 @@ int ChatSession::run() {
     if (m_input_eof && m_lines.empty() && m_wait == Wait::None) {
       if (!m_flush_deadline) {
         m_flush_deadline = now + m_setup.timeout;
-        if (m_held > 0) {
+        if (held() > 0) {
           status("Input done; waiting up to " + std::to_string(m_setup.timeout.count()) +
-                 " s for " + std::to_string(m_held) +
+                 " s for " + std::to_string(held()) +
                  " held message(s) to go out once the conversation is private.");
         }
       }
-      if (m_held == 0) {
+      if (held() == 0) {
         succeed();
         break;
       }
+      if (Conversation* c = m_account->find(m_setup.peer);
+          c != nullptr && c->msg_state() == MsgState::Encrypted) {
+        // Private, yet held: they wait for the person to accept the peer's new key, and the
+        // input has ended.
+        fail(std::to_string(held()) + " message(s) never sent: " + m_setup.peer +
+             "'s key is new or changed and was not accepted (/otr trust or /otr release)");
+        break;
+      }
       if (m_transport.closed()) {
-        fail(std::to_string(m_held) + " message(s) never sent: " + gone_reason() +
+        fail(std::to_string(held()) + " message(s) never sent: " + gone_reason() +
              " before the conversation became private");
         break;
       }
       if (now >= *m_flush_deadline) {
         fail("timed out after " + std::to_string(m_setup.timeout.count()) +
-             " s: " + std::to_string(m_held) +
+             " s: " + std::to_string(held()) +
              " message(s) held and never sent, because the conversation never became private "
              "(is the peer running OTR?)");
         break;
@@ -351,7 +359,15 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     case K::Trust:
     case K::Distrust:
-      set_manual_trust(line.kind == K::Trust);
+      set_manual_trust(line.kind == K::Trust, now);
+      return;
+    case K::Release:
+      json(JsonObject("command").str("command", "release"));
+      if (m_account->held_count(peer) == 0) {
+        status("No messages are held for " + peer + ".");
+        return;
+      }
+      apply(m_account->release_held(peer, now));
       return;
     case K::Auth:
       // The secret goes to the engine only: not into the JSON, not on the screen.
@@ -387,8 +403,8 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       m_input_eof = true;
       m_lines.clear();
       if (!m_setup.batch) {
-        if (m_held > 0) {
-          status(std::to_string(m_held) + " held message(s) were not sent.");
+        if (held() > 0) {
+          status(std::to_string(held()) + " held message(s) were not sent.");
         }
         succeed();
       }
@@ -507,7 +523,7 @@ void ChatSession::show_info() {
   json(j);
 }
 
-void ChatSession::set_manual_trust(bool verified) {
+void ChatSession::set_manual_trust(bool verified, TimePoint now) {
   Conversation* c = m_account->find(m_setup.peer);
   std::optional<SessionInfo> s = c == nullptr ? std::nullopt : c->session();
   if (!s) {
@@ -523,6 +539,11 @@ void ChatSession::set_manual_trust(bool verified) {
   json(JsonObject("trust")
            .str("fingerprint", fingerprint_hex(s->their_fingerprint))
            .boolean("verified", verified));
+  if (verified && c->msg_state() == MsgState::Encrypted &&
+      m_account->held_count(m_setup.peer) > 0) {
+    // The messages held for this key can go now.
+    apply(m_account->release_held(m_setup.peer, now));
+  }
 }
 
 void ChatSession::generate_key() {
@@ -635,11 +656,6 @@ void ChatSession::on_state_changed(const Event& e, const StateChanged& s) {
 }
 
 void ChatSession::on_notice(const Notice& n) {
-  if (n.code == NoticeCode::MessageHeld) {
-    ++m_held;
-  } else if (n.code == NoticeCode::HeldMessagesSent || n.code == NoticeCode::SessionEnded) {
-    m_held = 0;  // sent, or dropped by end() with the conversation
-  }
   json(JsonObject("notice")
            .str("severity", severity_key(n.severity))
            .str("code", notice_code_name(n.code))

@@ -68,7 +68,7 @@ class ChatSession {
   void execute(const InputLine& line, TimePoint now);
   void send_text(const std::string& text, TimePoint now);
   void show_info();
-  void set_manual_trust(bool verified);
+  void set_manual_trust(bool verified, TimePoint now);
   void generate_key();
   void end_private(TimePoint now);
   void read_input();
@@ -113,7 +113,9 @@ class ChatSession {
   // SMP: the peer asked us (so /otr auth answers).
   bool m_smp_asked = false;
   // held counts messages the engine holds until the AKE completes (policy always).
-  std::size_t m_held = 0;
+  // held is how many typed messages wait for a private conversation (or for the person to
+  // accept the peer's key); the engine keeps them.
+  std::size_t held() const { return m_account->held_count(m_setup.peer); }
   std::optional<TimePoint> m_flush_deadline;
   bool m_warned_plaintext = false;
   std::string m_closed_text;  // the transport's Closed event

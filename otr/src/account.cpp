@@ -7,7 +7,15 @@
 // instance, so the child first copies the master's AWAITING_DHKEY state (libotr's
 // otrl_auth_copy_on_key). Plain text, tagged text and error messages go to the "best"
 // conversation, so a warning about unencrypted text comes from the session that is private.
-// Lookups are hash-map finds: constant time in the number of peers.
+// Lookups are hash-map finds: constant time in the number of peers and instances.
+//
+// Against an active attacker (issue 12): the master's AKE state is wiped as soon as any child
+// completes an AKE (and by every conversation after kAkeLifetime), so a recorded D-H Key and
+// Signature find nothing to complete; one SessionRegistry for the whole Account refuses any AKE
+// that would install a key pair again; each peer has at most kMaxInstancesPerPeer children and
+// kMaxReassemblyBytesPerPeer bytes of fragments, and one ReplyLimiter for the replies its
+// unauthenticated messages cause. Messages held for the AKE are released only to a key the trust
+// store accepts (verified, or the key on record), otherwise they wait for release_held().
 #include "otr/account.hpp"
 
 #include <algorithm>
@@ -16,6 +24,7 @@
 #include <unordered_map>
 
 #include "conversation_impl.hpp"
+#include "session_guard.hpp"
 
 namespace otr {
 
@@ -43,12 +52,15 @@ int rank(MsgState s) {
 class Account::Router {
  public:
   struct Child {
-    std::uint32_t tag;
     std::unique_ptr<Conversation> conv;
+    TimePoint touched{};  // last message routed to it (eviction order)
   };
   struct Peer {
     std::unique_ptr<Conversation> master;
-    std::vector<Child> children;
+    std::unordered_map<std::uint32_t, Child> children;
+    ReplyLimiter limiter;
+    unsigned refused_instances = 0;  // since the last InstanceLimit notice
+    std::optional<TimePoint> last_limit_notice;
   };
   struct Deadline {
     TimePoint when;
@@ -59,12 +71,20 @@ class Account::Router {
 
   Router(Account& account) : m_account(account) {}
 
+  std::unique_ptr<Conversation> make_conversation(Peer& p, std::uint32_t tag) {
+    auto c =
+        std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy, *m_account.m_rng, tag);
+    c->impl().set_registry(&m_registry);
+    c->impl().set_limiter(&p.limiter);
+    c->impl().set_account_judges_key(true);
+    return c;
+  }
+
   Peer& peer(std::string_view name) {
     auto it = m_peers.find(name);
     if (it == m_peers.end()) {
       it = m_peers.emplace(std::string(name), Peer{}).first;
-      it->second.master =
-          std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy, *m_account.m_rng, 0);
+      it->second.master = make_conversation(it->second, 0);
     }
     return it->second;
   }
@@ -77,16 +97,52 @@ class Account::Router {
     return it == m_peers.end() ? nullptr : &it->second;
   }
 
-  Conversation& child(Peer& p, std::uint32_t tag) {
-    for (Child& c : p.children) {
-      if (c.tag == tag) {
-        return *c.conv;
-      }
+  // child returns the conversation of the peer's instance |tag|, made if needed, or nullptr
+  // when the policy does not allow v3 or the peer already has kMaxInstancesPerPeer instances
+  // that cannot be dropped (private ones, or ones holding messages).
+  Conversation* child(std::string_view peer_name, Peer& p, std::uint32_t tag, TimePoint now,
+                      Events& out) {
+    auto it = p.children.find(tag);
+    if (it != p.children.end()) {
+      it->second.touched = now;
+      return it->second.conv.get();
     }
-    p.children.push_back(
-        Child{tag, std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy,
-                                                  *m_account.m_rng, tag)});
-    return *p.children.back().conv;
+    if (!m_account.m_policy.allows_v3()) {
+      return nullptr;
+    }
+    if (p.children.size() >= kMaxInstancesPerPeer) {
+      // Make room by dropping the instance idle the longest that has no private conversation
+      // and holds no messages: every new sender tag would otherwise cost a conversation.
+      auto victim = p.children.end();
+      for (auto c = p.children.begin(); c != p.children.end(); ++c) {
+        const Conversation& conv = *c->second.conv;
+        if (conv.msg_state() == MsgState::Encrypted || conv.impl().has_held()) {
+          continue;
+        }
+        if (victim == p.children.end() || c->second.touched < victim->second.touched) {
+          victim = c;
+        }
+      }
+      ++p.refused_instances;
+      if (!p.last_limit_notice || now - *p.last_limit_notice >= std::chrono::seconds(60)) {
+        p.last_limit_notice = now;
+        out.push_back(Event{std::string(peer_name), tag,
+                            Notice{Severity::Warning, NoticeCode::InstanceLimit,
+                                   std::string(peer_name) + " appears from more than " +
+                                       std::to_string(kMaxInstancesPerPeer) + " instances; " +
+                                       std::to_string(p.refused_instances) +
+                                       " new instance(s) displaced idle ones or were refused"}});
+        p.refused_instances = 0;
+      }
+      if (victim == p.children.end()) {
+        return nullptr;
+      }
+      p.children.erase(victim);  // its AKE secrets and buffers are wiped with it
+    }
+    Child& c = p.children[tag];
+    c.conv = make_conversation(p, tag);
+    c.touched = now;
+    return c.conv.get();
   }
 
   static Conversation* find_in(Peer& p, std::uint32_t instance) {
@@ -95,7 +151,7 @@ class Account::Router {
     }
     if (instance == kBestInstance) {
       Conversation* best = p.master.get();
-      for (Child& c : p.children) {
+      for (auto& [tag, c] : p.children) {
         const int rc = rank(c.conv->msg_state());
         const int rb = rank(best->msg_state());
         if (rc > rb ||
@@ -105,12 +161,79 @@ class Account::Router {
       }
       return best;
     }
-    for (Child& c : p.children) {
-      if (c.tag == instance) {
-        return c.conv.get();
+    auto it = p.children.find(instance);
+    return it == p.children.end() ? nullptr : it->second.conv.get();
+  }
+
+  // make_room_for_fragment keeps the fragments a peer has us buffer, over all its instances,
+  // under kMaxReassemblyBytesPerPeer: other instances' partial messages are dropped, largest
+  // first, when |incoming| more bytes for |into| would pass the cap.
+  void make_room_for_fragment(Peer& p, const Conversation& into, std::size_t incoming) {
+    auto total = [&] {
+      std::size_t sum = p.master->impl().reassembly_bytes();
+      for (auto& [tag, c] : p.children) {
+        sum += c.conv->impl().reassembly_bytes();
+      }
+      return sum;
+    };
+    while (total() + incoming > kMaxReassemblyBytesPerPeer) {
+      Conversation* largest = nullptr;
+      auto consider = [&](Conversation& c) {
+        if (&c != &into && c.impl().reassembly_bytes() > 0 &&
+            (largest == nullptr ||
+             c.impl().reassembly_bytes() > largest->impl().reassembly_bytes())) {
+          largest = &c;
+        }
+      };
+      consider(*p.master);
+      for (auto& [tag, c] : p.children) {
+        consider(*c.conv);
+      }
+      if (largest == nullptr) {
+        return;  // only |into|'s own buffer: its Reassembler enforces kMaxMessageBytes
+      }
+      largest->impl().drop_reassembly();
+    }
+  }
+
+  static bool went_private(const Actions& actions) {
+    for (const Action& a : actions) {
+      if (const auto* s = std::get_if<StateChanged>(&a)) {
+        if (s->to == MsgState::Encrypted) {
+          return true;
+        }
       }
     }
-    return nullptr;
+    return false;
+  }
+
+  static std::size_t held_total(Peer& p, Conversation& c) {
+    return c.impl().held_count() + (&c != p.master.get() ? p.master->impl().held_count() : 0);
+  }
+
+  // release_if_accepted sends the messages held for |c|'s session (and the master's) once the
+  // trust store accepted the peer's key, or says why they wait when |announce|.
+  void release_if_accepted(std::string_view peer_name, Peer& p, Conversation& c, TimePoint now,
+                           bool announce, Events& out) {
+    if (c.msg_state() != MsgState::Encrypted || held_total(p, c) == 0) {
+      return;
+    }
+    if (!c.impl().key_accepted()) {
+      if (announce) {
+        emit(peer_name, c,
+             {Notice{Severity::Warning, NoticeCode::HeldUntilTrusted,
+                     std::to_string(held_total(p, c)) +
+                         " message(s) you typed wait: " + std::string(peer_name) +
+                         "'s key is new or changed. Verify it (/otr auth, or compare "
+                         "fingerprints and /otr trust), or send them anyway with /otr release"}},
+             now, out);
+      }
+      return;
+    }
+    if (&c != p.master.get()) {
+      c.impl().add_held(p.master->impl().take_held());
+    }
+    emit(peer_name, c, c.impl().release_held(now), now, out);
   }
 
   // Converts a conversation's actions into events and applies the trust-store rules.
@@ -143,6 +266,7 @@ class Account::Router {
           n = Notice{Severity::Warning, NoticeCode::FingerprintUnverified,
                      peer + "'s fingerprint " + human + " is known but not verified"};
         }
+        conv.impl().set_key_accepted(o.trusted || (!o.first_seen && !o.key_changed));
         out.push_back(Event{peer, instance, std::move(n)});
         continue;
       }
@@ -151,6 +275,9 @@ class Account::Router {
           const Fingerprint fp = conv.session()->their_fingerprint;
           m_account.m_trust.set_trust(peer, me.account, m_account.m_protocol, fp,
                                       *smp->set_trust ? "smp" : "");
+          if (*smp->set_trust) {
+            conv.impl().set_key_accepted(true);
+          }
           out.push_back(Event{peer, instance, std::move(a)});
           out.push_back(Event{
               peer, instance,
@@ -171,30 +298,6 @@ class Account::Router {
     }
   }
 
-  // flush_master_held: a message sent under REQUIRE_ENCRYPTION before any peer instance was
-  // known is held by the master, which sent the Query; the AKE then runs in the child of the
-  // instance that answered. Once that child is encrypted, the held messages go out in its
-  // session (OTRv3: "Store the plaintext message for possible retransmission"). Without this
-  // they stayed in the master for ever (found by the otrchat CLI's --policy always tests).
-  void flush_master_held(std::string_view peer_name, Peer& p, Conversation& c, TimePoint now,
-                         Events& out) {
-    if (&c == p.master.get() || c.msg_state() != MsgState::Encrypted ||
-        !p.master->impl().has_held()) {
-      return;
-    }
-    std::vector<WipedBytes> held = p.master->impl().take_held();
-    Actions actions;
-    for (const WipedBytes& m : held) {
-      Actions sent =
-          c.send(std::string_view(reinterpret_cast<const char*>(m.view().data()), m.size()), now);
-      actions.insert(actions.end(), std::make_move_iterator(sent.begin()),
-                     std::make_move_iterator(sent.end()));
-    }
-    actions.emplace_back(Notice{Severity::Info, NoticeCode::HeldMessagesSent,
-                                std::to_string(held.size()) + " held message(s) sent encrypted"});
-    emit(peer_name, c, std::move(actions), now, out);
-  }
-
   Events receive(std::string_view peer_name, std::string_view wire, TimePoint now) {
     Events out;
     Peer& p = peer(peer_name);
@@ -202,11 +305,16 @@ class Account::Router {
     const wire::Kind kind = wire::classify(wire);
     if (kind == wire::Kind::FragmentV3) {
       Result<wire::Fragment> f = wire::parse_fragment(wire);
-      if (f && (f->receiver_tag == 0 || f->receiver_tag == ours)) {
+      Conversation* cp = f && (f->receiver_tag == 0 || f->receiver_tag == ours) &&
+                                 f->sender_tag >= wire::kMinInstanceTag
+                             ? child(peer_name, p, f->sender_tag, now, out)
+                             : nullptr;
+      if (cp != nullptr) {
         // The child of the sender's instance collects the pieces; the whole message is then
         // routed like one that arrived in one piece (a D-H Key must reach the copy-on-key
         // below, whatever the transport's message size).
-        Conversation& c = child(p, f->sender_tag);
+        Conversation& c = *cp;
+        make_room_for_fragment(p, c, f->piece.size());
         Actions notes;
         std::optional<std::string> whole = c.impl().take_fragment(*f, notes);
         emit(peer_name, c, std::move(notes), now, out);
@@ -242,8 +350,11 @@ class Account::Router {
             std::visit([](const auto& x) -> const wire::Header& { return x.header; }, *m);
         const bool for_us = h.receiver_tag == ours ||
                             (h.receiver_tag == 0 && h.type == wire::MessageType::DhCommit);
-        if (h.version == 3 && h.sender_tag >= wire::kMinInstanceTag && for_us) {
-          Conversation& c = child(p, h.sender_tag);
+        Conversation* cp = h.version == 3 && h.sender_tag >= wire::kMinInstanceTag && for_us
+                               ? child(peer_name, p, h.sender_tag, now, out)
+                               : nullptr;
+        if (cp != nullptr) {
+          Conversation& c = *cp;
           // A D-H Key that cannot answer a Commit of the child's own answers the master's: the
           // child takes the master's AWAITING_DHKEY state first. That includes a child left in
           // AWAITING_SIG by a re-key whose Signature was lost, or it would ignore every new
@@ -254,13 +365,18 @@ class Account::Router {
           // both sides sent a Commit at once and each answered the other's, the peer (libotr
           // does) takes its own Commit back on our D-H Key and sends a Reveal Signature; if we
           // did the same, both would wait for a Signature forever.
+          // A child that answered a Commit of the peer's before the master's latest Commit went
+          // out (a leftover exchange the peer never finished, or one whose Reveal Signature
+          // failed) takes the master's state too, as libotr does; otherwise the peer's D-H Key
+          // to our new Commit would be ignored and the AKE would stall for good.
           const Ake& master_ake = p.master->impl().ake();
           const Ake& child_ake = c.impl().ake();
           if (h.type == wire::MessageType::DhKey && master_ake.awaiting_dh_key() &&
-              !child_ake.awaiting_reveal_sig() &&
-              (!child_ake.answers_own_commit(std::get<wire::DhKey>(*m)) ||
-               master_ake.commit_serial() > child_ake.commit_serial())) {
-            c.impl().ake().copy_from(p.master->impl().ake());
+              (child_ake.awaiting_reveal_sig()
+                   ? master_ake.commit_serial() > child_ake.answered_serial()
+                   : (!child_ake.answers_own_commit(std::get<wire::DhKey>(*m)) ||
+                      master_ake.commit_serial() > child_ake.commit_serial()))) {
+            c.impl().adopt_commit(p.master->impl());
           }
           // Both sides sent a D-H Commit at once (each answered the other's query): a child
           // with no AKE and no session yet takes the master's Commit before it sees the peer's,
@@ -269,10 +385,20 @@ class Account::Router {
           // the peer to give its own Commit up.
           if (h.type == wire::MessageType::DhCommit && master_ake.awaiting_dh_key() &&
               child_ake.idle() && c.msg_state() == MsgState::Plaintext) {
-            c.impl().ake().copy_from(p.master->impl().ake());
+            c.impl().adopt_commit(p.master->impl());
           }
-          emit(peer_name, c, c.impl().receive_binary(*m, *bytes, now), now, out);
-          flush_master_held(peer_name, p, c, now, out);
+          Actions actions = c.impl().receive_binary(*m, *bytes, now);
+          const bool new_session = went_private(actions);
+          emit(peer_name, c, std::move(actions), now, out);
+          if (new_session && c.impl().completed_commit() != 0 &&
+              c.impl().completed_commit() == p.master->impl().ake().commit_serial()) {
+            // The master's Commit has produced a session: nothing may complete it again (a
+            // recorded D-H Key and Signature would otherwise revive the session in any child).
+            // A session formed from the peer's Commit leaves the master's own Commit to be
+            // answered (both sides started at once).
+            p.master->impl().wipe_ake(now);
+          }
+          release_if_accepted(peer_name, p, c, now, new_session, out);
           return out;
         }
         if (h.version == 2) {
@@ -304,6 +430,7 @@ class Account::Router {
       return out;
     }
     emit(peer_name, *c, f(*c), now, out);
+    release_if_accepted(peer_name, p, *c, now, false, out);
     return out;
   }
 
@@ -334,6 +461,7 @@ class Account::Router {
   }
 
   std::unordered_map<std::string, Peer, StringHash, std::equal_to<>> m_peers;
+  SessionRegistry m_registry;  // every key pair that completed an AKE, for all peers
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> m_deadlines;
   Account& m_account;
 };
@@ -396,11 +524,52 @@ Conversation* Account::find(std::string_view peer, std::uint32_t instance) {
 std::vector<std::uint32_t> Account::instances(std::string_view peer) const {
   std::vector<std::uint32_t> out;
   if (const Router::Peer* p = m_router->find_peer(peer)) {
-    for (const auto& c : p->children) {
-      out.push_back(c.tag);
+    for (const auto& [tag, c] : p->children) {
+      out.push_back(tag);
     }
+    std::sort(out.begin(), out.end());
   }
   return out;
+}
+
+Events Account::release_held(std::string_view peer, TimePoint now, std::uint32_t instance) {
+  Events out;
+  Router::Peer* p = m_router->find_peer(peer);
+  Conversation* c = p ? Router::find_in(*p, instance) : nullptr;
+  if (c == nullptr || c->msg_state() != MsgState::Encrypted) {
+    out.push_back(Event{std::string(peer), instance,
+                        Notice{Severity::Info, NoticeCode::SendRefused,
+                               "No private conversation with " + std::string(peer) +
+                                   " to release held messages into"}});
+    return out;
+  }
+  c->impl().set_key_accepted(true);
+  m_router->release_if_accepted(peer, *p, *c, now, false, out);
+  return out;
+}
+
+std::size_t Account::held_count(std::string_view peer) const {
+  const Router::Peer* p = m_router->find_peer(peer);
+  if (p == nullptr) {
+    return 0;
+  }
+  std::size_t n = p->master->impl().held_count();
+  for (const auto& [tag, c] : p->children) {
+    n += c.conv->impl().held_count();
+  }
+  return n;
+}
+
+std::size_t Account::buffered_bytes(std::string_view peer) const {
+  const Router::Peer* p = m_router->find_peer(peer);
+  if (p == nullptr) {
+    return 0;
+  }
+  std::size_t n = p->master->impl().reassembly_bytes();
+  for (const auto& [tag, c] : p->children) {
+    n += c.conv->impl().reassembly_bytes();
+  }
+  return n;
 }
 
 std::size_t Account::peer_count() const {
@@ -411,7 +580,7 @@ void Account::set_policy(const Policy& p) {
   m_policy = p;
   for (auto& [name, peer] : m_router->m_peers) {
     peer.master->set_policy(p);
-    for (auto& c : peer.children) {
+    for (auto& [tag, c] : peer.children) {
       c.conv->set_policy(p);
     }
   }

@@ -184,8 +184,23 @@ const char* Ake::state_name() const {
       m_state);
 }
 
+namespace {
+// One sequence orders the D-H Commits we send and the D-H Keys we answer with, across every
+// conversation of the process, so that a child can tell whether the master's Commit is newer
+// than the peer's Commit it answered.
+std::atomic<std::uint64_t> g_next_serial{1};
+std::uint64_t next_serial() {
+  return g_next_serial.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
 std::uint64_t Ake::commit_serial() const {
   const auto* s = std::get_if<AwaitingDhKey>(&m_state);
+  return s != nullptr ? s->serial : 0;
+}
+
+std::uint64_t Ake::answered_serial() const {
+  const auto* s = std::get_if<AwaitingRevealSig>(&m_state);
   return s != nullptr ? s->serial : 0;
 }
 
@@ -199,17 +214,16 @@ bool Ake::answers_own_commit(const wire::DhKey& m) const {
 
 void Ake::copy_from(const Ake& other) {
   if (const auto* s = std::get_if<AwaitingDhKey>(&other.m_state)) {
-    m_state = *s;
+    set(*s);
   }
 }
 
 AkeStep Ake::start(std::uint16_t version, const AkeParties& p) {
   // OTRv3, "Sending a D-H Commit": pick r (128 bits) and x (>= 320 bits); send AES_r(g^x) and
   // SHA256(g^x).
-  static std::atomic<std::uint64_t> next_serial{1};
   AwaitingDhKey s;
   s.version = version;
-  s.serial = next_serial.fetch_add(1, std::memory_order_relaxed);
+  s.serial = next_serial();
   s.our = crypto::DhKeyPair::generate(*p.rng);
   p.rng->fill(s.r.span());
   Bytes gx = s.our.pub.encode_mpi();
@@ -220,7 +234,7 @@ AkeStep Ake::start(std::uint16_t version, const AkeParties& p) {
   s.commit.hashed_gx.assign(h.begin(), h.end());
   AkeStep step;
   step.send.emplace_back(s.commit);
-  m_state = std::move(s);
+  set(std::move(s));
   return step;
 }
 
@@ -228,13 +242,14 @@ AkeStep Ake::reply_dh_key(std::uint16_t version, const wire::DhCommit& m, const 
                           std::optional<crypto::DhKeyPair> reuse) {
   AwaitingRevealSig s;
   s.version = version;
+  s.serial = next_serial();
   s.our = reuse ? std::move(*reuse) : crypto::DhKeyPair::generate(*p.rng);
   s.their_commit = m;
   s.our_dh_key.header = make_header(version, wire::MessageType::DhKey, p);
   s.our_dh_key.gy = s.our.pub.to_bytes();
   AkeStep step;
   step.send.emplace_back(s.our_dh_key);
-  m_state = std::move(s);
+  set(std::move(s));
   return step;
 }
 
@@ -302,9 +317,17 @@ AkeStep Ake::on_dh_key(const wire::DhKey& m, const AkeParties& p) {
     step.error = make_error(ErrorCode::BadValue, "D-H Key: g^y is out of range");
     return step;
   }
+  if (p.used != nullptr && p.used->contains(SessionRegistry::id_of(s->our.pub, gy))) {
+    // A D-H Key that completes a key pair we already had a session with can only be a recording
+    // (our g^x is fresh for every Commit and theirs for every D-H Key).
+    step.error = make_error(ErrorCode::ReplayedAke,
+                            "D-H Key: repeats a key exchange that already completed; replayed?");
+    return step;
+  }
   // "Reply with a Reveal Signature Message and transition authstate to AUTHSTATE_AWAITING_SIG."
   AwaitingSig next;
   next.version = s->version;
+  next.serial = s->serial;
   next.secbytes = crypto::dh_secbytes(s->our.priv, gy);
   AkeKeys k = AkeKeys::derive(next.secbytes.view());
   auto [enc, mac] = build_signed_block(p, k.m1, k.c, k.m2, s->our.pub, gy, 1);
@@ -315,7 +338,7 @@ AkeStep Ake::on_dh_key(const wire::DhKey& m, const AkeParties& p) {
   next.their_gy = std::move(gy);
   next.our = std::move(s->our);
   step.send.emplace_back(next.our_reveal);
-  m_state = std::move(next);
+  set(std::move(next));
   return step;
 }
 
@@ -374,6 +397,7 @@ AkeStep Ake::on_reveal_signature(const wire::RevealSignature& m, const AkePartie
   AkeSuccess done;
   done.version = s->version;
   done.their_key = std::move(block->key);
+  done.their_pubkey = std::move(block->pubkey_bytes);
   done.their_keyid = block->keyid;
   done.their_dh = std::move(gx);
   done.our_dh = std::move(s->our);
@@ -382,7 +406,7 @@ AkeStep Ake::on_reveal_signature(const wire::RevealSignature& m, const AkePartie
   done.ssid = k.ssid;
   done.bold_first = false;
   step.done = std::move(done);
-  m_state = AuthNone{};
+  set(AuthNone{});
   return step;
 }
 
@@ -405,6 +429,7 @@ AkeStep Ake::on_signature(const wire::Signature& m, const AkeParties& /*p*/) {
   AkeSuccess done;
   done.version = s->version;
   done.their_key = std::move(block->key);
+  done.their_pubkey = std::move(block->pubkey_bytes);
   done.their_keyid = block->keyid;
   done.their_dh = std::move(s->their_gy);
   done.our_dh = std::move(s->our);
@@ -412,8 +437,9 @@ AkeStep Ake::on_signature(const wire::Signature& m, const AkeParties& /*p*/) {
   done.secbytes = std::move(s->secbytes);
   done.ssid = k.ssid;
   done.bold_first = true;
+  done.commit_serial = s->serial;
   step.done = std::move(done);
-  m_state = AuthNone{};
+  set(AuthNone{});
   return step;
 }
 

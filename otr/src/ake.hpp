@@ -23,6 +23,7 @@
 #include "otr/conversation.hpp"
 #include "otr/result.hpp"
 #include "otr/wire.hpp"
+#include "session_guard.hpp"
 
 namespace otr {
 
@@ -30,6 +31,10 @@ namespace otr {
 struct AkeSuccess {
   std::uint16_t version = 3;
   crypto::DsaPublicKey their_key;
+  // their_pubkey is the peer's PUBKEY exactly as received; the fingerprint is SHA-1 of it
+  // without the 2-byte type, as libotr computes it (a re-encoding would differ for non-minimal
+  // MPIs).
+  Bytes their_pubkey;
   std::uint32_t their_keyid = 0;
   crypto::Mpi their_dh;
   crypto::DhKeyPair our_dh;
@@ -37,6 +42,8 @@ struct AkeSuccess {
   crypto::SecureBytes secbytes;
   Bytes ssid;  // 8 bytes
   bool bold_first = false;
+  // commit_serial is the serial of our D-H Commit this AKE completed (0: we answered theirs).
+  std::uint64_t commit_serial = 0;
 };
 
 // AkeStep is the outcome of one AKE call.
@@ -58,12 +65,14 @@ struct AwaitingDhKey {
 };
 struct AwaitingRevealSig {
   std::uint16_t version = 3;
+  std::uint64_t serial = 0;  // when we answered (same sequence as AwaitingDhKey::serial)
   crypto::DhKeyPair our;
   wire::DhCommit their_commit;
   wire::DhKey our_dh_key;  // what we sent, for retransmission
 };
 struct AwaitingSig {
   std::uint16_t version = 3;
+  std::uint64_t serial = 0;  // of our D-H Commit being answered
   crypto::DhKeyPair our;
   crypto::Mpi their_gy;
   crypto::SecureBytes secbytes;
@@ -77,6 +86,9 @@ struct AkeParties {
   Rng* rng = nullptr;
   std::uint32_t our_tag = 0;
   std::uint32_t their_tag = 0;
+  // used lists the key pairs that already completed an AKE: a D-H Key that would complete one of
+  // them again is a replay and is ignored before any work is done.
+  const SessionRegistry* used = nullptr;
 };
 
 class Ake {
@@ -88,7 +100,7 @@ class Ake {
   AkeStep on_reveal_signature(const wire::RevealSignature& m, const AkeParties& p);
   AkeStep on_signature(const wire::Signature& m, const AkeParties& p);
 
-  void reset() { m_state = AuthNone{}; }
+  void reset() { set(AuthNone{}); }
   bool idle() const { return std::holds_alternative<AuthNone>(m_state); }
   bool awaiting_dh_key() const { return std::holds_alternative<AwaitingDhKey>(m_state); }
   bool awaiting_reveal_sig() const { return std::holds_alternative<AwaitingRevealSig>(m_state); }
@@ -98,6 +110,12 @@ class Ake {
   // commit_serial is the serial of the D-H Commit we await an answer to (0 if none); a later
   // Commit has a higher serial.
   std::uint64_t commit_serial() const;
+  // answered_serial is the serial of the moment we answered the peer's D-H Commit with our D-H
+  // Key (0 unless AWAITING_REVEALSIG); compared with commit_serial it says which came later.
+  std::uint64_t answered_serial() const;
+  // generation changes whenever the state is replaced (not when a message is retransmitted), so
+  // the conversation can tell when its AKE secrets were made and expire them.
+  std::uint64_t generation() const { return m_generation; }
   const char* state_name() const;
   // copy_from takes another Ake's AWAITING_DHKEY state (libotr's otrl_auth_copy_on_key): a
   // D-H Key from a new instance answers the Commit we sent to all instances.
@@ -106,7 +124,13 @@ class Ake {
  private:
   AkeStep reply_dh_key(std::uint16_t version, const wire::DhCommit& m, const AkeParties& p,
                        std::optional<crypto::DhKeyPair> reuse);
+  template <class S>
+  void set(S&& s) {
+    m_state = std::forward<S>(s);
+    ++m_generation;
+  }
   AuthState m_state = AuthNone{};
+  std::uint64_t m_generation = 0;
 };
 
 // AkeKeys are the AKE's derived keys [v3 §Computing AES keys and MAC keys (AKE)].

@@ -21,6 +21,9 @@ namespace otr {
 namespace {
 
 constexpr std::chrono::seconds kErrorReplyInterval{5};
+// The secrets of an AKE that has not completed are wiped this long after its state was entered
+// (libotr wipes the master's after MAX_AKE_WAIT_TIME, 60 s).
+constexpr std::chrono::seconds kAkeLifetime{60};
 constexpr std::chrono::seconds kAkeRestartInterval{5};
 // The time limits above alone would stall recovery whenever the one error (or the one query it
 // caused) is lost while the peer keeps sending: nothing would be readable until the interval
@@ -126,6 +129,14 @@ const char* notice_code_name(NoticeCode c) {
       return "fingerprint_unverified";
     case NoticeCode::TrustChanged:
       return "trust_changed";
+    case NoticeCode::ReplayedAke:
+      return "replayed_ake";
+    case NoticeCode::HeldUntilTrusted:
+      return "held_until_trusted";
+    case NoticeCode::RateLimited:
+      return "rate_limited";
+    case NoticeCode::InstanceLimit:
+      return "instance_limit";
   }
   return "unknown";
 }
@@ -143,6 +154,12 @@ Actions Conversation::receive(std::string_view wire, TimePoint now) {
 }
 Actions Conversation::send(std::string_view plaintext, TimePoint now) {
   return m_impl->send(plaintext, now);
+}
+Actions Conversation::release_held(TimePoint now) {
+  return m_impl->release_held(now);
+}
+std::size_t Conversation::held_count() const {
+  return m_impl->held_count();
 }
 Actions Conversation::start(TimePoint now) {
   return m_impl->start(now);
@@ -247,7 +264,54 @@ void Conversation::Impl::note(Actions& out, Severity sev, NoticeCode code, std::
 }
 
 AkeParties Conversation::Impl::parties() {
-  return AkeParties{m_me, m_rng, m_me->instance_tag, m_their_tag};
+  return AkeParties{m_me, m_rng, m_me->instance_tag, m_their_tag, &registry()};
+}
+
+SessionRegistry& Conversation::Impl::registry() {
+  if (m_registry == nullptr) {
+    m_own_registry = std::make_unique<SessionRegistry>();
+    m_registry = m_own_registry.get();
+  }
+  return *m_registry;
+}
+
+ReplyLimiter& Conversation::Impl::limiter() {
+  if (m_limiter == nullptr) {
+    m_own_limiter = std::make_unique<ReplyLimiter>();
+    m_limiter = m_own_limiter.get();
+  }
+  return *m_limiter;
+}
+
+bool Conversation::Impl::allow_reply(TimePoint now, Actions& out) {
+  unsigned held_back = 0;
+  if (!limiter().allow(now, held_back)) {
+    if (limiter().suppressed() == 1) {
+      note(out, Severity::Warning, NoticeCode::RateLimited,
+           "The peer sends many OTR messages we cannot authenticate; replies to them are held "
+           "back for now");
+    }
+    return false;
+  }
+  if (held_back > 0) {
+    note(out, Severity::Info, NoticeCode::RateLimited,
+         std::to_string(held_back) +
+             " replies to unauthenticated OTR messages from the peer were held back");
+  }
+  return true;
+}
+
+void Conversation::Impl::note_ake_change(TimePoint now) {
+  if (m_ake.generation() != m_ake_generation) {
+    m_ake_generation = m_ake.generation();
+    m_ake_since = now;
+  }
+}
+
+void Conversation::Impl::adopt_commit(const Impl& master) {
+  m_ake.copy_from(master.m_ake);
+  m_ake_generation = m_ake.generation();
+  m_ake_since = master.m_ake_since;
 }
 
 std::optional<std::uint16_t> Conversation::Impl::best_version(wire::Versions offered) const {
@@ -334,8 +398,9 @@ void Conversation::Impl::receive_string(std::string_view wire, TimePoint now, Ac
     }
     return;
   }
-  // "Any other message resets the fragment buffer" (libotr: one stream per context).
-  m_reassembler.reset();
+  // The spec discards a partial fragment buffer on any other message; libotr 4.1.1 and we keep
+  // it, so that a plain line or another instance's message arriving between the fragments of
+  // a message does not lose it. A new first fragment still restarts the buffer.
   switch (kind) {
     case wire::Kind::Encoded:
       on_encoded(wire, now, out);
@@ -450,6 +515,10 @@ void Conversation::Impl::on_binary(const wire::BinaryMessage& m, ByteView raw, T
         } else {
           AkeParties p = parties();
           if constexpr (std::is_same_v<T, wire::DhCommit>) {
+            // Anybody can send a D-H Commit, and each costs us a key generation and a reply.
+            if (!allow_reply(now, out)) {
+              return;
+            }
             apply_ake(m_ake.on_dh_commit(msg, p), now, out);
           } else if constexpr (std::is_same_v<T, wire::DhKey>) {
             apply_ake(m_ake.on_dh_key(msg, p), now, out);
@@ -464,13 +533,28 @@ void Conversation::Impl::on_binary(const wire::BinaryMessage& m, ByteView raw, T
 }
 
 void Conversation::Impl::apply_ake(AkeStep step, TimePoint now, Actions& out) {
+  note_ake_change(now);
   if (step.reflected) {
     note(out, Severity::Warning, NoticeCode::Reflected,
          "Received our own OTR key exchange message back; ignored");
   }
-  if (step.error) {
+  if (step.error && step.error->code == ErrorCode::ReplayedAke) {
+    note(out, Severity::Warning, NoticeCode::ReplayedAke,
+         "A recorded key-exchange message came again and was ignored: " + step.error->message);
+  } else if (step.error) {
     note(out, Severity::Warning, NoticeCode::AkeFailed,
          "Private conversation setup failed: " + step.error->message);
+  }
+  if (step.done &&
+      registry().contains(SessionRegistry::id_of(step.done->our_dh.pub, step.done->their_dh))) {
+    // An AKE that ends in a key pair we already had a session with: only a recording can do
+    // that. Installing it again would restart key ids and counters (keystream reuse) and accept
+    // old messages; so nothing is sent and the state stays as it is. The AKE's secrets go with
+    // |step|.
+    note(out, Severity::Warning, NoticeCode::ReplayedAke,
+         "A recorded key exchange was replayed and ignored; the private conversation is "
+         "unchanged");
+    return;
   }
   for (const wire::BinaryMessage& m : step.send) {
     const std::size_t first = out.size();
@@ -503,8 +587,15 @@ void Conversation::Impl::apply_ake(AkeStep step, TimePoint now, Actions& out) {
 
 void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& out) {
   const MsgState from = m_msg_state;
-  const Fingerprint fp = done.their_key.fingerprint();
+  // libotr hashes the public key as received (without its 2-byte type), not a re-encoding.
+  const Fingerprint fp = done.their_pubkey.size() > 2
+                             ? crypto::sha1(ByteView(done.their_pubkey).subspan(2))
+                             : done.their_key.fingerprint();
   const bool changed = m_last_fingerprint && *m_last_fingerprint != fp;
+  const bool same_key_as_before = m_last_fingerprint && *m_last_fingerprint == fp;
+  m_key_accepted = false;
+  m_completed_commit = done.commit_serial;
+  registry().add(SessionRegistry::id_of(done.our_dh.pub, done.their_dh));
   DataKeys fresh(std::move(done.our_dh), done.our_keyid, std::move(done.their_dh), done.their_keyid,
                  done.secbytes);
   if (m_keys) {
@@ -533,19 +624,45 @@ void Conversation::Impl::go_encrypted(AkeSuccess done, TimePoint now, Actions& o
       StateChanged{from, MsgState::Encrypted, done.version, done.ssid, done.bold_first});
   out.emplace_back(PeerFingerprint{fp, changed});
 
-  if (!m_held.empty()) {
-    std::vector<WipedBytes> held = std::move(m_held);
-    m_held.clear();
+  // Held messages go only to a key the person accepted: in an Account the trust store decides
+  // (the router releases them); alone, the key of the previous session is accepted.
+  if (!m_held.empty() && !m_account_judges_key) {
+    if (same_key_as_before) {
+      Actions sent = release_held(now);
+      out.insert(out.end(), std::make_move_iterator(sent.begin()),
+                 std::make_move_iterator(sent.end()));
+    } else {
+      note(out, Severity::Warning, NoticeCode::HeldUntilTrusted,
+           std::to_string(m_held.size()) +
+               " held message(s) wait: the peer's key is new to this conversation. Verify it, "
+               "then release them");
+    }
+  }
+  resend_last_text(fp, now, out);
+}
+
+void Conversation::Impl::add_held(std::vector<WipedBytes> held) {
+  for (WipedBytes& m : held) {
+    m_held.push_back(std::move(m));
+  }
+}
+
+Actions Conversation::Impl::release_held(TimePoint now) {
+  return guarded("release_held", [&](Actions& out) {
+    if (m_msg_state != MsgState::Encrypted || !m_keys || m_held.empty()) {
+      return;
+    }
+    std::vector<WipedBytes> held = std::exchange(m_held, {});
     for (const WipedBytes& msg : held) {
       send_data(msg.view(), {}, 0, now, out);
       m_last_text = msg.copy();
       m_last_text_time = now;
-      m_last_text_fingerprint = fp;
+      m_last_text_fingerprint =
+          m_session ? std::optional(m_session->their_fingerprint) : std::nullopt;
     }
     note(out, Severity::Info, NoticeCode::HeldMessagesSent,
          std::to_string(held.size()) + " held message(s) sent encrypted");
-  }
-  resend_last_text(fp, now, out);
+  });
 }
 
 void Conversation::Impl::resend_last_text(const Fingerprint& fp, TimePoint now, Actions& out) {
@@ -556,6 +673,9 @@ void Conversation::Impl::resend_last_text(const Fingerprint& fp, TimePoint now, 
         std::string resent = "[resent] " + to_string(m_last_text.view());
         send_data(as_bytes(resent), {}, 0, now, out);
         crypto::wipe(resent.data(), resent.size());
+        // One resend per message: "unreadable" errors are unauthenticated, and each replayed
+        // one followed by a re-key would otherwise show the same text again.
+        m_last_text = WipedBytes();
         note(out, Severity::Info, NoticeCode::MessageResent,
              "The peer could not read your last message; it was sent again");
       } else {
@@ -578,7 +698,8 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView raw, TimeP
       // A control message (heartbeat, SMP, disconnect) for a session we no longer have: say so,
       // but send no error (the flag asks us not to).
       note(out, Severity::Info, NoticeCode::NotInPrivate,
-           "Ignored an encrypted control message (e.g. SMP): no private conversation is under way");
+           "Ignored an encrypted control message (SMP, a heartbeat, or the peer's last message "
+           "publishing MAC keys): no private conversation is under way");
       return;
     }
     note(out, Severity::Warning, NoticeCode::NotInPrivate,
@@ -671,13 +792,23 @@ void Conversation::Impl::on_tlvs(const std::vector<wire::Tlv>& tlvs,
                                  Actions& out) {
   for (const wire::Tlv& t : tlvs) {
     switch (static_cast<wire::TlvType>(t.type)) {
-      case wire::TlvType::Disconnected:
-        // "the other side has ended the conversation": FINISHED, and forget the keys.
+      case wire::TlvType::Disconnected: {
+        // "the other side has ended the conversation": FINISHED, and forget the keys. Before
+        // forgetting them, publish every receiving MAC key we used (and the sending key of this
+        // last message), in one last data message the peer ignores (IGNORE_UNREADABLE): then
+        // every message of the session is forgeable from the transcript, whoever ended it. The
+        // peer has no keys left, so nobody accepts anything under the keys we publish.
+        m_keys->publish_all_mac_keys();
+        const std::size_t published = m_keys->pending_reveals().size() / wire::kMacBytes + 1;
+        send_data({}, {}, wire::kFlagIgnoreUnreadable, now, out, nullptr,
+                  /*reveal_own_mac_key=*/true);
         note(out, Severity::Warning, NoticeCode::PeerEnded,
-             "The peer has ended the private conversation; type /otr finish (or /otr init to "
-             "start again)");
+             "The peer has ended the private conversation (" + std::to_string(published) +
+                 " MAC keys published, so the whole conversation is deniable); type /otr "
+                 "finish (or /otr init to start again)");
         leave_encrypted(MsgState::Finished, out);
         return;
+      }
       case wire::TlvType::ExtraSymmetricKey: {
         if (t.value.size() < 4) {
           note(out, Severity::Info, NoticeCode::Malformed,
@@ -718,6 +849,9 @@ void Conversation::Impl::on_query(wire::Versions offered, TimePoint now, Actions
   if (!v) {
     note(out, Severity::Info, NoticeCode::VersionRefused,
          "The peer asked for a private conversation in a version our policy does not allow");
+    return;
+  }
+  if (!allow_reply(now, out)) {
     return;
   }
   start_ake(*v, now, out);
@@ -765,7 +899,7 @@ void Conversation::Impl::on_error_message(const std::string& text, TimePoint now
       return;
     }
     m_unconfirmed_signature.clear();
-    if (m_policy.has(kErrorStartAke)) {
+    if (m_policy.has(kErrorStartAke) && allow_reply(now, out)) {
       send_query(now, out);
     }
     return;
@@ -774,7 +908,8 @@ void Conversation::Impl::on_error_message(const std::string& text, TimePoint now
   // an error storm cannot turn into an AKE storm.
   if (m_policy.has(kErrorStartAke) &&
       (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval ||
-       m_peer_errors_since_query >= kPeerErrorsBeforeNextQuery)) {
+       m_peer_errors_since_query >= kPeerErrorsBeforeNextQuery) &&
+      allow_reply(now, out)) {
     send_query(now, out);
   }
 }
@@ -820,6 +955,9 @@ void Conversation::Impl::send_error(std::string_view text, TimePoint now, Action
     ++m_suppressed_errors;
     return;
   }
+  if (!allow_reply(now, out)) {
+    return;
+  }
   m_last_error_sent = now;
   m_suppressed_errors = 0;
   out.emplace_back(SendToPeer{wire::make_error_message(text)});
@@ -827,7 +965,7 @@ void Conversation::Impl::send_error(std::string_view text, TimePoint now, Action
 
 void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& tlvs,
                                    std::uint8_t flags, TimePoint now, Actions& out,
-                                   crypto::SecureArray<32>* extra_key) {
+                                   crypto::SecureArray<32>* extra_key, bool reveal_own_mac_key) {
   // The encoded plaintext lives in wiped ordinary memory only while it is encrypted (libgcrypt's
   // secure allocator is slow, and the caller's copy of the text is ordinary memory anyway).
   const WipedBytes plain(wire::encode_plaintext(
@@ -839,7 +977,7 @@ void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& 
     h.sender_tag = m_me->instance_tag;
     h.receiver_tag = m_their_tag;
   }
-  wire::DataMessage m = m_keys->seal(h, flags, plain.view(), *m_rng, extra_key);
+  wire::DataMessage m = m_keys->seal(h, flags, plain.view(), *m_rng, extra_key, reveal_own_mac_key);
   emit_wire(m, out);
   m_last_sent = now;
   m_last_activity = now;
@@ -849,6 +987,13 @@ Actions Conversation::Impl::send(std::string_view plaintext, TimePoint now) {
   return guarded("send", [&](Actions& out) {
     if (!m_policy.otr_enabled()) {
       out.emplace_back(SendToPeer{std::string(plaintext)});
+      return;
+    }
+    if (plaintext.find('\0') != std::string_view::npos) {
+      // An OTR message ends at its first NUL (TLVs follow it): refuse now, not when a held
+      // message is finally encrypted in the middle of receiving the peer's Signature.
+      note(out, Severity::Warning, NoticeCode::SendRefused,
+           "Message NOT sent: it contains a NUL character, which OTR cannot carry");
       return;
     }
     switch (m_msg_state) {
@@ -898,6 +1043,7 @@ Actions Conversation::Impl::start(TimePoint now) {
            "OTR is disabled by the policy; no private conversation can start");
       return;
     }
+    limiter().grant(2);  // for the D-H Key answering the peer's Commit, and one more
     send_query(now, out);
   });
 }
@@ -934,8 +1080,20 @@ Actions Conversation::Impl::end(TimePoint now) {
 
 Actions Conversation::Impl::tick(TimePoint now) {
   return guarded("tick", [&](Actions& out) {
-    std::optional<TimePoint> d = next_deadline();
-    if (d && now >= *d && m_msg_state == MsgState::Encrypted) {
+    if (!m_ake.idle() && now >= m_ake_since + kAkeLifetime) {
+      // An exchange that did not complete in time: wipe its secrets (our x or y, r, the shared
+      // secret), so that no later recording can complete it.
+      m_ake.reset();
+      note_ake_change(now);
+      if (!m_held.empty()) {
+        note(out, Severity::Warning, NoticeCode::MessageHeld,
+             "The private conversation could not be set up within " +
+                 std::to_string(kAkeLifetime.count()) + " s; " + std::to_string(m_held.size()) +
+                 " message(s) still wait (/otr init to try again)");
+      }
+    }
+    if (m_msg_state == MsgState::Encrypted && m_policy.idle_end &&
+        now >= m_last_activity + *m_policy.idle_end) {
       Actions ended = end(now);
       note(out, Severity::Info, NoticeCode::SessionEnded,
            "Private conversation ended after " + std::to_string(m_policy.idle_end->count()) +
@@ -947,10 +1105,15 @@ Actions Conversation::Impl::tick(TimePoint now) {
 }
 
 std::optional<TimePoint> Conversation::Impl::next_deadline() const {
+  std::optional<TimePoint> d;
   if (m_msg_state == MsgState::Encrypted && m_policy.idle_end) {
-    return m_last_activity + *m_policy.idle_end;
+    d = m_last_activity + *m_policy.idle_end;
   }
-  return std::nullopt;
+  if (!m_ake.idle()) {
+    const TimePoint expiry = m_ake_since + kAkeLifetime;
+    d = d ? std::min(*d, expiry) : expiry;
+  }
+  return d;
 }
 
 std::pair<SecureArray<32>, Actions> Conversation::Impl::extra_symmetric_key(std::uint32_t use,

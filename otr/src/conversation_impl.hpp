@@ -14,6 +14,7 @@
 #include "data_message.hpp"
 #include "otr/conversation.hpp"
 #include "otr/wire.hpp"
+#include "session_guard.hpp"
 #include "smp.hpp"
 
 namespace otr {
@@ -67,6 +68,39 @@ class Conversation::Impl {
   // without it they were never sent when the AKE ran in a per-instance child).
   std::vector<WipedBytes> take_held() { return std::exchange(m_held, {}); }
   bool has_held() const { return !m_held.empty(); }
+  std::size_t held_count() const { return m_held.size(); }
+  // add_held appends messages another conversation held (the master's, moved to the child whose
+  // session formed).
+  void add_held(std::vector<WipedBytes> held);
+  // release_held sends the held messages in the encrypted session; nothing when not encrypted.
+  Actions release_held(TimePoint now);
+
+  // --- Defences shared by the conversations of an Account (a lone conversation has its own) ---
+  // set_registry / set_limiter point this conversation at its Account's session registry and
+  // the peer's reply limiter (see session_guard.hpp). They must outlive the conversation.
+  void set_registry(SessionRegistry* r) { m_registry = r; }
+  void set_limiter(ReplyLimiter* l) { m_limiter = l; }
+  // set_key_judge: when |account_judges|, a completed AKE never sends held messages by itself:
+  // the Account releases them once the trust store accepts the peer's key (set_key_accepted).
+  // A lone conversation releases them when the key is the one of its previous session.
+  void set_account_judges_key(bool account_judges) { m_account_judges_key = account_judges; }
+  // key_accepted: the Account accepted the current session's key for held messages (trusted,
+  // or the key on record); reset by every new session.
+  bool key_accepted() const { return m_key_accepted; }
+  // completed_commit is the serial of our D-H Commit that the last completed AKE answered (0 if
+  // it answered the peer's): the router wipes the master's Commit once it produced a session.
+  std::uint64_t completed_commit() const { return m_completed_commit; }
+  void set_key_accepted(bool ok) { m_key_accepted = ok; }
+  // wipe_ake forgets any AKE under way (and its secrets).
+  void wipe_ake(TimePoint now) {
+    m_ake.reset();
+    note_ake_change(now);
+  }
+  // adopt_commit copies |master|'s AWAITING_DHKEY state with its age (libotr's copy-on-key).
+  void adopt_commit(const Impl& master);
+  // reassembly_bytes is what the fragment buffer holds; drop_reassembly empties it.
+  std::size_t reassembly_bytes() const { return m_reassembler.buffered(); }
+  void drop_reassembly() { m_reassembler.reset(); }
 
  private:
   enum class Offer { NotSent, Sent, Rejected, Accepted };
@@ -84,6 +118,12 @@ class Conversation::Impl {
   void on_plain(std::string text, bool tagged, wire::Versions tag_versions, TimePoint now,
                 Actions& out);
   void apply_ake(AkeStep step, TimePoint now, Actions& out);
+  // allow_reply says whether a reply to unauthenticated input may go out (ReplyLimiter), with
+  // a notice when replies start or stop being held back.
+  bool allow_reply(TimePoint now, Actions& out);
+  SessionRegistry& registry();
+  ReplyLimiter& limiter();
+  void note_ake_change(TimePoint now);
   void go_encrypted(AkeSuccess done, TimePoint now, Actions& out);
   // resend_last_text sends "[resent] " + our last message if the peer reported it unreadable,
   // it is recent, and the peer's key is still |fp|.
@@ -92,7 +132,8 @@ class Conversation::Impl {
   void send_query(TimePoint now, Actions& out);
   void send_error(std::string_view text, TimePoint now, Actions& out);
   void send_data(ByteView text, const std::vector<wire::Tlv>& tlvs, std::uint8_t flags,
-                 TimePoint now, Actions& out, crypto::SecureArray<32>* extra_key = nullptr);
+                 TimePoint now, Actions& out, crypto::SecureArray<32>* extra_key = nullptr,
+                 bool reveal_own_mac_key = false);
   void send_smp_tlv(std::optional<wire::Tlv> tlv, TimePoint now, Actions& out);
   void on_smp_step(SmpStep step, bool we_initiated, TimePoint now, Actions& out);
   void emit_wire(const wire::BinaryMessage& m, Actions& out);
@@ -134,6 +175,18 @@ class Conversation::Impl {
   unsigned m_peer_errors_since_query = 0;  // peer errors since our last query
   // Our Signature message of the last AKE, until the peer's first message under its keys.
   std::vector<std::string> m_unconfirmed_signature;
+  // Defences against replays and floods (session_guard.hpp); owned here only when alone.
+  std::unique_ptr<SessionRegistry> m_own_registry;
+  SessionRegistry* m_registry = nullptr;
+  std::unique_ptr<ReplyLimiter> m_own_limiter;
+  ReplyLimiter* m_limiter = nullptr;
+  bool m_account_judges_key = false;
+  bool m_key_accepted = false;
+  std::uint64_t m_completed_commit = 0;
+  // The AKE's secrets are wiped kAkeLifetime after its state was entered (libotr:
+  // MAX_AKE_WAIT_TIME), so that a recording cannot complete an old exchange later.
+  std::uint64_t m_ake_generation = 0;
+  TimePoint m_ake_since{};
   // MACs of recently accepted data messages: an exact duplicate is dropped quietly instead of
   // being reported unreadable (which would start an error, re-AKE loop).
   std::deque<std::array<std::uint8_t, wire::kMacBytes>> m_recent_macs;

@@ -66,9 +66,7 @@ SessionKeys SessionKeys::for_pair(const crypto::DhKeyPair& ours, const crypto::M
 
 DataKeys::DataKeys(crypto::DhKeyPair our_ake_key, std::uint32_t our_keyid, crypto::Mpi their_pub,
                    std::uint32_t their_keyid, const crypto::SecureBytes& ake_secbytes)
-    : m_our_keyid(our_keyid + 1),
-      m_their_keyid(their_keyid),
-      m_their_cur(std::move(their_pub)) {
+    : m_our_keyid(our_keyid + 1), m_their_keyid(their_keyid), m_their_cur(std::move(their_pub)) {
   // libotr's go_encrypted: our AKE key becomes our "previous" key and a fresh key (here: made
   // lazily) the current one, so the first message we send uses the AKE pair, whose secret the
   // AKE already computed.
@@ -87,9 +85,9 @@ SessionKeys& DataKeys::slot_for_send() {
   return *s;
 }
 
-wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags,
-                                 ByteView plaintext, Rng& rng,
-                                 crypto::SecureArray<32>* extra_key_out) {
+wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags, ByteView plaintext,
+                                 Rng& rng, crypto::SecureArray<32>* extra_key_out,
+                                 bool reveal_own_mac_key) {
   if (!m_our_cur) {
     m_our_cur = crypto::DhKeyPair::generate(rng);
     m_our_cur_pub = m_our_cur->pub.to_bytes();
@@ -116,6 +114,9 @@ wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags,
   // verified and will never accept again; publishing them is what makes OTR deniable.
   m.old_mac_keys = std::move(m_reveal);
   m_reveal.clear();
+  if (reveal_own_mac_key) {
+    m.old_mac_keys.insert(m.old_mac_keys.end(), k.send_mac.data(), k.send_mac.data() + 20);
+  }
   if (extra_key_out != nullptr) {
     *extra_key_out = k.extra_key;
   }
@@ -165,10 +166,9 @@ std::variant<AcceptedData, DataKeys::OpenError> DataKeys::open(const wire::DataM
                 stale);
   }
   // Verify, then mutate: derive into a local copy and commit only when everything checks out.
-  SessionKeys k = m_slots[i][j]
-                      ? *m_slots[i][j]
-                      : SessionKeys::for_pair(i == 0 ? *m_our_cur : *m_our_prev,
-                                              j == 0 ? m_their_cur : *m_their_prev);
+  SessionKeys k = m_slots[i][j] ? *m_slots[i][j]
+                                : SessionKeys::for_pair(i == 0 ? *m_our_cur : *m_our_prev,
+                                                        j == 0 ? m_their_cur : *m_their_prev);
   bool derived = !m_slots[i][j];
   Bytes reencoded;
   if (authenticated.empty()) {
@@ -178,7 +178,10 @@ std::variant<AcceptedData, DataKeys::OpenError> DataKeys::open(const wire::DataM
   crypto::Sha1Digest mac = crypto::hmac_sha1(k.recv_mac.view(), {authenticated});
   if (!crypto::equal_ct(mac, m.mac)) {
     if (derived) {
+      // The pair's keys depend only on keys we hold, not on the message: keep them, so that a
+      // flood of forgeries for this pair costs one exponentiation, not one each.
       ++m_exps;
+      m_slots[i][j] = std::move(k);
     }
     return fail(ErrorCode::BadMac, "Data message: MAC does not verify (key ids " +
                                        std::to_string(sk) + "/" + std::to_string(rk) + ")");
@@ -254,7 +257,9 @@ void DataKeys::carry_over_reveals(DataKeys& old) {
   old.m_reveal.clear();
 }
 
-crypto::SecureArray<32> DataKeys::extra_key_for_sending() { return slot_for_send().extra_key; }
+crypto::SecureArray<32> DataKeys::extra_key_for_sending() {
+  return slot_for_send().extra_key;
+}
 
 bool DataKeys::masked_private_key_for_test(bool previous, ByteView mask,
                                            std::span<std::uint8_t> out) const {

@@ -40,7 +40,7 @@ struct SessionKeys {
 
 // AcceptedData is a verified, decrypted data message.
 struct AcceptedData {
-  crypto::WipedBytes plaintext;  // handed to the application as text right after
+  crypto::WipedBytes plaintext;       // handed to the application as text right after
   crypto::SecureArray<32> extra_key;  // of the pair that carried the message
   std::uint64_t lost_before = 0;      // counter gap: messages of this pair we never saw
 };
@@ -62,8 +62,11 @@ class DataKeys {
   // seal encrypts |plaintext| into a data message from our_keyid-1 to their_keyid, announcing
   // our next key, carrying every MAC key waiting to be published. |header| gives version and
   // instance tags. Generates our next DH key first if we have none yet.
+  // |reveal_own_mac_key| also publishes the sending MAC key of this very message: only for the
+  // last message of a session the peer has already ended (nobody accepts anything under it).
   wire::DataMessage seal(const wire::Header& header, std::uint8_t flags, ByteView plaintext,
-                         Rng& rng, crypto::SecureArray<32>* extra_key_out = nullptr);
+                         Rng& rng, crypto::SecureArray<32>* extra_key_out = nullptr,
+                         bool reveal_own_mac_key = false);
 
   // open verifies and decrypts |m|, then rotates keys. On any error nothing changes.
   // Errors: UnknownKeyId (keys we never had: another session, or too new), StaleMessage-like
@@ -75,7 +78,8 @@ class DataKeys {
   };
   // |authenticated| is what the MAC covers, exactly as received (see wire::DataMessage); empty
   // means "re-encode from |m|".
-  std::variant<AcceptedData, OpenError> open(const wire::DataMessage& m, ByteView authenticated = {});
+  std::variant<AcceptedData, OpenError> open(const wire::DataMessage& m,
+                                             ByteView authenticated = {});
 
   // publish_all_mac_keys queues the receiving MAC keys of every pair still in use for the next
   // message we send (session end: makes every message of the session forgeable). The caller
@@ -108,7 +112,7 @@ class DataKeys {
   SessionKeys& slot_for_send();
   void retire_slot(std::optional<SessionKeys>& s);
 
-  std::uint32_t m_our_keyid;                  // id of m_our_cur
+  std::uint32_t m_our_keyid;                   // id of m_our_cur
   std::optional<crypto::DhKeyPair> m_our_cur;  // generated lazily, on our next send
   Bytes m_our_cur_pub;  // its public key, encoded once for every message that announces it
   std::optional<crypto::DhKeyPair> m_our_prev;

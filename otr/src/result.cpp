@@ -10,6 +10,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::UnknownKeyId: return "unknown_key_id";
     case ErrorCode::BadMac: return "bad_mac";
     case ErrorCode::ReplayedCounter: return "replayed_counter";
+    case ErrorCode::ReplayedAke: return "replayed_ake";
     case ErrorCode::BadSignature: return "bad_signature";
     case ErrorCode::BadValue: return "bad_value";
     case ErrorCode::TooLarge: return "too_large";

@@ -132,9 +132,10 @@ TEST_CASE("libotr 4.1.1 starts the AKE with otrchat, under policy always", "[e2e
   }
   const std::string long_a = long_text("LONGA", 900);
   const std::string long_b = long_text("LONGB", 600);
-  // otrchat types first: under "always" its message is held until libotr's AKE completes.
+  // otrchat types first: under "always" its message is held until libotr's AKE completes, and
+  // then until the person accepts libotr's key, new to otrchat (/otr release).
   LibotrRun run = run_with_libotr(
-      "hello libotr (held)\n/wait private\n/wait text hello otrchat\n" + long_a +
+      "hello libotr (held)\n/wait private\n/otr release\n/wait text hello otrchat\n" + long_a +
           "\n/wait text LONGB-END\n/wait finished\n",
       "query\nwait-secure\nexpect hello libotr (held)\nsend hello otrchat\nexpect " + long_a +
           "\nsend " + long_b + "\ndisconnect\n",
@@ -144,6 +145,7 @@ TEST_CASE("libotr 4.1.1 starts the AKE with otrchat, under policy always", "[e2e
   REQUIRE(sent.size() == 2);
   CHECK(sent[0]["mode"] == "held");
   CHECK(sent[1]["mode"] == "encrypted");
+  CHECK(events_named(run.events, "notice", "code", "held_until_trusted").size() == 1);
   CHECK(events_named(run.events, "notice", "code", "held_messages_sent").size() == 1);
   CHECK(events_named(run.events, "notice", "code", "peer_ended").size() == 1);
   CHECK(run.to_otrchat.rfind("?OTRv", 0) == 0);  // libotr's query opened the conversation

@@ -18,9 +18,6 @@ namespace {
 constexpr std::uint32_t kAliceTag = 0x0a11ce01;
 constexpr std::uint32_t kBobTag = 0x0b0b0001;
 constexpr std::uint32_t kBob2Tag = 0x0b0b0002;
-// The harness's own bound on instances per peer; the engine's cap must be at or below it.
-constexpr std::size_t kHarnessInstanceBound = 64;
-constexpr std::size_t kHarnessReassemblyBound = 4u << 20;  // bytes per peer
 
 std::string hex_of(ByteView b) {
   static const char* digits = "0123456789abcdef";
@@ -32,7 +29,9 @@ std::string hex_of(ByteView b) {
   return out;
 }
 
-std::uint64_t shared_secrets() { return crypto::dh_counters().shared_secrets; }
+std::uint64_t shared_secrets() {
+  return crypto::dh_counters().shared_secrets;
+}
 
 // marker parses "<<A000017>>" at the start of |text| (after an optional "[resent] ").
 struct Marker {
@@ -75,6 +74,52 @@ std::optional<wire::BinaryMessage> decode_whole(std::string_view text) {
   return std::move(*m);
 }
 
+// describe names a wire message for the trace: "data 2/3 ctr 1", "dh_key", "query", ...
+std::string describe(std::string_view text) {
+  switch (wire::classify(text)) {
+    case wire::Kind::FragmentV2:
+    case wire::Kind::FragmentV3: {
+      Result<wire::Fragment> f = wire::parse_fragment(text);
+      return f ? "fragment " + std::to_string(f->k) + "/" + std::to_string(f->n) : "fragment?";
+    }
+    case wire::Kind::Query:
+      return "query";
+    case wire::Kind::Error:
+      return "error";
+    case wire::Kind::Encoded: {
+      std::optional<wire::BinaryMessage> m = decode_whole(text);
+      if (!m) {
+        return "undecodable";
+      }
+      return std::visit(
+          [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            const std::string tag = " from " + std::to_string(x.header.sender_tag);
+            if constexpr (std::is_same_v<T, wire::DataMessage>) {
+              std::uint64_t ctr = 0;
+              for (std::uint8_t b : x.ctr) {
+                ctr = (ctr << 8) | b;
+              }
+              return "data " + std::to_string(x.sender_keyid) + "/" +
+                     std::to_string(x.recipient_keyid) + " ctr " + std::to_string(ctr) +
+                     (x.flags ? " ignore-unreadable" : "") + tag;
+            } else if constexpr (std::is_same_v<T, wire::DhCommit>) {
+              return "dh_commit" + tag;
+            } else if constexpr (std::is_same_v<T, wire::DhKey>) {
+              return "dh_key" + tag;
+            } else if constexpr (std::is_same_v<T, wire::RevealSignature>) {
+              return "reveal_signature" + tag;
+            } else {
+              return "signature" + tag;
+            }
+          },
+          *m);
+    }
+    default:
+      return "plain";
+  }
+}
+
 }  // namespace
 
 struct AttackNet::Party {
@@ -84,11 +129,11 @@ struct AttackNet::Party {
   std::uint32_t tag = 0;
   std::unique_ptr<DeterministicRng> rng;
   std::unique_ptr<Account> account;
-  std::set<std::string> ssids;                   // invariant 3: every session this party had
-  std::map<std::uint32_t, std::string> bound;    // my text serial -> ssid it was encrypted under
-  std::vector<std::uint32_t> pending;            // my texts held for the AKE
-  std::map<std::uint32_t, int> shown;            // peer text serial -> times shown
-  std::map<std::uint32_t, int> shown_resent;     // the same for "[resent] " copies
+  std::set<std::string> ssids;                 // invariant 3: every session this party had
+  std::map<std::uint32_t, std::string> bound;  // my text serial -> ssid it was encrypted under
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> pending;  // held texts: serial, instance
+  std::map<std::uint32_t, int> shown;                            // peer text serial -> times shown
+  std::map<std::uint32_t, int> shown_resent;                     // the same for "[resent] " copies
   // Fragments this party sent, collected into whole messages (for the forger).
   std::string partial;
 };
@@ -130,7 +175,9 @@ AttackNet::AttackNet(std::uint64_t seed, Options options) {
   DataKeys::set_seal_observer(&seal_observer, this);
 }
 
-AttackNet::~AttackNet() { DataKeys::set_seal_observer(nullptr, nullptr); }
+AttackNet::~AttackNet() {
+  DataKeys::set_seal_observer(nullptr, nullptr);
+}
 
 Options AttackNet::options_from(std::uint8_t b) {
   auto policy = [](int v) {
@@ -205,8 +252,8 @@ std::optional<std::string> AttackNet::guard(int p, const char* what,
   try {
     evs = call();
   } catch (const std::exception& e) {
-    return std::string("invariant 5: ") + what + " at " + m_parties[static_cast<std::size_t>(p)]->letter +
-           " threw: " + e.what();
+    return std::string("invariant 5: ") + what + " at " +
+           m_parties[static_cast<std::size_t>(p)]->letter + " threw: " + e.what();
   }
   return absorb(p, std::move(evs));
 }
@@ -217,6 +264,8 @@ std::optional<std::string> AttackNet::absorb(int p, Events evs) {
     if (const auto* st = std::get_if<StateChanged>(&e.action)) {
       if (st->to == MsgState::Encrypted) {
         const std::string ssid = hex_of(st->ssid);
+        m_trace += std::string("    ") + me.letter + " private with " + std::to_string(e.instance) +
+                   " in session " + ssid + "\n";
         if (!me.ssids.insert(ssid).second) {
           return std::string("invariant 3: ") + me.letter + " went private again in session " +
                  ssid + " (instance " + std::to_string(e.instance) +
@@ -229,10 +278,17 @@ std::optional<std::string> AttackNet::absorb(int p, Events evs) {
       if (n->code == NoticeCode::HeldMessagesSent) {
         Conversation* c = me.account->find(me.peer, e.instance);
         if (c != nullptr && c->session()) {
-          for (std::uint32_t serial : me.pending) {
-            me.bound[serial] = hex_of(c->session()->ssid);
-          }
-          me.pending.clear();
+          // The master's held messages (instance 0) go to the first session that forms; an
+          // instance's own held messages to its own session.
+          std::erase_if(me.pending, [&](const std::pair<std::uint32_t, std::uint32_t>& h) {
+            if (h.second != 0 && h.second != e.instance) {
+              return false;
+            }
+            me.bound[h.first] = hex_of(c->session()->ssid);
+            m_trace += "    held " + std::string(1, me.letter) + std::to_string(h.first) +
+                       " sent in session " + me.bound[h.first] + "\n";
+            return true;
+          });
         }
       }
     }
@@ -242,8 +298,8 @@ std::optional<std::string> AttackNet::absorb(int p, Events evs) {
       }
       ++m_stats.shown;
       std::optional<Marker> mk = parse_marker(sp->text);
-      const std::string where = std::string(1, me.letter) + " (instance " +
-                                std::to_string(e.instance) + ")";
+      const std::string where =
+          std::string(1, me.letter) + " (instance " + std::to_string(e.instance) + ")";
       if (!mk) {
         return "invariant 2: " + where + " shows a private text nobody typed: \"" +
                sp->text.substr(0, 40) + "\"";
@@ -287,18 +343,23 @@ std::optional<std::string> AttackNet::absorb(int p, Events evs) {
 std::optional<std::string> AttackNet::check_bounds(int p) {
   Party& me = *m_parties[static_cast<std::size_t>(p)];
   const std::size_t n = me.account->instances(me.peer).size();
-  if (n > kHarnessInstanceBound) {
+  if (n > kMaxInstancesPerPeer) {
     return std::string("invariant 4: ") + me.letter + " holds " + std::to_string(n) +
            " instances of " + me.peer;
   }
-  (void)kHarnessReassemblyBound;
+  const std::size_t buffered = me.account->buffered_bytes(me.peer);
+  if (buffered > kMaxReassemblyBytesPerPeer) {
+    return std::string("invariant 4: ") + me.letter + " buffers " + std::to_string(buffered) +
+           " bytes of fragments from " + me.peer;
+  }
   return std::nullopt;
 }
 
 std::optional<std::string> AttackNet::deliver(int to, int from, const std::string& text,
                                               bool attacker) {
   Party& dst = *m_parties[static_cast<std::size_t>(to)];
-  (void)attacker;
+  m_trace += std::string("    ") + (attacker ? "attacker: " : "") + describe(text) + " -> " +
+             dst.letter + "\n";
   ++m_stats.delivered;
   const std::uint64_t before = shared_secrets();
   std::optional<std::string> r = guard(to, "receive", [&] {
@@ -308,8 +369,10 @@ std::optional<std::string> AttackNet::deliver(int to, int from, const std::strin
   if (r) {
     return r;
   }
+  // One to read the message and one for a reply it makes us send (a heartbeat, held messages,
+  // the last message publishing MAC keys) under a new key pair.
   const std::uint64_t spent = shared_secrets() - before;
-  if (spent > 1) {
+  if (spent > 2) {
     return std::string("invariant 4: one message cost ") + dst.letter + " " +
            std::to_string(spent) + " modular exponentiations";
   }
@@ -403,8 +466,8 @@ std::optional<std::string> AttackNet::forge_every_keyid(std::uint16_t arg) {
     return std::nullopt;
   }
   // The newest message of the chosen direction tells roughly which key ids are live.
-  const Recorded& base = m_record[data_msgs[data_msgs.size() - 1 - arg % std::min<std::size_t>(
-                                                                          data_msgs.size(), 4)]];
+  const Recorded& base =
+      m_record[data_msgs[data_msgs.size() - 1 - arg % std::min<std::size_t>(data_msgs.size(), 4)]];
   std::optional<wire::BinaryMessage> m = decode_whole(base.text);
   const auto& d = std::get<wire::DataMessage>(*m);
   for (int ds = -1; ds <= 1; ++ds) {
@@ -510,8 +573,8 @@ std::optional<std::string> AttackNet::step(std::uint8_t op, std::uint16_t arg) {
   auto log = [&](const std::string& what) { m_trace += what + "\n"; };
   std::optional<std::string> r;
   switch (op % 24) {
-    case 4:  // reorder: deliver a message from the middle of the queue
-    case 5:  // drop
+    case 4:    // reorder: deliver a message from the middle of the queue
+    case 5:    // drop
     case 6: {  // duplicate
       if (m_flight.empty()) {
         break;
@@ -528,7 +591,8 @@ std::optional<std::string> AttackNet::step(std::uint8_t op, std::uint16_t arg) {
         log("drop #" + std::to_string(i));
         break;
       }
-      log("deliver #" + std::to_string(i) + " " + std::string(1, m_parties[static_cast<std::size_t>(f.from)]->letter) + "->" +
+      log("deliver #" + std::to_string(i) + " " +
+          std::string(1, m_parties[static_cast<std::size_t>(f.from)]->letter) + "->" +
           m_parties[static_cast<std::size_t>(f.to)]->letter);
       r = deliver(f.to, f.from, f.text, false);
       break;
@@ -556,9 +620,11 @@ std::optional<std::string> AttackNet::step(std::uint8_t op, std::uint16_t arg) {
       }
       Conversation* c = p.account->find(p.peer, instance);
       if (held) {
-        p.pending.push_back(serial);
+        p.pending.emplace_back(serial, instance);
+        log("    held");
       } else if (sent && c != nullptr && c->msg_state() == MsgState::Encrypted && c->session()) {
         p.bound[serial] = hex_of(c->session()->ssid);
+        log("    sent in session " + p.bound[serial]);
       }
       r = absorb(party, std::move(evs));
       break;
@@ -576,7 +642,8 @@ std::optional<std::string> AttackNet::step(std::uint8_t op, std::uint16_t arg) {
       m_now += std::chrono::seconds(kSeconds[(arg >> 4) % 4]);
       log("time +" + std::to_string(kSeconds[(arg >> 4) % 4]) + "s");
       for (int q = 0; q < nparties && !r; ++q) {
-        r = guard(q, "tick", [&] { return m_parties[static_cast<std::size_t>(q)]->account->tick(m_now); });
+        r = guard(q, "tick",
+                  [&] { return m_parties[static_cast<std::size_t>(q)]->account->tick(m_now); });
       }
       break;
     }
@@ -656,7 +723,8 @@ std::optional<std::string> AttackNet::finish() {
   m_flight.clear();
   Party& alice = *m_parties[0];
   Party& bob = *m_parties[1];
-  m_now += std::chrono::seconds(1);
+  // The attack is over: after a while, replies rate-limited during a flood flow again.
+  m_now += std::chrono::seconds(40);
   if (auto r = guard(1, "start", [&] { return bob.account->start("alice", m_now); })) {
     return r;
   }
@@ -681,8 +749,9 @@ std::optional<std::string> AttackNet::finish() {
   if (a == nullptr || b == nullptr || a->msg_state() != MsgState::Encrypted ||
       b->msg_state() != MsgState::Encrypted || !a->session() || !b->session() ||
       a->session()->ssid != b->session()->ssid) {
-    return std::string("liveness: on a clean network bob's /otr init did not make a private "
-                       "conversation (alice: ") +
+    return std::string(
+               "liveness: on a clean network bob's /otr init did not make a private "
+               "conversation (alice: ") +
            (a ? a->state_name() : "none") + ", bob: " + (b ? b->state_name() : "none") + ")";
   }
   for (int p : {0, 1}) {

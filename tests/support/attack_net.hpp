@@ -17,8 +17,9 @@
 //   3. a session's keys change only through a fresh AKE: every session that goes encrypted has an
 //      ssid this party never had before (a finished session is never revived);
 //   4. bounded memory and work: instances per peer and reassembly bytes per peer stay under the
-//      engine's caps, a receive() does at most one modular exponentiation for a shared secret,
-//      and a forged data message delivered again costs none;
+//      engine's caps, a receive() does at most two modular exponentiations for shared secrets
+//      (one to read, one for a reply under a new key pair), and a forged data message delivered
+//      again costs none;
 //   5. nothing throws out of the engine.
 // At the end, on a clean network, bob and alice must still reach a private conversation and a
 // message must get through each way (the AKE recovers from whatever the attacker did).

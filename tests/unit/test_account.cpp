@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <deque>
 
 #include "conversation_impl.hpp"
@@ -126,8 +125,8 @@ TEST_CASE("trust on first use, changed keys and SMP trust", "[account][trust]") 
   };
   auto codes = notice_codes(alice);
   CHECK(std::count(codes.begin(), codes.end(), NoticeCode::FingerprintNew) == 1);
-  auto recorded = alice.account->trust().find("bob", "alice", "otrchat-test",
-                                              test_key("bob").fingerprint());
+  auto recorded =
+      alice.account->trust().find("bob", "alice", "otrchat-test", test_key("bob").fingerprint());
   REQUIRE(recorded);
   CHECK(recorded->empty());
   CHECK(alice.account->trust().dirty());
@@ -136,35 +135,89 @@ TEST_CASE("trust on first use, changed keys and SMP trust", "[account][trust]") 
   net.pump();
   net.take(bob, bob.account->smp_respond("alice", "secret", net.now));
   net.pump();
-  CHECK(alice.account->trust().find("bob", "alice", "otrchat-test",
-                                    test_key("bob").fingerprint()) == std::optional<std::string>("smp"));
-  CHECK(bob.account->trust().find("alice", "bob", "otrchat-test",
-                                  test_key("alice").fingerprint()) == std::optional<std::string>("smp"));
+  CHECK(
+      alice.account->trust().find("bob", "alice", "otrchat-test", test_key("bob").fingerprint()) ==
+      std::optional<std::string>("smp"));
+  CHECK(
+      bob.account->trust().find("alice", "bob", "otrchat-test", test_key("alice").fingerprint()) ==
+      std::optional<std::string>("smp"));
 
   // Mallory now logs in as "bob" with another key: a loud warning.
   Client& mallory = net.add("bob", 0x0b000009, 9);
-  mallory.account = std::make_unique<Account>(Identity{test_key("mallory"), 0x0b000009, "bob"},
-                                              "otrchat-test", Policy::opportunistic(),
-                                              *mallory.rng);
+  mallory.account =
+      std::make_unique<Account>(Identity{test_key("mallory"), 0x0b000009, "bob"}, "otrchat-test",
+                                Policy::opportunistic(), *mallory.rng);
   net.take(mallory, mallory.account->start("alice", net.now));
   net.pump();
   codes = notice_codes(alice);
   CHECK(std::count(codes.begin(), codes.end(), NoticeCode::FingerprintChanged) == 1);
 }
 
-TEST_CASE("messages held under policy always go out in the instance session that forms",
-          "[account]") {
+namespace {
+bool has_notice(const Client& c, NoticeCode code) {
+  for (const Event& e : c.events) {
+    if (const auto* n = std::get_if<Notice>(&e.action)) {
+      if (n->code == code) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE(
+    "messages held under policy always go out in the instance session that forms, "
+    "to a key the person accepted",
+    "[account]") {
   Net net;
   Client& alice = net.add("alice", 0x0aaaaaaa, 1);
   Client& bob = net.add("bob", 0x0b000001, 2);
   alice.account->set_policy(Policy::always());
-  net.take(alice, alice.account->send("bob", "held until private", net.now));
-  for (const auto& [from, to, msg] : net.queue) {
-    CHECK(msg.find("held until private") == std::string::npos);
+
+  SECTION("a key seen for the first time: they wait for the person's release") {
+    net.take(alice, alice.account->send("bob", "held until private", net.now));
+    for (const auto& [from, to, msg] : net.queue) {
+      CHECK(msg.find("held until private") == std::string::npos);
+    }
+    net.pump();
+    REQUIRE(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
+    CHECK(Net::shown(bob).empty());
+    CHECK(has_notice(alice, NoticeCode::HeldUntilTrusted));
+    CHECK(alice.account->held_count("bob") == 1);
+    net.take(alice, alice.account->release_held("bob", net.now));
+    net.pump();
+    CHECK(Net::shown(bob) == std::vector<std::string>{"held until private"});
+    CHECK(alice.account->held_count("bob") == 0);
   }
-  net.pump();
-  REQUIRE(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
-  CHECK(Net::shown(bob) == std::vector<std::string>{"held until private"});
+  SECTION("a verified key: they go at once") {
+    alice.account->trust().set_trust("bob", "alice", "otrchat-test", test_key("bob").fingerprint(),
+                                     "verified");
+    net.take(alice, alice.account->send("bob", "held until private", net.now));
+    net.pump();
+    CHECK(Net::shown(bob) == std::vector<std::string>{"held until private"});
+    CHECK_FALSE(has_notice(alice, NoticeCode::HeldUntilTrusted));
+  }
+  SECTION("the key on record (seen before, not verified): they go at once") {
+    alice.account->trust().observe("bob", "alice", "otrchat-test", test_key("bob").fingerprint());
+    net.take(alice, alice.account->send("bob", "held until private", net.now));
+    net.pump();
+    CHECK(Net::shown(bob) == std::vector<std::string>{"held until private"});
+  }
+  SECTION("a changed key: they wait, even after a successful SMP of the old one") {
+    alice.account->trust().set_trust("bob", "alice", "otrchat-test",
+                                     test_key("mallory").fingerprint(), "verified");
+    net.take(alice, alice.account->send("bob", "held until private", net.now));
+    net.pump();
+    CHECK(Net::shown(bob).empty());
+    CHECK(has_notice(alice, NoticeCode::HeldUntilTrusted));
+    // A successful SMP verifies the new key: the messages go.
+    net.take(alice, alice.account->smp_start("bob", "our secret", std::nullopt, net.now));
+    net.pump();
+    net.take(bob, bob.account->smp_respond("alice", "our secret", net.now));
+    net.pump();
+    CHECK(Net::shown(bob) == std::vector<std::string>{"held until private"});
+  }
 }
 
 TEST_CASE("a fragmented D-H Key still reaches the copy-on-key", "[account]") {

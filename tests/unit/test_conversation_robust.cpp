@@ -71,6 +71,12 @@ TEST_CASE("REQUIRE_ENCRYPTION holds messages until the AKE and never sends them 
   t.pair.pump();
   CHECK_FALSE(any_sent_contains(t.pair.at_a, "pay 100"));
   CHECK_FALSE(any_sent_contains(t.pair.at_a, "second thought"));
+  // Bob's key is new to this conversation: the messages wait until alice accepts it.
+  CHECK(t.pair.at_b.shown.empty());
+  CHECK(t.pair.at_a.has_notice(NoticeCode::HeldUntilTrusted));
+  CHECK(t.a.held_count() == 2);
+  t.pair.a_does(t.a.release_held(t.pair.now));
+  t.pair.pump();
   REQUIRE(t.pair.at_b.shown.size() == 2);
   CHECK(t.pair.at_b.shown[0].text == "pay 100 EUR");
   CHECK(t.pair.at_b.shown[0].encrypted);

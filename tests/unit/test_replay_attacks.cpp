@@ -42,8 +42,7 @@ bool is(const std::string& text, wire::MessageType type) {
 struct World {
   DeterministicRng alice_rng{std::uint64_t{11}};
   DeterministicRng bob_rng{std::uint64_t{12}};
-  Account alice{make_identity("alice", kAlice), "otrchat-test", Policy::opportunistic(),
-                alice_rng};
+  Account alice{make_identity("alice", kAlice), "otrchat-test", Policy::opportunistic(), alice_rng};
   Account bob{make_identity("bob", kBob), "otrchat-test", Policy::opportunistic(), bob_rng};
   TimePoint now{};
   std::vector<std::pair<char, std::string>> wire_log;  // 'a': alice sent, 'b': bob sent
@@ -134,8 +133,8 @@ struct World {
     for (int round = 0; round < 3; ++round) {
       for (char who : {first, first == 'a' ? 'b' : 'a'}) {
         if (who == 'a') {
-          exchange('a', alice.send("bob", "alice says known text number " +
-                                              std::to_string(round), now));
+          exchange('a',
+                   alice.send("bob", "alice says known text number " + std::to_string(round), now));
         } else {
           exchange('b', bob.send("alice", "bob says hello number " + std::to_string(round), now));
         }
@@ -158,8 +157,8 @@ struct World {
       return wire::armor(wire::encode_binary(m));
     };
     bool priv = went_private(inject_to_alice(retag(recorded('b', wire::MessageType::DhKey))));
-    priv = went_private(inject_to_alice(retag(recorded('b', wire::MessageType::Signature)))) ||
-           priv;
+    priv =
+        went_private(inject_to_alice(retag(recorded('b', wire::MessageType::Signature)))) || priv;
     return priv;
   }
 };
@@ -182,9 +181,8 @@ TEST_CASE("replayed AKE: alice never reuses a keystream (same key and counter)",
   REQUIRE(first.ciphertext.size() >= p1.size());  // the text, then a NUL
   std::string recovered;
   for (std::size_t i = 0; i < std::min(p1.size(), last.ciphertext.size()); ++i) {
-    recovered.push_back(
-        static_cast<char>(first.ciphertext[i] ^ static_cast<std::uint8_t>(p1[i]) ^
-                          last.ciphertext[i]));
+    recovered.push_back(static_cast<char>(first.ciphertext[i] ^ static_cast<std::uint8_t>(p1[i]) ^
+                                          last.ciphertext[i]));
   }
   CHECK(recovered != secret.substr(0, recovered.size()));
   const bool same_ids_and_counter = last.sender_keyid == first.sender_keyid &&

@@ -22,6 +22,15 @@ inline constexpr std::uint32_t kBestInstance = 1;
 // kMasterInstance selects the conversation not bound to any peer instance (libotr's master).
 inline constexpr std::uint32_t kMasterInstance = 0;
 
+// kMaxInstancesPerPeer bounds the conversations one peer name can make us keep: a message from
+// a new instance beyond it displaces the idle instance that is neither private nor holding
+// messages, or is dropped (NoticeCode::InstanceLimit). Sender tags are not authenticated, so
+// without a bound every invented tag would cost a conversation.
+inline constexpr std::size_t kMaxInstancesPerPeer = 32;
+// kMaxReassemblyBytesPerPeer bounds the fragments buffered for one peer over all its instances
+// (one message may be up to wire::kMaxMessageBytes).
+inline constexpr std::size_t kMaxReassemblyBytesPerPeer = 2u << 20;
+
 // Event is an Action from the conversation with |peer|'s instance |instance| (0: the master
 // conversation, which also carries OTR v2 sessions).
 struct Event {
@@ -63,8 +72,20 @@ class Account {
   // find returns the conversation for |peer| and |instance| (kMasterInstance, kBestInstance or a
   // tag), or nullptr if there is none. Constant time in the number of peers.
   Conversation* find(std::string_view peer, std::uint32_t instance = kBestInstance);
-  // instances lists the peer instance tags we hold conversations for (master excluded).
+  // instances lists the peer instance tags we hold conversations for (master excluded), sorted.
   std::vector<std::uint32_t> instances(std::string_view peer) const;
+
+  // release_held sends the messages held for a private conversation (policy always) to |peer|'s
+  // |instance| although its key is new or changed: the person decided to (/otr release).
+  // Messages are released by themselves when the key is verified (trust store, SMP) or is the
+  // one on record; until then a NoticeCode::HeldUntilTrusted says they wait. A Notice when there
+  // is no private conversation to release them into.
+  Events release_held(std::string_view peer, TimePoint now, std::uint32_t instance = kBestInstance);
+  // held_count is how many messages to |peer| wait, over all its instances.
+  std::size_t held_count(std::string_view peer) const;
+  // buffered_bytes is how many bytes of incomplete fragmented messages from |peer| we hold
+  // (at most kMaxReassemblyBytesPerPeer).
+  std::size_t buffered_bytes(std::string_view peer) const;
   std::size_t peer_count() const;
 
   const Identity& identity() const { return *m_me; }

@@ -88,6 +88,10 @@ enum class NoticeCode {
   FingerprintVerified,   // the peer's key is one the person verified
   FingerprintUnverified, // the peer's key is on record but not verified
   TrustChanged,          // SMP set or cleared the trust in the peer's key
+  ReplayedAke,           // a recorded key exchange came again; ignored (no session revived)
+  HeldUntilTrusted,      // held messages wait: the peer's key is new or changed (release_held)
+  RateLimited,           // replies to unauthenticated input are being held back (flood)
+  InstanceLimit,         // too many instances of one peer: one was dropped or refused
 };
 const char* notice_code_name(NoticeCode c);
 

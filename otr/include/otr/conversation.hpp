@@ -65,6 +65,15 @@ class Conversation {
   // AKE started when the policy requires encryption; refused with a Notice when finished.
   Actions send(std::string_view plaintext, TimePoint now);
 
+  // release_held sends the messages typed while the policy required encryption and no session
+  // was private yet. They go out by themselves only when a session forms with the key of this
+  // conversation's previous session; for a new or changed key they wait (a Notice with
+  // NoticeCode::HeldUntilTrusted says so) until the person verifies the key and calls this.
+  // Nothing happens when not encrypted. (otr::Account decides with its trust store instead.)
+  Actions release_held(TimePoint now);
+  // held_count is how many typed messages wait for a private session.
+  std::size_t held_count() const;
+
   // start sends a Query message ("?OTRv3?" style, per policy), which starts the AKE.
   Actions start(TimePoint now);
 

@@ -18,6 +18,7 @@ enum class ErrorCode {
   UnknownKeyId,         // a data message for key ids we do not hold
   BadMac,               // a MAC (data message or AKE) that does not verify
   ReplayedCounter,      // a data message counter that does not increase
+  ReplayedAke,          // an AKE message that would complete a key exchange already completed
   BadSignature,         // a DSA signature in the AKE that does not verify
   BadValue,             // a group element or exponent out of range, a wrong hash
   TooLarge,             // a size above one of the codec's caps

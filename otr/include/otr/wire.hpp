@@ -209,6 +209,8 @@ class Reassembler {
   Result<std::optional<std::string>> add(const Fragment& f);
   void reset();
   bool in_progress() const { return m_n != 0; }
+  // buffered is the number of bytes held for the message in progress.
+  std::size_t buffered() const { return m_buffer.size(); }
 
  private:
   std::uint16_t m_k = 0;
