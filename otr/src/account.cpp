@@ -413,8 +413,27 @@ class Account::Router {
       return out;
     }
     Conversation& c = kind == wire::Kind::Query ? *p.master : *find_in(p, kBestInstance);
+    const std::uint64_t commit_before = p.master->impl().ake().commit_serial();
     emit(peer_name, c, c.receive(wire, now), now, out);
+    supersede_child_commits(p, commit_before, now);
     return out;
+  }
+
+  // supersede_child_commits: a new D-H Commit from the master goes to every instance of the
+  // peer, and each adopts the latest Commit it receives. A child's own older Commit is then
+  // stale: were the child to resend it (it wins a crossing-Commit comparison), the peer would
+  // adopt that one while a D-H Key answering the master's is taken for it, or the reverse, and
+  // the AKE would fail on a hash mismatch. So such children drop theirs and take the master's.
+  void supersede_child_commits(Peer& p, std::uint64_t commit_before, TimePoint now) {
+    const std::uint64_t commit = p.master->impl().ake().commit_serial();
+    if (commit == 0 || commit == commit_before) {
+      return;
+    }
+    for (auto& [tag, c] : p.children) {
+      if (c.conv->impl().ake().awaiting_dh_key()) {
+        c.conv->impl().wipe_ake(now);
+      }
+    }
   }
 
   template <class F>

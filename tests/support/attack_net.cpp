@@ -275,6 +275,8 @@ std::optional<std::string> AttackNet::absorb(int p, Events evs) {
       }
     }
     if (const auto* n = std::get_if<Notice>(&e.action)) {
+      m_trace += std::string("      ") + me.letter + " notice " + notice_code_name(n->code) + ": " +
+                 n->text.substr(0, 100) + "\n";
       if (n->code == NoticeCode::HeldMessagesSent) {
         Conversation* c = me.account->find(me.peer, e.instance);
         if (c != nullptr && c->session()) {
@@ -412,7 +414,8 @@ std::optional<std::string> AttackNet::forge_published(std::uint16_t arg) {
   if (data_msgs.empty() || keys.empty()) {
     return std::nullopt;
   }
-  const Recorded& victim = m_record[data_msgs[arg % data_msgs.size()]];
+  const Recorded victim =
+      m_record[data_msgs[arg % data_msgs.size()]];  // a copy: delivering records more
   for (const Bytes& k : keys) {
     Result<bool> ok = toolkit::verify_mac(victim.text, k);
     if (!ok || !*ok) {
@@ -466,7 +469,7 @@ std::optional<std::string> AttackNet::forge_every_keyid(std::uint16_t arg) {
     return std::nullopt;
   }
   // The newest message of the chosen direction tells roughly which key ids are live.
-  const Recorded& base =
+  const Recorded base =
       m_record[data_msgs[data_msgs.size() - 1 - arg % std::min<std::size_t>(data_msgs.size(), 4)]];
   std::optional<wire::BinaryMessage> m = decode_whole(base.text);
   const auto& d = std::get<wire::DataMessage>(*m);
@@ -513,7 +516,7 @@ std::optional<std::string> AttackNet::retag(std::uint16_t arg) {
   if (ake.empty()) {
     return std::nullopt;
   }
-  const Recorded& r = m_record[ake[arg % ake.size()]];
+  const Recorded r = m_record[ake[arg % ake.size()]];
   std::optional<wire::BinaryMessage> m = decode_whole(r.text);
   // A few fake instances, so that a sequence of retagged messages can reach the same child.
   const std::uint32_t fake = 0x7e000100 + (arg >> 12) % 4;
@@ -651,7 +654,7 @@ std::optional<std::string> AttackNet::step(std::uint8_t op, std::uint16_t arg) {
       if (m_record.empty()) {
         break;
       }
-      const Recorded& rec = m_record[arg % m_record.size()];
+      const Recorded rec = m_record[arg % m_record.size()];
       log(std::string("reflect to ") + m_parties[static_cast<std::size_t>(rec.from)]->letter);
       ++m_stats.reflected;
       const int fake_from = peers_of(rec.from).front();

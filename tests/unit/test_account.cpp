@@ -260,3 +260,52 @@ TEST_CASE("both sides start at once: the crossing D-H Commits settle into one AK
     CHECK(Net::shown(bob)[0] == "after the race");
   }
 }
+
+TEST_CASE("a fragmented message survives other messages arriving between its fragments",
+          "[account][fragments]") {
+  Net net;
+  Client& alice = net.add("alice", 0x0aaaaaaa, 1);
+  Client& bob1 = net.add("bob", 0x0b000001, 2);
+  Client& bob2 = net.add("bob", 0x0b000002, 3);
+  net.take(alice, alice.account->start("bob", net.now));
+  net.pump();
+  REQUIRE(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
+  REQUIRE(alice.account->find("bob", 0x0b000002)->msg_state() == MsgState::Encrypted);
+  Policy small = Policy::opportunistic();
+  small.max_message_size = 200;
+  bob1.account->set_policy(small);
+  bob2.account->set_policy(small);
+  const std::string long_text(500, 'L');
+  auto fragments = [&](Client& c, const std::string& text) {
+    std::vector<std::string> out;
+    for (const Event& e : c.account->send("alice", text, net.now)) {
+      if (const auto* s = std::get_if<SendToPeer>(&e.action)) {
+        out.push_back(s->message);
+      }
+    }
+    return out;
+  };
+  // bob1's instance is the most recently active: plain text goes to its conversation.
+  net.now += std::chrono::seconds(1);
+  net.take(bob1, bob1.account->send("alice", "recent", net.now));
+  net.pump();
+  REQUIRE(alice.account->find("bob", kBestInstance) == alice.account->find("bob", 0x0b000001));
+  const std::vector<std::string> mine = fragments(bob1, long_text);
+  REQUIRE(mine.size() >= 4);
+  const auto between = GENERATE(0, 1, 2);
+  CAPTURE(between);
+  for (std::size_t i = 0; i + 1 < mine.size(); ++i) {
+    net.take(alice, alice.account->receive("bob", mine[i], net.now));
+  }
+  if (between == 0) {
+    net.take(alice, alice.account->receive("bob", "a plain line in between", net.now));
+  } else {
+    // Another instance's message, whole (short) or fragmented (long).
+    for (const std::string& m : fragments(bob2, between == 1 ? "short" : std::string(450, 'S'))) {
+      net.take(alice, alice.account->receive("bob", m, net.now));
+    }
+  }
+  net.take(alice, alice.account->receive("bob", mine.back(), net.now));
+  std::vector<std::string> shown = Net::shown(alice);
+  CHECK(std::count(shown.begin(), shown.end(), long_text) == 1);
+}

@@ -2,6 +2,7 @@
 // the policies and fragment size and a program of 150 operations of people and attacker. The
 // same harness runs as the libFuzzer target fuzz_attacker (tests/fuzz/), whose corpus CI replays.
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "support/attack_net.hpp"
@@ -28,6 +29,9 @@ TEST_CASE("attacker harness: invariants hold under a Dolev-Yao network, fixed se
   std::string first_trace;
   std::size_t failed = 0;
   for (std::uint64_t seed = first; seed <= last; ++seed) {
+    if (std::getenv("OTR_ATTACK_PROGRESS") != nullptr) {
+      std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
+    }
     std::vector<std::uint8_t> program = attack::seeded_program(seed, 150);
     attack::AttackNet net(seed,
                           attack::AttackNet::options_from(static_cast<std::uint8_t>(seed * 37)));

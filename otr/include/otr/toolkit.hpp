@@ -317,9 +317,9 @@ struct AuditedMessage {
   std::uint32_t recipient_keyid = 0;
   std::array<std::uint8_t, 8> counter{};
   std::array<std::uint8_t, 20> mac{};
-  // published_by is the first later message whose revealed MAC keys include one under which
-  // this message's MAC verifies; mac_key is that key. Once published, anyone could have made the
-  // message.
+  // published_by is the first message (this one or a later one) whose revealed MAC keys include
+  // one under which this message's MAC verifies; mac_key is that key. Once published, anyone
+  // could have made the message.
   std::optional<std::size_t> published_by;
   std::optional<std::array<std::uint8_t, 20>> mac_key;
 

@@ -247,7 +247,9 @@ AuditReport audit(const Transcript& t) {
       }
       AuditedMessage& a = report.data_messages[i];
       k.authenticates.push_back(a.number);
-      if (k.number > a.number) {
+      // A key published by the message it authenticates makes that message forgeable too: an
+      // otrchat ending a session the peer has already ended publishes its last key that way.
+      if (k.number >= a.number) {
         if (!a.published_by || k.number < *a.published_by) {
           a.published_by = k.number;
           a.mac_key = k.key;
