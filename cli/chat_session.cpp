@@ -24,6 +24,7 @@
 #include "command.hpp"
 #include "otr/identity.hpp"
 #include "otr/keyfile.hpp"
+#include "otr/text.hpp"
 
 namespace otr::cli {
 
@@ -87,19 +88,7 @@ int ms_until(Clock::time_point when, Clock::time_point now) {
 }  // namespace
 
 std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\n') {
-      out += "\n    ";
-    } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      out.push_back('?');
-    } else {
-      out.push_back(ch);
-    }
-  }
-  return out;
+  return terminal_safe_note(text, "\n    ");
 }
 
 std::string ssid_words(const Bytes& ssid, bool bold_first) {
@@ -601,8 +590,8 @@ void ChatSession::apply_one(Event& e) {
              .boolean("encrypted", p->encrypted)
              .boolean("warning", p->warning));
     if (m_setup.messages != nullptr) {
-      *m_setup.messages << "<" << e.peer << "> " << (p->encrypted ? "" : "(unencrypted) ")
-                        << printable(p->text) << "\n"
+      *m_setup.messages << "<" << printable(e.peer) << "> "
+                        << (p->encrypted ? "" : "(unencrypted) ") << printable(p->text) << "\n"
                         << std::flush;
     }
   } else if (auto* s = std::get_if<StateChanged>(&e.action)) {

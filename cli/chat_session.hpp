@@ -124,8 +124,9 @@ class ChatSession {
   int m_signal_pipe[2] = {-1, -1};
 };
 
-// printable makes peer-controlled text safe for a terminal: control characters become '?',
-// and a newline continues on an indented line.
+// printable makes peer-controlled text safe for a terminal (otr::terminal_safe): control,
+// bidirectional and invisible characters are shown as tokens such as <U+202E> or <0x9B>, with a
+// note saying how many; continuation lines are indented.
 std::string printable(std::string_view text);
 
 // ssid_words renders a session id as "[01234567] 89abcdef": the bracketed half is the one

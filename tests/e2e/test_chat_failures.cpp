@@ -237,3 +237,58 @@ TEST_CASE("a script error in batch mode is exit 1 and names the line", "[e2e][fa
 
 }  // namespace
 }  // namespace otr::e2e
+
+namespace otr::e2e {
+namespace {
+
+TEST_CASE("control, C1, bidi and invisible characters from the peer never reach the terminal",
+          "[e2e][failures][terminal]") {
+  Account alice("alice");
+  Account bob("bob");
+  // ESC, CSI as UTF-8 and as a raw byte, an OSC 52 clipboard write, a right-to-left override and
+  // a zero-width space, in a message and in an SMP question.
+  const std::string nasty =
+      "evil\x1b[2J \xc2\x9b"
+      "31m \x9b"
+      "0m \xc2\x9d"
+      "52;c;aGk=\x07 abc\xe2\x80\xae"
+      "txt.exe "
+      "pay\xe2\x80\x8bpal";
+  Spawn sa, sb;
+  sa.argv = {kOtrchat};
+  const std::vector<std::string> args_a =
+      chat(alice, "bob",
+           {"--stdio", "--timeout", "20", "--input",
+            alice.script("in.txt", "/otr init\n/wait private\n" + nasty + "\n/wait text done\n")});
+  sa.argv.insert(sa.argv.end(), args_a.begin(), args_a.end());
+  sa.stderr_path = alice.path("stderr.txt").string();
+  sb.argv = {kOtrchat};
+  const std::vector<std::string> args_b =
+      chat(bob, "alice",
+           {"--stdio", "--timeout", "20", "--input",
+            bob.script("in.txt", "/wait private\n/wait text evil\ndone\n")});
+  sb.argv.insert(sb.argv.end(), args_b.begin(), args_b.end());
+  sb.stderr_path = bob.path("stderr.txt").string();
+  PipedPair pair(std::move(sa), std::move(sb));
+  Outcome oa = pair.a().wait(40s);
+  Outcome ob = pair.b().wait(10s);
+  CHECK(pair.relay().finish(5s));
+  const std::string shown = read_file(bob.path("stderr.txt"));
+  INFO("bob: " << shown);
+  REQUIRE(ob.exited);
+  CHECK(ob.code == 0);
+  CHECK(oa.code == 0);
+  // Nothing a terminal acts on: no ESC, no C1 in either encoding, no bidi or invisible character.
+  for (const std::string bad :
+       {"\x1b", "\xc2\x9b", "\x9b", "\xc2\x9d", "\x07", "\xe2\x80\xae", "\xe2\x80\x8b"}) {
+    CHECK(shown.find(bad) == std::string::npos);
+  }
+  // What was there is shown as tokens, and the line says so.
+  CHECK_THAT(shown,
+             Catch::Contains("evil<U+001B>[2J <U+009B>31m <0x9B>0m <U+009D>52;c;aGk=<U+0007> "
+                             "abc<U+202E>txt.exe pay<U+200B>pal"));
+  CHECK_THAT(shown, Catch::Contains("[7 control characters shown as <...>]"));
+}
+
+}  // namespace
+}  // namespace otr::e2e

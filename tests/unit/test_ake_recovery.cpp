@@ -4,7 +4,6 @@
 // again with a Query. Before the fix alice's child, left in AWAITING_REVEALSIG, ignored the D-H
 // Key that answered her new Commit, and the conversation never went private.
 #include <catch2/catch.hpp>
-
 #include <deque>
 
 #include "crypto/crypto.hpp"
@@ -72,9 +71,9 @@ TEST_CASE("the AKE recovers after a leftover or failed exchange with the same in
 
   // 1. The first attempt: bob's client sends a D-H Commit (answering alice's query) ...
   {
-    Account bob_old(leftover == Leftover::RevealSigBadSignature ? broken_bob()
-                                                                : make_identity("bob", kBob),
-                    "otrchat-test", Policy::opportunistic(), rb_old);
+    Account bob_old(
+        leftover == Leftover::RevealSigBadSignature ? broken_bob() : make_identity("bob", kBob),
+        "otrchat-test", Policy::opportunistic(), rb_old);
     std::vector<std::string> query = sent(alice.start("bob", now));
     std::vector<std::string> commit = sent(bob_old.receive("alice", query.at(0), now));
     REQUIRE(type_of(commit.at(0)) == wire::MessageType::DhCommit);
