@@ -1,4 +1,4 @@
-// The attacker harness (tests/support/attack_net.hpp) with a fixed set of seeds: each seed picks
+// The attacker harness (tests/support/attack_net.hpp) with 200 fixed seeds: each seed picks
 // the policies and fragment size and a program of 150 operations of people and attacker. The
 // same harness runs as the libFuzzer target fuzz_attacker (tests/fuzz/), whose corpus CI replays.
 #include <catch2/catch.hpp>
@@ -14,7 +14,7 @@ namespace {
 // OTR_ATTACK_SEEDS raises the number of seeds for a longer soak by hand.
 std::uint64_t seed_count() {
   const char* env = std::getenv("OTR_ATTACK_SEEDS");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 48;
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : 200;
 }
 
 }  // namespace

@@ -591,3 +591,29 @@ TEST_CASE("instance tags: generation redraws values below 0x100", "[keyfile]") {
   ScriptedRng direct({0x82, 0xc8, 0x9f, 0xa1});
   CHECK(generate_instance_tag(direct) == 0x82c89fa1);
 }
+
+TEST_CASE("key files: a FIFO is refused at once, a symlink is written through", "[keyfile]") {
+  test::TempDir dir;
+  const fs::path fifo = dir / "otr.private_key";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // No writer will ever come: a blocking open would hang here for good.
+  auto r = load_private_keys(fifo);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "private key file " + fifo.string() + " is not a regular file");
+  fs::remove(fifo);
+
+  const fs::path real_dir = dir / "elsewhere";
+  fs::create_directory(real_dir);
+  const fs::path target = real_dir / "keys";
+  const fs::path link = dir / "otr.private_key";
+  test::write_text(target, "", 0600);
+  fs::create_symlink(fs::path("elsewhere") / "keys", link);
+  std::vector<AccountKey> keys = {{"alice", "prpl-jabber", our_key()}};
+  REQUIRE(save_private_keys(link, keys).ok());
+  CHECK(fs::is_symlink(link));
+  CHECK(test::read_text(target) == format_private_keys(keys));
+  CHECK(test::file_mode(target) == 0600);
+  auto back = load_private_keys(link);
+  REQUIRE(back.ok());
+  CHECK(back->size() == 1);
+}

@@ -8,10 +8,12 @@
 // recorded Signature. Before the fix, the Signature verified and alice installed the first key
 // pair again, with its counters back at zero.
 #include <catch2/catch.hpp>
+#include <cstdio>
 
 #include "otr/account.hpp"
 #include "otr/toolkit.hpp"
 #include "otr/wire.hpp"
+#include "session_guard.hpp"
 #include "support/fixtures.hpp"
 
 using namespace otr;
@@ -21,6 +23,10 @@ namespace {
 
 constexpr std::uint32_t kAlice = 0x0aaaaaaa;
 constexpr std::uint32_t kBob = 0x0b000001;
+
+constexpr std::size_t ReplyLimiter_burst() {
+  return ReplyLimiter::kBurst;
+}
 
 wire::BinaryMessage decode(const std::string& text) {
   Result<Bytes> bytes = wire::dearmor(text);
@@ -269,4 +275,87 @@ TEST_CASE("replayed AKE under a fresh sender instance tag makes no new session",
   CHECK((fake == nullptr || fake->msg_state() != MsgState::Encrypted));
   // The best instance is still bob's real one.
   CHECK(w.alice.find("bob", kBestInstance) == w.alice.find("bob", kBob));
+}
+
+TEST_CASE(
+    "floods of unauthenticated input: replies are rate-limited, instances and buffers bounded",
+    "[account][attack]") {
+  World w;
+  w.setup('b');
+  auto count_sent = [](const Events& evs, std::string_view prefix) {
+    std::size_t n = 0;
+    for (const Event& e : evs) {
+      if (const auto* s = std::get_if<SendToPeer>(&e.action)) {
+        n += s->message.rfind(prefix, 0) == 0 ? 1 : 0;
+      }
+    }
+    return n;
+  };
+  auto has = [](const Events& evs, NoticeCode code) {
+    for (const Event& e : evs) {
+      if (const auto* n = std::get_if<Notice>(&e.action)) {
+        if (n->code == code) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+
+  SECTION("5,000 injected error messages") {
+    std::size_t queries = 0;
+    bool told = false;
+    for (int i = 0; i < 5000; ++i) {
+      Events evs = w.inject_to_alice("?OTR Error: injected " + std::to_string(i));
+      queries += count_sent(evs, "?OTRv");
+      told = told || has(evs, NoticeCode::RateLimited);
+    }
+    CHECK(queries <= ReplyLimiter_burst());
+    CHECK(told);
+    // Later, replies flow again and the count of those held back is reported.
+    w.now += std::chrono::seconds(60);
+    Events later = w.inject_to_alice("?OTR Error: one more");
+    bool counted = false;
+    for (const Event& e : later) {
+      if (const auto* n = std::get_if<Notice>(&e.action)) {
+        counted = counted || (n->code == NoticeCode::RateLimited &&
+                              n->text.find("were held back") != std::string::npos);
+      }
+    }
+    CHECK(counted);
+  }
+  SECTION("20,000 D-H Commits from invented instances") {
+    const std::string commit = w.recorded('a', wire::MessageType::DhCommit);
+    std::size_t dh_keys = 0;
+    for (std::uint32_t i = 0; i < 20000; ++i) {
+      wire::BinaryMessage m = decode(commit);
+      auto& c = std::get<wire::DhCommit>(m);
+      c.header.sender_tag = 0x70000000 + i;
+      c.header.receiver_tag = 0;
+      Events evs = w.inject_to_alice(wire::armor(wire::encode_binary(m)));
+      for (const Event& e : evs) {
+        if (const auto* s = std::get_if<SendToPeer>(&e.action)) {
+          dh_keys += is(s->message, wire::MessageType::DhKey) ? 1 : 0;
+        }
+      }
+    }
+    CHECK(w.alice.instances("bob").size() <= kMaxInstancesPerPeer);
+    CHECK(dh_keys <= ReplyLimiter_burst());
+    // bob's real session is untouched and still works.
+    REQUIRE(w.alice.find("bob", kBob) != nullptr);
+    CHECK(w.alice.find("bob", kBob)->msg_state() == MsgState::Encrypted);
+    w.exchange('b', w.bob.send("alice", "still here", w.now));
+    CHECK(World::shown(w.at_alice).back() == "still here");
+  }
+  SECTION("200 first fragments of 1 MB from invented instances") {
+    const std::string piece(1000000, 'A');
+    for (std::uint32_t i = 0; i < 200; ++i) {
+      char head[64];
+      std::snprintf(head, sizeof head, "?OTR|%08x|%08x,00001,00002,", 0x71000000 + i, kAlice);
+      w.inject_to_alice(std::string(head) + piece + ",");
+      REQUIRE(w.alice.buffered_bytes("bob") <= kMaxReassemblyBytesPerPeer);
+    }
+    CHECK(w.alice.instances("bob").size() <= kMaxInstancesPerPeer);
+    CHECK(w.alice.find("bob", kBob)->msg_state() == MsgState::Encrypted);
+  }
 }

@@ -68,7 +68,9 @@ WipedString::~WipedString() {
 
 Result<WipedString> read_file(const std::filesystem::path& path, const ReadOptions& options) {
   const std::string name = std::string(options.what) + " " + path.string();
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: opening a FIFO (or a device) put in the file's place must not block for ever;
+  // it is refused below as not a regular file. Reads from a regular file ignore the flag.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     return io_error("cannot open " + name + ": " + errno_text(errno));
   }
@@ -116,11 +118,25 @@ Result<WipedString> read_file(const std::filesystem::path& path, const ReadOptio
   return content;
 }
 
-Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
+Status write_file_atomically(const std::filesystem::path& link_or_path, std::string_view content,
                              std::string_view what) {
-  const std::string name = std::string(what) + " " + path.string();
-  if (!path.has_filename()) {
+  const std::string name = std::string(what) + " " + link_or_path.string();
+  if (!link_or_path.has_filename()) {
     return io_error("cannot write " + name + ": the path names no file");
+  }
+  // A symbolic link (a key file kept elsewhere, as irssi-otr's users do) is written through:
+  // the new file replaces its target, and the link stays.
+  std::filesystem::path path = link_or_path;
+  for (int hops = 0; hops < 16; ++hops) {
+    std::error_code ec;
+    if (!std::filesystem::is_symlink(path, ec)) {
+      break;
+    }
+    std::filesystem::path target = std::filesystem::read_symlink(path, ec);
+    if (ec) {
+      return io_error("cannot write " + name + ": cannot read the link: " + ec.message());
+    }
+    path = target.is_absolute() ? target : path.parent_path() / target;
   }
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) {

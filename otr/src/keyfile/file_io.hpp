@@ -44,7 +44,9 @@ Result<WipedString> read_file(const std::filesystem::path& path, const ReadOptio
 // write_file_atomically writes |content| to a fresh file created with mkostemp (O_CREAT|O_EXCL,
 // mode 0600) beside |path|, fsyncs it, renames it over |path| and fsyncs the directory. On any
 // failure the temporary file is removed, |path| is left as it was, and an Io error names |what|,
-// the path and the failing step.
+// the path and the failing step. When |path| is a symbolic link, the file it points to is
+// replaced and the link stays. A FIFO or device in the place of a file is refused by read_file
+// at once (never a blocking open).
 Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
                              std::string_view what);
 
