@@ -309,3 +309,21 @@ TEST_CASE("a fragmented message survives other messages arriving between its fra
   std::vector<std::string> shown = Net::shown(alice);
   CHECK(std::count(shown.begin(), shown.end(), long_text) == 1);
 }
+
+TEST_CASE("a message with a NUL is refused when typed, not thrown out of receive() later",
+          "[account]") {
+  Net net;
+  Client& alice = net.add("alice", 0x0aaaaaaa, 1);
+  Client& bob = net.add("bob", 0x0b000001, 2);
+  alice.account->set_policy(Policy::always());
+  alice.account->trust().observe("bob", "alice", "otrchat-test", test_key("bob").fingerprint());
+  Events evs;
+  REQUIRE_NOTHROW(evs = alice.account->send("bob", std::string("a\0b", 3), net.now));
+  net.take(alice, evs);
+  CHECK(has_notice(alice, NoticeCode::SendRefused));
+  CHECK(alice.account->held_count("bob") == 0);
+  net.take(alice, alice.account->send("bob", "fine", net.now));
+  REQUIRE_NOTHROW(net.pump());
+  CHECK(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
+  CHECK(Net::shown(bob) == std::vector<std::string>{"fine"});
+}
