@@ -918,7 +918,7 @@ void bench_floor(const Settings& s) {
   gcry_sexp_t raw = nullptr;
   gcry_sexp_build(&raw, nullptr, "(private-key (dsa (p %m)(q %m)(g %m)(y %m)(x %m)))",
                   key.pub.p.raw(), key.pub.q.raw(), key.pub.g.raw(), key.pub.y.raw(),
-                  key.x.raw());
+                  key.x_mpi().raw());
   Sexp priv(raw);
   gcry_sexp_build(&raw, nullptr, "(public-key (dsa (p %m)(q %m)(g %m)(y %m)))", key.pub.p.raw(),
                   key.pub.q.raw(), key.pub.g.raw(), key.pub.y.raw());

@@ -112,12 +112,20 @@ void check_dh() {
 void check_dsa() {
   TaintingRng rng;
   const crypto::DsaPrivateKey& key = test::test_key("alice").dsa();
+  secret(key.x.data(), key.x.size());  // the long-term key
   std::uint8_t m[32];
   GcryptRng().fill(m);  // the signed MAC: not secret
+  {
+    Section s("dsa key check");  // what loading a key file runs: 0 < x < q, y = g^x
+    expect(key.check(), "the test key checks out");
+  }
   Section s("dsa signing");
-  crypto::DsaSignature sig = crypto::dsa_sign(key, m, rng);
-  publish(sig.data(), sig.size());  // a signature is public
-  expect(crypto::dsa_verify(key.pub, m, sig), "the signature verifies");
+  for (int i = 0; i < 3; ++i) {
+    crypto::DsaSignature sig = crypto::dsa_sign(key, m, rng);
+    publish(sig.data(), sig.size());  // a signature is public
+    expect(crypto::dsa_verify(key.pub, m, sig), "the signature verifies");
+    m[0] ^= 0x5a;
+  }
 }
 
 // --- SMP ---

@@ -220,7 +220,12 @@ TEST_CASE("ct: a fixed-base table for another modulus (a DSA p) agrees with powm
                                          mod)) == Mpi::mulm(expect, b, m));
   }
   CHECK_THROWS_AS(table.pow(ct::Num(3), 163), UsageError);
-  CHECK_THROWS_AS(ct::Modulus(Bytes{0x10, 0x00}), UsageError);
+  CHECK_THROWS_AS(ct::Modulus(Bytes{0x01}), UsageError);
+  // An even modulus serves mod() only.
+  const ct::Modulus even(Bytes{0x10, 0x00});
+  CHECK(ct::reveal_mpi(ct::mod(ct::Num::from_public(Mpi(0x12345), 2), even)) == Mpi(0x345));
+  CHECK_THROWS_AS(ct::mulm(ct::Num(1), ct::Num(1), even), UsageError);
+  CHECK_THROWS_AS(ct::FixedBase(even, Bytes{2}, 8), UsageError);
 }
 
 TEST_CASE("ct: dh_pow_g and dh_secbytes agree with libgcrypt for every exponent length",

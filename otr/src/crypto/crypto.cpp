@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -700,7 +701,28 @@ Sha1Digest DsaPublicKey::fingerprint() const {
 }
 
 namespace {
-Mpi sexp_mpi(gcry_sexp_t key, const char* name, bool secret) {
+// sexp_public returns the unsigned magnitude of the MPI |name| in a libgcrypt key.
+Bytes sexp_public(gcry_sexp_t key, const char* name) {
+  gcry_sexp_t item = gcry_sexp_find_token(key, name, 0);
+  if (item == nullptr) {
+    throw CryptoError(std::string("DSA key without ") + name);
+  }
+  gcry_mpi_t m = gcry_sexp_nth_mpi(item, 1, GCRYMPI_FMT_USG);
+  gcry_sexp_release(item);
+  if (m == nullptr) {
+    throw CryptoError(std::string("DSA key: bad ") + name);
+  }
+  std::size_t n = 0;
+  gcry_mpi_print(GCRYMPI_FMT_USG, nullptr, 0, &n, m);
+  Bytes buf(n);
+  gcry_mpi_print(GCRYMPI_FMT_USG, buf.data(), n, &n, m);
+  gcry_mpi_release(m);
+  return buf;
+}
+
+// sexp_secret is the same for x, into secure memory. (libgcrypt's printing strips x's leading
+// zero bytes: it runs once, when libgcrypt has just generated the key.)
+SecureBytes sexp_secret(gcry_sexp_t key, const char* name) {
   gcry_sexp_t item = gcry_sexp_find_token(key, name, 0);
   if (item == nullptr) {
     throw CryptoError(std::string("DSA key without ") + name);
@@ -715,9 +737,34 @@ Mpi sexp_mpi(gcry_sexp_t key, const char* name, bool secret) {
   SecureBytes buf(n);
   gcry_mpi_print(GCRYMPI_FMT_USG, buf.data(), n, &n, m);
   gcry_mpi_release(m);
-  return secret ? Mpi::secret_from_bytes(buf.view()) : Mpi::from_bytes(buf.view());
+  return buf;
 }
 }  // namespace
+
+void DsaPrivateKey::set_x(ByteView be) {
+  const std::size_t n = (pub.q.bits() + 7) / 8;
+  if (n == 0) {
+    throw UsageError("DsaPrivateKey::set_x: set pub.q first");
+  }
+  // Bytes in front of q's length must be zero. OR them together and reveal only whether the
+  // result is zero; the length of |be| is public (it is the length of the key file's atom).
+  const std::size_t over = be.size() > n ? be.size() - n : 0;
+  unsigned extra = 0;
+  for (std::size_t i = 0; i < over; ++i) {
+    extra |= be[i];
+  }
+  if (ct::declassified((extra + 0xffu) >> 8) != 0) {
+    throw UsageError("DsaPrivateKey::set_x: x is longer than q");
+  }
+  SecureBytes out(n);
+  const std::size_t k = be.size() - over;
+  if (k != 0) {
+    std::memcpy(out.data() + (n - k), be.data() + over, k);
+  }
+  x = std::move(out);
+}
+
+Mpi DsaPrivateKey::x_mpi() const { return Mpi::secret_from_bytes(x.view()); }
 
 DsaPrivateKey DsaPrivateKey::generate() {
   init();
@@ -739,11 +786,11 @@ DsaPrivateKey DsaPrivateKey::generate() {
   }
   DsaPrivateKey out;
   try {
-    out.pub.p = sexp_mpi(priv, "p", false);
-    out.pub.q = sexp_mpi(priv, "q", false);
-    out.pub.g = sexp_mpi(priv, "g", false);
-    out.pub.y = sexp_mpi(priv, "y", false);
-    out.x = sexp_mpi(priv, "x", true);
+    out.pub.p = Mpi::from_bytes(sexp_public(priv, "p"));
+    out.pub.q = Mpi::from_bytes(sexp_public(priv, "q"));
+    out.pub.g = Mpi::from_bytes(sexp_public(priv, "g"));
+    out.pub.y = Mpi::from_bytes(sexp_public(priv, "y"));
+    out.set_x(sexp_secret(priv, "x").view());
   } catch (...) {
     gcry_sexp_release(priv);
     throw;
@@ -757,16 +804,94 @@ bool DsaPrivateKey::check() const {
     return false;
   }
   Mpi one(1);
-  if (pub.g <= one || !(pub.g < pub.p) || x.is_zero() || !(x < pub.q)) {
+  if (pub.g <= one || !(pub.g < pub.p) || x.size() != (pub.q.bits() + 7) / 8) {
     return false;
   }
-  return Mpi::powm(pub.g, x, pub.p) == pub.y;
+  const Bytes pb = pub.p.to_bytes();
+  if ((pb.back() & 1) == 0) {
+    return false;  // not a prime
+  }
+  // 0 < x < q and y = g^x mod p, in constant time in x; the verdicts are public.
+  const std::size_t ql = ct::limbs_for(pub.q.bits());
+  const ct::Num xn = ct::Num::from_be(x.view(), ql);
+  if (ct::reveal_is_zero(xn) || !ct::reveal_less(xn, ct::Num::from_public(pub.q, ql))) {
+    return false;
+  }
+  const ct::Modulus pm(pb);
+  const ct::Num gx = ct::powm(ct::Num::from_public(pub.g, pm.limbs()), xn, pub.q.bits(), pm);
+  return ct::reveal_mpi(gx) == pub.y;  // y is public, so is g^x when the key is right
 }
 
+namespace {
+
+// DsaGroup is what signing needs for one (p, q, g), all of it public: the moduli, and a
+// fixed-base table for g with exponents of |q| + 1 bits (the fixed-length nonce exponent). A
+// process signs with one or a few keys, so the groups are built once and kept; the table is
+// 41 positions x 16 entries of 128 bytes for a 1024-bit p.
+struct DsaGroup {
+  std::size_t qbits;
+  ct::Modulus p;
+  ct::Modulus q;
+  ct::Modulus q_minus_1;
+  ct::FixedBase g;
+
+  explicit DsaGroup(const DsaPublicKey& k)
+      : qbits(k.q.bits()),
+        p(k.p.to_bytes()),
+        q(k.q.to_bytes()),
+        q_minus_1(Mpi::sub(k.q, Mpi(1)).to_bytes()),
+        g(p, k.g.to_bytes(), qbits + 1) {}
+};
+
+constexpr std::size_t kDsaGroupCache = 8;
+
+std::shared_ptr<const DsaGroup> dsa_group(const DsaPublicKey& k) {
+  static std::mutex mu;
+  static std::vector<std::pair<Bytes, std::shared_ptr<const DsaGroup>>> cache;
+  Bytes id;
+  for (const Mpi* v : {&k.p, &k.q, &k.g}) {
+    const Bytes e = v->encode_mpi();
+    id.insert(id.end(), e.begin(), e.end());
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& [key, group] : cache) {
+    if (key == id) {
+      return group;
+    }
+  }
+  auto group = std::make_shared<const DsaGroup>(k);
+  if (cache.size() == kDsaGroupCache) {
+    cache.erase(cache.begin());
+  }
+  cache.emplace_back(std::move(id), group);
+  return group;
+}
+
+constexpr std::size_t kDsaHalf = kDsaSignatureBytes / 2;
+
+bool all_zero(ByteView b) {
+  return std::all_of(b.begin(), b.end(), [](std::uint8_t c) { return c == 0; });
+}
+
+}  // namespace
+
 DsaSignature dsa_sign(const DsaPrivateKey& key, ByteView m, Rng& rng) {
-  const Mpi& q = key.pub.q;
-  Mpi h = Mpi::mod(Mpi::from_bytes(m), q);
-  SecureBytes xb = key.x.to_secure_bytes();
+  if (key.pub.q.bits() < 2 || key.pub.q.bits() > kDsaHalf * 8 || key.pub.p.is_zero()) {
+    throw UsageError("dsa_sign: q must have 2 to 160 bits");
+  }
+  const std::shared_ptr<const DsaGroup> group = dsa_group(key.pub);
+  const DsaGroup& grp = *group;
+  const std::size_t qbits = grp.qbits;
+  if (key.x.size() != (qbits + 7) / 8) {
+    throw UsageError("dsa_sign: x is not set for this q");
+  }
+  const std::size_t ql = ct::limbs_for(qbits);
+  const std::size_t el = ct::limbs_for(qbits + 2);  // k + 2q < 3q < 2^(qbits + 2)
+  const ct::Num x = ct::mod(ct::Num::from_be(key.x.view(), ql), grp.q);
+  // h = m mod q. m is the MAC M_B or M_A, not secret, but reducing it this way costs nothing.
+  const ct::Num h =
+      ct::mod(ct::Num::from_be(m, ct::limbs_for(m.size() * 8 + 1)), grp.q);
+  const ct::Num qn = grp.q.as_num(el);
   for (std::uint8_t attempt = 0;; ++attempt) {
     // Hedged nonce: k depends on the secret, the message and fresh randomness, so neither a
     // repeated nor a predictable rng output alone can repeat k across different messages.
@@ -774,54 +899,77 @@ DsaSignature dsa_sign(const DsaPrivateKey& key, ByteView m, Rng& rng) {
     rng.fill(fresh.span());
     std::uint8_t tag0[2] = {attempt, 0};
     std::uint8_t tag1[2] = {attempt, 1};
-    Sha256Digest a = sha256({xb.view(), m, fresh.view(), ByteView(tag0, 2)});
-    Sha256Digest b = sha256({xb.view(), m, fresh.view(), ByteView(tag1, 2)});
+    Sha256Digest a = sha256({key.x.view(), m, fresh.view(), ByteView(tag0, 2)});
+    Sha256Digest b = sha256({key.x.view(), m, fresh.view(), ByteView(tag1, 2)});
     SecureBytes kbytes(64);
     std::memcpy(kbytes.data(), a.data(), 32);
     std::memcpy(kbytes.data() + 32, b.data(), 32);
     wipe(a.data(), a.size());
     wipe(b.data(), b.size());
-    Mpi qm1 = Mpi::sub(q, Mpi(1));
-    Mpi k = Mpi::add(Mpi::mod(Mpi::secret_from_bytes(kbytes.view()), qm1), Mpi(1));  // 1..q-1
-    Mpi r = Mpi::mod(Mpi::powm(key.pub.g, k, key.pub.p), q);
-    if (r.is_zero()) {
-      continue;
-    }
-    Mpi kinv = Mpi::invm(k, q);
-    Mpi s = Mpi::mulm(kinv, Mpi::addm(h, Mpi::mulm(key.x, r, q), q), q);
-    if (s.is_zero()) {
-      continue;
-    }
+    // k = (K mod (q-1)) + 1 in [1, q-1]. K has 512 bits, 352 more than q: the bias is < 2^-350.
+    const ct::Num k = ct::add_small(ct::mod(ct::Num::from_be(kbytes.view(), 8), grp.q_minus_1), 1);
+    // The exponent for g^k is k + q, or k + 2q when k + q lacks bit |q|: always exactly |q| + 1
+    // bits, so not even the table's own fixed length depends on k (g has order q).
+    const ct::Num kq = ct::add(k, qn, el);
+    const ct::Num k2q = ct::add(kq, qn, el);
+    const ct::Num kexp = ct::select(ct::bit(kq, qbits), kq, k2q);
+    const ct::Num r = ct::mod(grp.g.pow(kexp, qbits + 1), grp.q);
     DsaSignature sig{};
-    Bytes rb = r.to_fixed(20);
-    Bytes sb = s.to_fixed(20);
-    std::memcpy(sig.data(), rb.data(), 20);
-    std::memcpy(sig.data() + 20, sb.data(), 20);
+    const std::span<std::uint8_t> rb(sig.data(), kDsaHalf);
+    const std::span<std::uint8_t> sb(sig.data() + kDsaHalf, kDsaHalf);
+    r.to_be(rb);
+    ct::declassify(rb.data(), rb.size());  // r is published
+    if (all_zero(rb)) {
+      continue;
+    }
+    // s = k^-1 (h + x·r) mod q, with mpn_sec_invert and Montgomery multiplications.
+    const ct::Num s = ct::mulm(ct::invm(k, grp.q), ct::addm(h, ct::mulm(x, r, grp.q), grp.q), grp.q);
+    s.to_be(sb);
+    ct::declassify(sb.data(), sb.size());  // s is published
+    if (all_zero(sb)) {
+      continue;
+    }
     return sig;
   }
 }
+
+namespace {
+// powm2 returns a^e · b^f mod m. Public values only.
+void powm2(Mpz& out, const Mpz& a, const Mpz& e, const Mpz& b, const Mpz& f, const Mpz& m) {
+  Mpz t;
+  mpz_powm(out.z, a.z, e.z, m.z);
+  mpz_powm(t.z, b.z, f.z, m.z);
+  mpz_mul(out.z, out.z, t.z);
+  mpz_mod(out.z, out.z, m.z);
+}
+}  // namespace
 
 bool dsa_verify(const DsaPublicKey& key, ByteView m, ByteView sig) {
   if (sig.size() != kDsaSignatureBytes || key.q.is_zero() || key.p.is_zero()) {
     return false;
   }
-  const Mpi& q = key.q;
-  Mpi r = Mpi::from_bytes(sig.first(20));
-  Mpi s = Mpi::from_bytes(sig.subspan(20, 20));
-  if (r.is_zero() || s.is_zero() || !(r < q) || !(s < q)) {
+  const Mpi r = Mpi::from_bytes(sig.first(kDsaHalf));
+  const Mpi s = Mpi::from_bytes(sig.subspan(kDsaHalf, kDsaHalf));
+  if (r.is_zero() || s.is_zero() || !(r < key.q) || !(s < key.q)) {
     return false;
   }
-  Mpi w;
-  try {
-    w = Mpi::invm(s, q);
-  } catch (const CryptoError&) {
+  // Everything here is public: GMP's mpz functions.
+  const Mpz q(key.q);
+  Mpz w;
+  if (mpz_invert(w.z, Mpz(s).z, q.z) == 0) {
     return false;
   }
-  Mpi h = Mpi::mod(Mpi::from_bytes(m), q);
-  Mpi u1 = Mpi::mulm(h, w, q);
-  Mpi u2 = Mpi::mulm(r, w, q);
-  Mpi v = Mpi::mod(Mpi::mulm(Mpi::powm(key.g, u1, key.p), Mpi::powm(key.y, u2, key.p), key.p), q);
-  return v == r;
+  const Mpz rz(r);
+  Mpz u1(Mpi::from_bytes(m));
+  Mpz u2;
+  mpz_mul(u1.z, u1.z, w.z);
+  mpz_mod(u1.z, u1.z, q.z);
+  mpz_mul(u2.z, rz.z, w.z);
+  mpz_mod(u2.z, u2.z, q.z);
+  Mpz v;
+  powm2(v, Mpz(key.g), u1, Mpz(key.y), u2, Mpz(key.p));
+  mpz_mod(v.z, v.z, q.z);
+  return mpz_cmp(v.z, rz.z) == 0;
 }
 
 std::string fingerprint_human(ByteView fp) {

@@ -200,11 +200,13 @@ Modulus::Modulus(ByteView be) {
   if (!be.empty()) {
     mpz_import(z, be.size(), 1, 1, 0, 0, be.data());
   }
-  const bool ok = mpz_odd_p(z) && mpz_cmp_ui(z, 3) >= 0;
+  const bool ok = mpz_cmp_ui(z, 2) >= 0;
   if (ok) {
     m_bits = mpz_sizeinbase(z, 2);
-    const std::size_t n = limbs_for(m_bits);
-    m_m = mpz_limbs(z, n);
+    m_m = mpz_limbs(z, limbs_for(m_bits));
+  }
+  if (ok && mpz_odd_p(z)) {
+    const std::size_t n = m_m.size();
     Limb inv = 1;  // m·inv = 1 mod 2; each step doubles the bits that are right
     for (int i = 0; i < 7; ++i) {
       inv *= 2 - m_m[0] * inv;
@@ -222,9 +224,26 @@ Modulus::Modulus(ByteView be) {
   mpz_clear(z);
   mpz_clear(t);
   if (!ok) {
-    throw UsageError("ct::Modulus must be odd and at least 3");
+    throw UsageError("ct::Modulus must be at least 2");
   }
 }
+
+Num Modulus::as_num(std::size_t limbs) const {
+  if (limbs < m_m.size()) {
+    throw UsageError("ct::Modulus::as_num: too few limbs");
+  }
+  Num out(limbs);
+  std::memcpy(out.data(), m_m.data(), m_m.size() * kLimbBytes);
+  return out;
+}
+
+namespace {
+void require_odd(const Modulus& m, const char* what) {
+  if (!m.odd()) {
+    throw UsageError(std::string(what) + " needs an odd modulus");
+  }
+}
+}  // namespace
 
 const Modulus& dh_p() {
   static const Modulus p(dh_prime().to_bytes());
@@ -239,6 +258,7 @@ const Modulus& dh_q() {
 // --- arithmetic ---
 
 Num powm(const Num& base, const Num& exp, std::size_t exp_bits, const Modulus& m) {
+  require_odd(m, "ct::powm");
   if (exp_bits == 0 || base.empty()) {
     throw UsageError("ct::powm: needs a base and an exponent of at least one bit");
   }
@@ -255,6 +275,7 @@ Num powm(const Num& base, const Num& exp, std::size_t exp_bits, const Modulus& m
 }
 
 Num mulm(const Num& a, const Num& b, const Modulus& m) {
+  require_odd(m, "ct::mulm");
   const std::size_t n = m.limbs();
   Scratch sc(2 * n + mont_scratch(n));
   Limb* x = sc.take(n);
@@ -269,6 +290,7 @@ Num mulm(const Num& a, const Num& b, const Modulus& m) {
 }
 
 Num mulm_mont(const Num& a_mont, const Num& b, const Modulus& m) {
+  require_odd(m, "ct::mulm_mont");
   const std::size_t n = m.limbs();
   Scratch sc(2 * n + mont_scratch(n));
   Limb* x = sc.take(n);
@@ -345,7 +367,35 @@ Num add_small(const Num& a, Limb v) {
   return out;
 }
 
+Num add(const Num& a, const Num& b, std::size_t limbs) {
+  if (limbs < a.limbs() || limbs < b.limbs()) {
+    throw UsageError("ct::add: result too narrow");
+  }
+  Scratch sc(limbs);
+  Limb* y = sc.take(limbs);
+  copy_fit(y, b, limbs);
+  Num out = a.resized(limbs);
+  (void)mpn_add_n(out.data(), out.data(), y, sz(limbs));
+  return out;
+}
+
+Limb bit(const Num& a, std::size_t i) {
+  const std::size_t limb = i / kLimbBits;
+  return limb < a.limbs() ? (a.data()[limb] >> (i % kLimbBits)) & 1 : 0;
+}
+
+Num select(Limb cond, const Num& a, const Num& b) {
+  if (a.limbs() != b.limbs()) {
+    throw UsageError("ct::select: operands of different sizes");
+  }
+  Num out = b.copy();
+  Num other = a.copy();
+  mpn_cnd_swap(cond, out.data(), other.data(), sz(out.limbs()));
+  return out;
+}
+
 Num invm(const Num& a, const Modulus& m) {
+  require_odd(m, "ct::invm");
   const std::size_t n = m.limbs();
   const std::size_t itch = static_cast<std::size_t>(mpn_sec_invert_itch(sz(n)));
   Scratch sc(n + itch);
@@ -436,6 +486,7 @@ Mpi reveal_mpi(const Num& a) {
 
 FixedBase::FixedBase(const Modulus& m, ByteView base_be, std::size_t max_bits)
     : m_mod(m), m_max_bits(max_bits), m_positions((max_bits + kWindowBits - 1) / kWindowBits) {
+  require_odd(m, "ct::FixedBase");
   const std::size_t n = m.limbs();
   m_table.assign(m_positions * kRow * n, 0);
   Scratch sc(2 * n + mont_scratch(n));

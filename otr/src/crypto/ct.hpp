@@ -83,18 +83,22 @@ class Num {
   std::size_t m_limbs = 0;
 };
 
-// Modulus is a public odd modulus m (top limb non-zero by construction) with the constants
-// Montgomery multiplication needs: -m^-1 mod 2^64, R mod m and R^2 mod m for R = 2^(64·limbs).
+// Modulus is a public modulus m >= 2 in limbs()-many limbs (the top one non-zero). An odd
+// modulus also carries the constants Montgomery multiplication needs: -m^-1 mod 2^64, R mod m
+// and R^2 mod m for R = 2^(64·limbs). An even one serves mod() only.
 class Modulus {
  public:
-  // Modulus takes m as big-endian bytes. Throws UsageError if m is even or below 3.
+  // Modulus takes m as big-endian bytes. Throws UsageError if m is below 2.
   explicit Modulus(ByteView be);
   std::size_t limbs() const { return m_m.size(); }
   std::size_t bits() const { return m_bits; }
+  bool odd() const { return (m_m[0] & 1) != 0; }
   const Limb* data() const { return m_m.data(); }
   Limb neg_inv() const { return m_neg_inv; }
   const Limb* r_mod() const { return m_r.data(); }
   const Limb* r2_mod() const { return m_r2.data(); }
+  // as_num returns m as a Num of |limbs| limbs (at least limbs()).
+  Num as_num(std::size_t limbs) const;
 
  private:
   std::vector<Limb> m_m, m_r, m_r2;
@@ -107,6 +111,8 @@ const Modulus& dh_p();
 const Modulus& dh_q();
 
 // --- Arithmetic. Every result has m.limbs() limbs unless said otherwise. ---
+
+// Everything but mod() needs an odd modulus (UsageError otherwise).
 
 // powm returns base^exp mod m by mpn_sec_powm. The time depends on |exp_bits| (public), not on
 // the exponent, which must be below 2^exp_bits (exp_bits >= 1). |base| may have any number of
@@ -123,6 +129,13 @@ Num mod(const Num& a, const Modulus& m);
 Num mul(const Num& a, const Num& b);
 // add_small returns a + v in a.limbs() limbs (mpn_sec_add_1); the caller knows it fits.
 Num add_small(const Num& a, Limb v);
+// add returns a + b in |limbs| limbs (at least both operands'); the caller knows it fits.
+Num add(const Num& a, const Num& b, std::size_t limbs);
+// bit returns bit |i| (a public position) of |a|, 0 or 1, still secret.
+Limb bit(const Num& a, std::size_t i);
+// select returns a copy of |a| if cond is 1 and of |b| if cond is 0 (same limb counts), reading
+// both (mpn_cnd_swap).
+Num select(Limb cond, const Num& a, const Num& b);
 // invm returns a^-1 mod m (mpn_sec_invert) for a in [1, m-1] coprime to m. Throws CryptoError if
 // there is no inverse (revealing only that).
 Num invm(const Num& a, const Modulus& m);
