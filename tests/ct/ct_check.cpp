@@ -98,11 +98,14 @@ void check_dh() {
     secret(b.priv.data(), b.priv.size());
     crypto::SecureBytes ab = crypto::dh_secbytes(a.priv, b.pub);
     crypto::SecureBytes ba = crypto::dh_secbytes(b.priv, a.pub);
-    // What the AKE does next with secbytes: hash them (SHA-256, table-free in libgcrypt).
+    // What the AKE and the data keys do next with secbytes: hash them (SHA-256, SHA-1).
     const std::uint8_t zero = 0;
     crypto::Sha256Digest h1 = crypto::sha256({ByteView(&zero, 1), ab.view()});
     crypto::Sha256Digest h2 = crypto::sha256({ByteView(&zero, 1), ba.view()});
     expect(crypto::equal_ct(h1, h2), "both sides derive the same ssid");
+    crypto::Sha1Digest k1 = crypto::sha1({ByteView(&zero, 1), ab.view()});
+    crypto::Sha1Digest k2 = crypto::sha1({ByteView(&zero, 1), ba.view()});
+    expect(crypto::equal_ct(k1, k2), "both sides derive the same data keys");
   }
 }
 
@@ -115,7 +118,14 @@ void check_dsa() {
   std::uint8_t m[32];
   GcryptRng().fill(m);  // the signed MAC: not secret
   {
-    Section s("dsa key check");  // what loading a key file runs: 0 < x < q, y = g^x
+    Section s("dsa key load");  // what reading a key file runs: set_x, then 0 < x < q, y = g^x
+    crypto::DsaPrivateKey loaded;
+    loaded.pub = key.pub;
+    std::uint8_t x21[21] = {0};  // as a key file holds it: a leading zero byte
+    std::memcpy(x21 + 1, key.x.data(), key.x.size());
+    secret(x21, sizeof x21);
+    loaded.set_x(ByteView(x21, sizeof x21));
+    expect(loaded.check(), "the test key checks out");
     expect(key.check(), "the test key checks out");
   }
   Section s("dsa signing");
@@ -163,6 +173,23 @@ void check_smp(const char* name, std::string_view alice_secret, std::string_view
   expect(bob_ok == equal && alice_ok == equal, equal ? "SMP succeeds" : "SMP fails");
 }
 
+// smp_cheater: Bob's proof for Pb and Qb is tampered with (the last byte of D6), so Alice's
+// check_coords, which raises her secret g2 and g3, fails and she reports a cheat.
+void check_smp_cheater() {
+  TaintingRng rng;
+  Smp alice(kFpA, kFpB, kSsid, rng);
+  Smp bob(kFpB, kFpA, kSsid, rng);
+  std::string sa = "secret";
+  secret(sa.data(), sa.size());
+  Section s("smp, tampered proof");
+  wire::Tlv t1 = alice.start(as_bytes(sa));
+  (void)bob.on_tlv(t1);
+  wire::Tlv t2 = bob.respond(as_bytes(sa));
+  t2.value.back() ^= 0x01;
+  SmpStep s2 = alice.on_tlv(t2);
+  expect(std::holds_alternative<SmpCheated>(s2.event), "alice detects the bad proof");
+}
+
 // --- MAC comparison ---
 
 void check_mac() {
@@ -175,6 +202,30 @@ void check_mac() {
   Section s("mac comparison");
   expect(crypto::equal_ct(mac.view(), same.view()), "equal MACs compare equal");
   expect(!crypto::equal_ct(mac.view(), other.view()), "different MACs compare different");
+}
+
+// --- symmetric primitives (libgcrypt) under secret keys ---
+// libgcrypt's SHA and HMAC are table-free. Its AES is constant time only with AES-NI (which
+// valgrind passes through on this machine); on a CPU without it libgcrypt uses lookup tables
+// indexed by key and data, and this section would rightly fail.
+
+void check_symmetric() {
+  TaintingRng rng;
+  crypto::SecureArray<16> aes_key;
+  crypto::SecureArray<20> mac_key;
+  rng.fill(aes_key.span());
+  rng.fill(mac_key.span());
+  std::uint8_t ctr[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+  std::uint8_t buf[100] = {0};
+  {
+    Section s("aes-128-ctr (libgcrypt)");
+    crypto::aes128_ctr(aes_key.view(), ctr, buf, buf);
+  }
+  {
+    Section s("hmac-sha1 (libgcrypt)");
+    crypto::Sha1Digest m = crypto::hmac_sha1(mac_key.view(), {ByteView(buf)});
+    (void)m;
+  }
 }
 
 // --- deliberate leaks: the check must catch each kind ---
@@ -229,7 +280,9 @@ int main(int argc, char** argv) {
   check_dsa();
   check_smp("smp, equal secrets", "the same secret", "the same secret", true);
   check_smp("smp, different secrets", "one secret", "another secret", false);
+  check_smp_cheater();
   check_mac();
+  check_symmetric();
   const unsigned long errors = VALGRIND_COUNT_ERRORS;
   std::fprintf(stderr, "ct_check: %lu memcheck error(s), %d wrong result(s)\n", errors, g_wrong);
   return g_wrong != 0 ? 2 : 0;
