@@ -20,6 +20,7 @@
 // a wrong result exits 2. Under valgrind, the number of memcheck errors per section is printed.
 #include <valgrind/memcheck.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -91,6 +92,10 @@ void check_dh() {
     Section s("dh key generation");
     a = crypto::DhKeyPair::generate(rng);  // x from the rng: secret; g^x: public
     b = crypto::DhKeyPair::generate(rng);
+    std::uint8_t x[39];  // a toolkit-style key: given bytes, shorter than 40
+    rng.fill(x);
+    crypto::DhKeyPair c = crypto::DhKeyPair::from_private(ByteView(x, sizeof x));
+    (void)c;
   }
   {
     Section s("dh shared secret");
@@ -222,9 +227,15 @@ void check_symmetric() {
     crypto::aes128_ctr(aes_key.view(), ctr, buf, buf);
   }
   {
-    Section s("hmac-sha1 (libgcrypt)");
-    crypto::Sha1Digest m = crypto::hmac_sha1(mac_key.view(), {ByteView(buf)});
-    (void)m;
+    Section s("hmac (libgcrypt)");
+    crypto::Sha1Digest m1 = crypto::hmac_sha1(mac_key.view(), {ByteView(buf)});
+    crypto::SecureArray<32> ake_key;
+    rng.fill(ake_key.span());
+    crypto::Sha256Digest m2 = crypto::hmac_sha256(ake_key.view(), {ByteView(buf)});
+    std::array<std::uint8_t, 20> m3 = crypto::hmac_sha256_160(ake_key.view(), {ByteView(buf)});
+    (void)m1;
+    (void)m2;
+    (void)m3;
   }
 }
 
