@@ -4,10 +4,10 @@
 // - mpn_sec_powm, mpn_sec_mul, mpn_sec_sqr, mpn_sec_div_r, mpn_sec_invert, mpn_sec_add_1,
 //   mpn_sec_tabselect, mpn_cnd_add_n, mpn_cnd_swap: GMP's functions "for cryptography", written
 //   to be side-channel silent (GMP manual, "Low-level Functions for Cryptography").
-// - mpn_add_n and mpn_sub_n: listed in the same section as naturally side-channel silent.
-// - mpn_addmul_1 in the Montgomery reduction (redc below): the same carry loop mpn_sec_mul and
-//   mpn_sec_powm are built from (mul_basecase, redc_1); it has no data-dependent branch or
-//   address, which tests/ct/ct_check verifies on every run.
+// - mpn_add_n, mpn_sub_n and mpn_addmul_1 (the last in the Montgomery reduction, redc below):
+//   plain carry loops, the ones mpn_sec_mul and mpn_sec_powm are themselves built from
+//   (mul_basecase, redc_1). They are not among GMP's sec functions, so it is tests/ct/ct_check
+//   that verifies, on every run, that they have no data-dependent branch or address here.
 // No function here allocates with GMP: scratch space comes from libgcrypt secure memory
 // (Scratch), is zeroed on allocation and wiped on release.
 #include "ct.hpp"
