@@ -25,7 +25,7 @@ struct FileCloser {
 }  // namespace
 
 // Ops is the OtrlMessageAppOps table: opdata is always the LibotrUser. Callbacks the benchmark
-// never triggers (key or tag generation, SMP, fragments) are cheap no-ops.
+// never triggers (key or tag generation, fragments) are cheap no-ops; SMP events are counted.
 struct LibotrUser::Ops {
   static LibotrUser* self(void* opdata) { return static_cast<LibotrUser*>(opdata); }
 
@@ -51,7 +51,24 @@ struct LibotrUser::Ops {
                               const unsigned char*) {}
   static const char* otr_error_message(void*, ConnContext*, OtrlErrorCode) { return nullptr; }
   static void otr_error_message_free(void*, const char*) {}
-  static void handle_smp_event(void*, OtrlSMPEvent, ConnContext*, unsigned short, char*) {}
+  static void handle_smp_event(void* opdata, OtrlSMPEvent event, ConnContext*, unsigned short,
+                               char*) {
+    LibotrUser* me = self(opdata);
+    switch (event) {
+      case OTRL_SMPEVENT_ASK_FOR_SECRET:
+      case OTRL_SMPEVENT_ASK_FOR_ANSWER:
+        ++me->m_smp_asked;
+        return;
+      case OTRL_SMPEVENT_SUCCESS:
+        ++me->m_smp_succeeded;
+        return;
+      case OTRL_SMPEVENT_IN_PROGRESS:
+      case OTRL_SMPEVENT_NONE:
+        return;
+      default:
+        ++me->m_smp_other;
+    }
+  }
   static void handle_msg_event(void* opdata, OtrlMessageEvent event, ConnContext*, const char*,
                                gcry_error_t) {
     switch (event) {
@@ -178,6 +195,37 @@ bool LibotrUser::receive(const std::string& peer, const std::string& wire, std::
   }
   otrl_message_free(newmsg);
   return true;
+}
+
+namespace {
+ConnContext* best_context(OtrlUserState us, const std::string& peer, const std::string& account) {
+  ConnContext* c = otrl_context_find(us, peer.c_str(), account.c_str(), kProtocol,
+                                     OTRL_INSTAG_BEST, 0, nullptr, nullptr, nullptr);
+  if (c == nullptr) {
+    throw std::runtime_error("libotr: no context for " + peer);
+  }
+  return c;
+}
+}  // namespace
+
+void LibotrUser::smp_start(const std::string& peer, const std::string& secret,
+                           std::vector<std::string>& out) {
+  ConnContext* c = best_context(m_us, peer, m_account);
+  out.clear();
+  m_outbox = &out;
+  otrl_message_initiate_smp(m_us, Ops::table(), this, c,
+                            reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  m_outbox = nullptr;
+}
+
+void LibotrUser::smp_respond(const std::string& peer, const std::string& secret,
+                             std::vector<std::string>& out) {
+  ConnContext* c = best_context(m_us, peer, m_account);
+  out.clear();
+  m_outbox = &out;
+  otrl_message_respond_smp(m_us, Ops::table(), this, c,
+                           reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  m_outbox = nullptr;
 }
 
 bool LibotrUser::encrypted(const std::string& peer) const {

@@ -55,6 +55,20 @@ class LibotrUser {
   bool receive(const std::string& peer, const std::string& wire, std::string* shown,
                std::vector<std::string>& out);
 
+  // smp_start begins SMP with |peer| (otrl_message_initiate_smp) and smp_respond answers the
+  // peer's request (otrl_message_respond_smp), as a client does after
+  // OTRL_SMPEVENT_ASK_FOR_SECRET. What libotr injects is appended to |out| (cleared first).
+  // Throws std::runtime_error if there is no context for |peer|.
+  void smp_start(const std::string& peer, const std::string& secret,
+                 std::vector<std::string>& out);
+  void smp_respond(const std::string& peer, const std::string& secret,
+                   std::vector<std::string>& out);
+  // SMP events seen so far: requests for our secret, successes, and anything else that ends an
+  // exchange (failure, cheated, error, abort).
+  std::uint64_t smp_asked() const { return m_smp_asked; }
+  std::uint64_t smp_succeeded() const { return m_smp_succeeded; }
+  std::uint64_t smp_other() const { return m_smp_other; }
+
   // encrypted says whether the best context for |peer| is MSGSTATE_ENCRYPTED.
   bool encrypted(const std::string& peer) const;
   // add_idle_context creates a plaintext context for |peer| (as libotr does on the first
@@ -75,6 +89,9 @@ class LibotrUser {
   std::vector<std::string>* m_outbox = nullptr;
   std::uint64_t m_gone_secure = 0;
   std::uint64_t m_error_events = 0;
+  std::uint64_t m_smp_asked = 0;
+  std::uint64_t m_smp_succeeded = 0;
+  std::uint64_t m_smp_other = 0;
 };
 
 }  // namespace otr::bench

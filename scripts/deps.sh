@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev libfuzzer-14-dev
   libgcrypt20-dev libboost-program-options-dev catch2
   libotr5-dev libotr5-bin ngircd socat
+  libgmp-dev valgrind
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

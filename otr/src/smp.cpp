@@ -27,6 +27,16 @@
 // of libotr's events. The checks are libotr's (sm.c): exact MPI count, group elements in
 // [2, p-2], exponents D in [1, q-1]; we also hold the hashes c to [1, q-1], which no honest hash
 // can fail (it is 256 bits) and which bounds every exponentiation before it runs.
+//
+// Secrets and time: x, y, a2, a3, b2, b3, r4..r7 and the shared generators g2 = g^(a2 b2) and
+// g3 = g^(a3 b3) are crypto::ct::Num and only meet constant-time arithmetic: g^r from the
+// fixed-base table (ct::smp_g_table), any other power with mpn_sec_powm, products by Montgomery
+// multiplication, the responses D = r - e·c mod q with mpn_sec_mul and mpn_sec_div_r. What SMP
+// sends (g2a, Pa, Qa, Ra, the c and D of each proof) is revealed when computed. Hash inputs
+// made from secrets (g^r, g3^r5, ...) are encoded without branches and only the digest is
+// revealed. Pa/Pb = Rab is compared in constant time and only the verdict is revealed. Checks
+// on what the peer sent use only public values and the fastest arithmetic, except where g2 or
+// g3 is the base. tests/ct/ct_check runs two whole exchanges under valgrind to keep it so.
 #include "smp.hpp"
 
 #include <algorithm>
@@ -40,8 +50,15 @@ namespace otr {
 namespace {
 
 using crypto::Mpi;
+using crypto::ct::Num;
+namespace ct = crypto::ct;
 
 constexpr std::uint8_t kSmpVersion = 1;
+// kExponentBits: random exponents are 1536-bit numbers; kSecretBits: x and y are SHA-256 values.
+constexpr std::size_t kExponentBits = 1536;
+constexpr std::size_t kSecretBits = 256;
+constexpr std::size_t kElementLimbs = 24;  // p and q have 24 limbs
+constexpr std::size_t kHashLimbs = 4;      // c is a 256-bit hash
 
 const Mpi& prime() {
   return crypto::dh_prime();
@@ -49,11 +66,9 @@ const Mpi& prime() {
 const Mpi& order() {
   return crypto::dh_order();
 }
-const Mpi& g1() {
-  return crypto::dh_generator();
-}
 
-// OTRv3, "SMP Hash function": SHA256(version BYTE ‖ MPI(a) [‖ MPI(b)]), read as an integer.
+// OTRv3, "SMP Hash function": SHA256(version BYTE ‖ MPI(a) [‖ MPI(b)]), read as an integer. For
+// public a and b.
 Mpi smp_hash(std::uint8_t version, const Mpi& a) {
   const std::uint8_t v[1] = {version};
   Bytes ea = a.encode_mpi();
@@ -67,22 +82,70 @@ Mpi smp_hash(std::uint8_t version, const Mpi& a, const Mpi& b) {
   crypto::Sha256Digest d = crypto::sha256({ByteView(v), ByteView(ea), ByteView(eb)});
   return Mpi::from_bytes(d);
 }
+// The same for secret a and b: the MPI encodings are made without branches (revealing only their
+// lengths) and stay secret; the digest is public (it is sent, or compared with what was sent).
+Mpi smp_hash(std::uint8_t version, const Num& a) {
+  const std::uint8_t v[1] = {version};
+  const crypto::SecureBytes ea = ct::encode_mpi(a);
+  crypto::Sha256Digest d = crypto::sha256({ByteView(v), ea.view()});
+  ct::declassify(d.data(), d.size());
+  return Mpi::from_bytes(d);
+}
+Mpi smp_hash(std::uint8_t version, const Num& a, const Num& b) {
+  const std::uint8_t v[1] = {version};
+  const crypto::SecureBytes ea = ct::encode_mpi(a);
+  const crypto::SecureBytes eb = ct::encode_mpi(b);
+  crypto::Sha256Digest d = crypto::sha256({ByteView(v), ea.view(), eb.view()});
+  ct::declassify(d.data(), d.size());
+  return Mpi::from_bytes(d);
+}
 
-// g1^e1 · b^e2 mod p: one general exponentiation per factor and a single multiplication.
+// --- secret arithmetic (constant time) ---
+
+// element returns a public group element as a Num, to meet a secret.
+Num element(const Mpi& v) {
+  return Num::from_public(v, kElementLimbs);
+}
+// pow_g returns g1^e for a secret 1536-bit exponent, from the fixed-base table.
+Num pow_g(const Num& e) {
+  return ct::smp_g_table().pow(e, kExponentBits);
+}
+// pow returns b^e mod p (mpn_sec_powm) for a secret base or exponent; |bits| is e's fixed size.
+Num pow(const Num& b, const Num& e, std::size_t bits) {
+  return ct::powm(b, e, bits, ct::dh_p());
+}
+// pow_g_times returns g1^e · b^f mod p: the fixed-base table (in Montgomery form) times b^f in
+// one Montgomery multiplication.
+Num pow_g_times(const Num& e, const Num& b, const Num& f, std::size_t f_bits) {
+  return ct::mulm_mont(ct::smp_g_table().pow_mont(e, kExponentBits), pow(b, f, f_bits),
+                       ct::dh_p());
+}
+
+// A Schnorr-style proof: c = H(v, …), D = r − e·c mod q. Both are sent.
+struct Proof {
+  Mpi c, d;
+};
+// response returns D = r − e·c mod q for secret r and e and our own 256-bit hash c; D is sent.
+Mpi response(const Num& r, const Num& e, const Mpi& c) {
+  const ct::Modulus& q = ct::dh_q();
+  const Num ec = ct::mod(ct::mul(e, Num::from_public(c, kHashLimbs)), q);
+  return ct::reveal_mpi(ct::subm(ct::mod(r, q), ec, q));
+}
+
+// --- public arithmetic (any time) ---
+
+// pow_g_public returns g1^e for a public exponent below 2^1536: the fixed-base table is the
+// fastest way to it too.
+Mpi pow_g_public(const Mpi& e) {
+  return ct::reveal_mpi(ct::smp_g_table().pow(Num::from_public(e, kElementLimbs), kExponentBits));
+}
+// g1^e1 · b^e2 mod p for public values.
 Mpi pow2(const Mpi& e1, const Mpi& b, const Mpi& e2) {
-  return Mpi::mulm(Mpi::powm(g1(), e1, prime()), Mpi::powm(b, e2, prime()), prime());
+  return Mpi::mulm(pow_g_public(e1), Mpi::powm(b, e2, prime()), prime());
 }
 // b / a mod p. |a| is a group element in [2, p-2], hence invertible (p is prime).
 Mpi divm(const Mpi& b, const Mpi& a) {
   return Mpi::mulm(b, Mpi::invm(a, prime()), prime());
-}
-
-// A Schnorr-style proof: c = H(v, …), D = r − e·c mod q.
-struct Proof {
-  Mpi c, d;
-};
-Mpi response(const Mpi& r, const Mpi& e, const Mpi& c) {
-  return Mpi::subm(r, Mpi::mulm(e, c, order()), order());
 }
 
 // --- Message layout: MPI names in order and whether each is a group element or an exponent ---
@@ -199,35 +262,35 @@ Smp::Smp(ByteView our_fingerprint, ByteView their_fingerprint, ByteView ssid, Rn
 
 // OTRv3, "Secret information": SHA256(version ‖ initiator fingerprint ‖ responder fingerprint ‖
 // secure session id ‖ user-specified secret), used as the integer x (or y).
-Smp::Mpi Smp::hashed_secret(ByteView secret, bool we_initiate) const {
+Smp::Num Smp::hashed_secret(ByteView secret, bool we_initiate) const {
   const std::uint8_t v[1] = {kSmpVersion};
   ByteView ours(m_our_fingerprint);
   ByteView theirs(m_their_fingerprint);
   crypto::Sha256Digest d = crypto::sha256({ByteView(v), we_initiate ? ours : theirs,
                                            we_initiate ? theirs : ours, ByteView(m_ssid), secret});
-  Mpi x = Mpi::secret_from_bytes(d);
+  Num x = Num::from_be(d, kHashLimbs);
   crypto::wipe(d.data(), d.size());
   return x;
 }
 
 // "The random exponents are 1536-bit numbers": 192 bytes, as libotr's randomExponent.
-Smp::Mpi Smp::random_exponent() {
+Smp::Num Smp::random_exponent() {
   crypto::SecureBytes buf(kExponentBytes);
   m_rng->fill(buf.span());
-  return Mpi::secret_from_bytes(buf.view());
+  return Num::from_be(buf.view(), kElementLimbs);
 }
 
 namespace {
 
 // prove_log: c = H(v, g1^r), D = r − e·c mod q.
 template <class RandomExponent>
-Proof prove_log(std::uint8_t version, const Mpi& e, RandomExponent&& random) {
-  Mpi r = random();
-  Mpi c = smp_hash(version, Mpi::powm(g1(), r, prime()));
+Proof prove_log(std::uint8_t version, const Num& e, RandomExponent&& random) {
+  const Num r = random();
+  Mpi c = smp_hash(version, pow_g(r));
   Mpi d = response(r, e, c);
   return {std::move(c), std::move(d)};
 }
-// check_log: c == H(v, g1^D · X^c).
+// check_log: c == H(v, g1^D · X^c). All public.
 bool check_log(std::uint8_t version, const Mpi& c, const Mpi& d, const Mpi& x) {
   return smp_hash(version, pow2(d, x, c)) == c;
 }
@@ -238,32 +301,39 @@ struct CoordsProof {
   Mpi c, d5, d6;
 };
 template <class RandomExponent>
-CoordsProof prove_coords(std::uint8_t version, const Mpi& g2, const Mpi& g3, const Mpi& r4,
-                         const Mpi& s, RandomExponent&& random) {
-  Mpi r5 = random();
-  Mpi r6 = random();
-  Mpi c = smp_hash(version, Mpi::powm(g3, r5, prime()), pow2(r5, g2, r6));
+CoordsProof prove_coords(std::uint8_t version, const Num& g2, const Num& g3, const Num& r4,
+                         const Num& s, RandomExponent&& random) {
+  const Num r5 = random();
+  const Num r6 = random();
+  Mpi c = smp_hash(version, pow(g3, r5, kExponentBits), pow_g_times(r5, g2, r6, kExponentBits));
   Mpi d5 = response(r5, r4, c);
   Mpi d6 = response(r6, s, c);
   return {std::move(c), std::move(d5), std::move(d6)};
 }
-// check_coords: c == H(v, g3^D5 · P^c, g1^D5 · g2^D6 · Q^c).
-bool check_coords(std::uint8_t version, const Mpi& c, const Mpi& d5, const Mpi& d6, const Mpi& g2,
-                  const Mpi& g3, const Mpi& big_p, const Mpi& big_q) {
-  Mpi first = Mpi::mulm(Mpi::powm(g3, d5, prime()), Mpi::powm(big_p, c, prime()), prime());
-  Mpi second = Mpi::mulm(pow2(d5, g2, d6), Mpi::powm(big_q, c, prime()), prime());
+// check_coords: c == H(v, g3^D5 · P^c, g1^D5 · g2^D6 · Q^c). g2 and g3 are our secrets, so their
+// powers are constant time and so are the products with them; the hash inputs stay secret (for
+// an honest proof they are the prover's g3^r5 and g1^r5 · g2^r6).
+bool check_coords(std::uint8_t version, const Mpi& c, const Mpi& d5, const Mpi& d6, const Num& g2,
+                  const Num& g3, const Mpi& big_p, const Mpi& big_q) {
+  const ct::Modulus& p = ct::dh_p();
+  const Num first = ct::mulm(pow(g3, element(d5), kExponentBits),
+                             element(Mpi::powm(big_p, c, prime())), p);
+  const Num second =
+      ct::mulm(ct::mulm(pow(g2, element(d6), kExponentBits), element(pow_g_public(d5)), p),
+               element(Mpi::powm(big_q, c, prime())), p);
   return smp_hash(version, first, second) == c;
 }
 
 // prove_logs: for R = Qab^e: c = H(v, g1^r7, Qab^r7), D7 = r7 − e·c mod q.
 template <class RandomExponent>
-Proof prove_logs(std::uint8_t version, const Mpi& qab, const Mpi& e, RandomExponent&& random) {
-  Mpi r7 = random();
-  Mpi c = smp_hash(version, Mpi::powm(g1(), r7, prime()), Mpi::powm(qab, r7, prime()));
+Proof prove_logs(std::uint8_t version, const Mpi& qab, const Num& e, RandomExponent&& random) {
+  const Num r7 = random();
+  Mpi c = smp_hash(version, pow_g(r7), pow(element(qab), r7, kExponentBits));
   Mpi d = response(r7, e, c);
   return {std::move(c), std::move(d)};
 }
-// check_logs: c == H(v, g1^D7 · g3o^c, Qab^D7 · R^c), g3o being the peer's g3a or g3b.
+// check_logs: c == H(v, g1^D7 · g3o^c, Qab^D7 · R^c), g3o being the peer's g3a or g3b. All
+// public.
 bool check_logs(std::uint8_t version, const Mpi& c, const Mpi& d7, const Mpi& g3o, const Mpi& qab,
                 const Mpi& r) {
   Mpi first = pow2(d7, g3o, c);
@@ -284,9 +354,9 @@ wire::Tlv Smp::start(ByteView secret, std::optional<std::string_view> question) 
   }
   auto random = [this] { return random_exponent(); };
   Expect2 next{hashed_secret(secret, true), random(), random()};
-  Mpi g2a = Mpi::powm(g1(), next.a2, prime());
+  Mpi g2a = ct::reveal_mpi(pow_g(next.a2));  // sent
   Proof p2 = prove_log(1, next.a2, random);
-  Mpi g3a = Mpi::powm(g1(), next.a3, prime());
+  Mpi g3a = ct::reveal_mpi(pow_g(next.a3));
   Proof p3 = prove_log(2, next.a3, random);
   wire::Tlv tlv = make_tlv(wire::TlvType::Smp1, {&g2a, &p2.c, &p2.d, &g3a, &p3.c, &p3.d});
   if (question) {
@@ -384,19 +454,19 @@ wire::Tlv Smp::respond(ByteView secret) {
                      std::string(state_name()) + ")");
   }
   auto random = [this] { return random_exponent(); };
-  Mpi y = hashed_secret(secret, false);
-  Mpi b2 = random();
-  Mpi b3 = random();
-  Mpi g2b = Mpi::powm(g1(), b2, prime());
+  const Num y = hashed_secret(secret, false);
+  const Num b2 = random();
+  Num b3 = random();
+  Mpi g2b = ct::reveal_mpi(pow_g(b2));  // sent
   Proof p2 = prove_log(3, b2, random);
-  Mpi g3b = Mpi::powm(g1(), b3, prime());
+  Mpi g3b = ct::reveal_mpi(pow_g(b3));
   Proof p3 = prove_log(4, b3, random);
   // "Compute g2 = g2a^b2 and g3 = g3a^b3. Compute Pb = g3^r4 and Qb = g1^r4 g2^y."
-  Mpi g2 = Mpi::powm(s->g2a, b2, prime());
-  Mpi g3 = Mpi::powm(s->g3a, b3, prime());
-  Mpi r4 = random();
-  Mpi pb = Mpi::powm(g3, r4, prime());
-  Mpi qb = pow2(r4, g2, y);
+  Num g2 = pow(element(s->g2a), b2, kExponentBits);
+  Num g3 = pow(element(s->g3a), b3, kExponentBits);
+  const Num r4 = random();
+  Mpi pb = ct::reveal_mpi(pow(g3, r4, kExponentBits));  // sent
+  Mpi qb = ct::reveal_mpi(pow_g_times(r4, g2, y, kSecretBits));
   CoordsProof pp = prove_coords(5, g2, g3, r4, y, random);
   wire::Tlv tlv = make_tlv(wire::TlvType::Smp2, {&g2b, &p2.c, &p2.d, &g3b, &p3.c, &p3.d, &pb, &qb,
                                                  &pp.c, &pp.d5, &pp.d6});
@@ -424,27 +494,27 @@ SmpStep Smp::on_smp2(const Expect2& s, ByteView value) {
   if (!check_log(4, v[4], v[5], g3b)) {
     return cheated(proof_failed("SMP2", "c3", "g3b"));
   }
-  Mpi g2 = Mpi::powm(g2b, s.a2, prime());
-  Mpi g3 = Mpi::powm(g3b, s.a3, prime());
+  const Num g2 = pow(element(g2b), s.a2, kExponentBits);
+  const Num g3 = pow(element(g3b), s.a3, kExponentBits);
   // "Check that cP = SHA256(5, g3^D5 Pb^cP, g1^D5 g2^D6 Qb^cP)."
   if (!check_coords(5, v[8], v[9], v[10], g2, g3, pb, qb)) {
     return cheated(proof_failed("SMP2", "cP", "Pb and Qb"));
   }
   auto random = [this] { return random_exponent(); };
   // "Compute Pa = g3^r4 and Qa = g1^r4 g2^x", then the proof with version 6.
-  Mpi r4 = random();
-  Mpi pa = Mpi::powm(g3, r4, prime());
-  Mpi qa = pow2(r4, g2, s.x);
+  const Num r4 = random();
+  Mpi pa = ct::reveal_mpi(pow(g3, r4, kExponentBits));  // sent
+  Mpi qa = ct::reveal_mpi(pow_g_times(r4, g2, s.x, kSecretBits));
   CoordsProof pp = prove_coords(6, g2, g3, r4, s.x, random);
   // "Compute Ra = (Qa / Qb)^a3", then cR = SHA256(7, g1^r7, (Qa / Qb)^r7).
   Mpi pab = divm(pa, pb);
   Mpi qab = divm(qa, qb);
-  Mpi ra = Mpi::powm(qab, s.a3, prime());
+  Mpi ra = ct::reveal_mpi(pow(element(qab), s.a3, kExponentBits));  // sent
   Proof pr = prove_logs(7, qab, s.a3, random);
   wire::Tlv tlv =
       make_tlv(wire::TlvType::Smp3, {&pa, &qa, &pp.c, &pp.d5, &pp.d6, &ra, &pr.c, &pr.d});
   // "Store the values of g3b, (Pa / Pb), (Qa / Qb) and Ra" (Ra is never used again).
-  Expect4 next{g3b, std::move(pab), std::move(qab), s.a3};
+  Expect4 next{g3b, std::move(pab), std::move(qab), s.a3.copy()};
   m_state = std::move(next);
   return SmpStep{std::move(tlv), SmpInProgress{kSmpProgressThirdMessage}, std::nullopt};
 }
@@ -476,9 +546,10 @@ SmpStep Smp::on_smp3(const Expect3& s, ByteView value) {
   auto random = [this] { return random_exponent(); };
   // "Compute Rb = (Qa / Qb)^b3", its proof with version 8, then "Compute Rab = Ra^b3" and
   // "Determine if x = y by checking the equivalent condition that (Pa / Pb) = Rab."
-  Mpi rb = Mpi::powm(qab, s.b3, prime());
+  Mpi rb = ct::reveal_mpi(pow(element(qab), s.b3, kExponentBits));  // sent
   Proof pr = prove_logs(8, qab, s.b3, random);
-  const bool equal = Mpi::powm(ra, s.b3, prime()) == pab;
+  // Rab stays secret; of the comparison only the verdict is revealed.
+  const bool equal = ct::reveal_equal(pow(element(ra), s.b3, kExponentBits), element(pab));
   wire::Tlv tlv = make_tlv(wire::TlvType::Smp4, {&rb, &pr.c, &pr.d});
   const bool question_asked = s.question_asked;
   reset();  // "Set smpstate to SMPSTATE_EXPECT1"
@@ -503,7 +574,7 @@ SmpStep Smp::on_smp4(const Expect4& s, ByteView value) {
     return cheated(proof_failed("SMP4", "cR", "Rb"), false);
   }
   // "Compute Rab = Rb^a3. Determine if x = y by checking … (Pa / Pb) = Rab."
-  const bool equal = Mpi::powm(rb, s.a3, prime()) == s.pab;
+  const bool equal = ct::reveal_equal(pow(element(rb), s.a3, kExponentBits), element(s.pab));
   reset();
   SmpStep step{std::nullopt, SmpFailed{}, equal};
   if (equal) {

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "crypto/crypto.hpp"
+#include "crypto/ct.hpp"
 #include "otr/bytes.hpp"
 #include "otr/result.hpp"
 #include "otr/rng.hpp"
@@ -85,8 +86,10 @@ struct SmpStep {
 };
 
 // Smp runs SMP for one encrypted session. It performs no I/O and keeps every secret (the hashed
-// secret x or y, the exponents a2, a3, b3 and the r values, g2 and g3) in libgcrypt secure memory;
-// a state change, reset() and destruction wipe them. Not thread-safe; one Smp per session.
+// secret x or y, the exponents a2, a3, b3 and the r values, g2 and g3) in libgcrypt secure memory
+// as fixed-size crypto::ct numbers; a state change, reset() and destruction wipe them. Every
+// operation on a secret is constant time (crypto/ct.hpp); the values SMP sends are revealed when
+// sent, and of the comparison Pa/Pb = Rab only the verdict. Not thread-safe; one Smp per session.
 //
 // Peer input never throws: it yields an event. The caller's mistakes (respond() with no request
 // pending, start() while an exchange is underway, a question with a NUL, a non-SMP TLV) throw
@@ -144,7 +147,8 @@ class Smp {
   std::string_view state_name() const;
 
  private:
-  using Mpi = crypto::Mpi;
+  using Mpi = crypto::Mpi;   // public values
+  using Num = crypto::ct::Num;  // secrets
 
   // Expect1: idle. Nothing is held.
   struct Expect1 {};
@@ -155,16 +159,19 @@ class Smp {
   };
   // Expect2: we sent SMP1.
   struct Expect2 {
-    Mpi x, a2, a3;
+    Num x, a2, a3;
   };
-  // Expect3: we sent SMP2.
+  // Expect3: we sent SMP2. g2 and g3 are shared secrets (g^(a2 b2), g^(a3 b3)).
   struct Expect3 {
     bool question_asked = false;
-    Mpi g3a, g2, g3, b3, pb, qb;
+    Mpi g3a;
+    Num g2, g3, b3;
+    Mpi pb, qb;
   };
   // Expect4: we sent SMP3.
   struct Expect4 {
-    Mpi g3b, pab, qab, a3;
+    Mpi g3b, pab, qab;
+    Num a3;
   };
   using State = std::variant<Expect1, AwaitingSecret, Expect2, Expect3, Expect4>;
 
@@ -175,8 +182,8 @@ class Smp {
   SmpStep cheated(Error reason, std::optional<bool> trust = std::nullopt);
   SmpStep error(Error reason);
 
-  Mpi hashed_secret(ByteView secret, bool we_initiate) const;
-  Mpi random_exponent();
+  Num hashed_secret(ByteView secret, bool we_initiate) const;
+  Num random_exponent();
 
   std::array<std::uint8_t, kFingerprintBytes> m_our_fingerprint{};
   std::array<std::uint8_t, kFingerprintBytes> m_their_fingerprint{};

@@ -242,12 +242,14 @@ TEST_CASE("private keys: a libotr file parses and formats back byte for byte", "
   CHECK(find_private_key(*keys, "carol", "irc") == nullptr);
 }
 
-// Mpi::secret_from_bytes currently loses libgcrypt's secure flag (gcry_mpi_set copies the
-// flags of the non-secure scan result), so this waits for a fix in otr/src/crypto.
+// x is held at q's fixed length (20 bytes) in secure memory (SecureBytes), and the key file's
+// minimal encoding comes back from it.
 TEST_CASE("private keys: x is held in secure memory", "[keyfile]") {
   auto keys = parse_private_keys(kLibotrKeyFile);
   REQUIRE(keys.ok());
-  CHECK((*keys)[1].key.dsa().x.is_secret());
+  CHECK((*keys)[1].key.dsa().x.size() == 20);
+  CHECK((*keys)[1].key.dsa().x_mpi().is_secret());
+  CHECK((*keys)[1].key.dsa().check());
 }
 
 TEST_CASE("private keys: names of every shape round-trip", "[keyfile]") {

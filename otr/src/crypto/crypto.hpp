@@ -1,5 +1,7 @@
-// otr::crypto: the only part of otrchat that includes <gcrypt.h>. Hashes, MACs, AES-128-CTR,
-// big integers (Mpi), the RFC 3526 Diffie-Hellman group and OTR-style DSA.
+// otr::crypto: the only part of otrchat that includes <gcrypt.h> (and <gmp.h>). Hashes, MACs,
+// AES-128-CTR, big integers (Mpi; ct.hpp for secrets), the RFC 3526 Diffie-Hellman group and
+// OTR-style DSA. Every arithmetic operation on a secret is constant time (ct.hpp), which
+// tests/ct/ct_check verifies under valgrind.
 //
 // No libgcrypt handle belongs to a session: a handle in secure memory per session would exhaust
 // the locked-memory limit long before 10,000 sessions. Hashes are one-shot; AES and HMAC use a
@@ -54,8 +56,10 @@ std::array<std::uint8_t, 20> hmac_sha256_160(ByteView key, std::initializer_list
 // |ctr_top| means an all-zero block (the AKE's convention). Throws UsageError on a bad key size.
 void aes128_ctr(ByteView key, ByteView ctr_top, ByteView in, std::span<std::uint8_t> out);
 
-// Mpi owns a libgcrypt big integer (gcry_mpi_t). A secret Mpi lives in secure memory and is
-// wiped when released. Values are non-negative in all OTR uses.
+// Mpi owns a libgcrypt big integer (gcry_mpi_t) for public values: what the peer sent, public
+// keys, parsing and encoding. Its arithmetic takes time that depends on the values (powm uses
+// GMP's mpz_powm); secrets go through crypto::ct (ct.hpp) instead. A secret Mpi lives in secure
+// memory and is wiped when released. Values are non-negative in all OTR uses.
 class Mpi {
  public:
   Mpi();  // zero
@@ -134,12 +138,13 @@ struct DhKeyPair {
   static DhKeyPair from_private(ByteView priv_bytes);
 };
 
-// dh_pow_g computes g^x mod p for a secret exponent given as big-endian bytes, with a
-// precomputed fixed-base table (g is always 2 in OTR).
+// dh_pow_g computes g^x mod p for a secret exponent given as big-endian bytes (its length is
+// public), in constant time with a precomputed fixed-base table (g is always 2 in OTR).
 Mpi dh_pow_g(ByteView exponent_be);
 
-// dh_secbytes computes s = their_pub^our_priv mod p and returns MPI(s) (4-byte length ‖ minimal
-// s), the "secbytes" every OTR key derivation hashes. Caller checks dh_in_range(their_pub).
+// dh_secbytes computes s = their_pub^our_priv mod p (mpn_sec_powm, constant time) and returns
+// MPI(s) (4-byte length ‖ minimal s), the "secbytes" every OTR key derivation hashes; only the
+// length is revealed. Caller checks dh_in_range(their_pub).
 SecureBytes dh_secbytes(const SecureArray<kDhPrivateBytes>& our_priv, const Mpi& their_pub);
 // dh_secbytes_raw is the same for a private exponent of any length (the toolkit accepts up to 40
 // bytes with leading zeros stripped).
@@ -160,15 +165,25 @@ struct DsaPublicKey {
   }
 };
 
-// DsaPrivateKey adds the secret x (held in secure memory).
+// DsaPrivateKey adds the secret x. x is held as exactly as many big-endian bytes as q has (20
+// in OTR), left-padded, in secure memory: a fixed length, so that no code needs x's own length
+// (a gcry_mpi would normalise it away, branching on the value).
 struct DsaPrivateKey {
   DsaPublicKey pub;
-  Mpi x;
+  SecureBytes x;
+
+  // set_x stores |be| as x: an unsigned big-endian magnitude, leading zero bytes allowed (a key
+  // file has one when the top bit is set). pub.q must be set first. Throws UsageError if x has
+  // more significant bytes than q (only that verdict is revealed, not x's length).
+  void set_x(ByteView be);
+  // x_mpi returns x as a secure Mpi, for writing key files (not constant-time).
+  Mpi x_mpi() const;
 
   // generate creates a fresh 1024-bit DSA key with libgcrypt ((genkey (dsa (nbits 4:1024)))), as
   // libotr's otrl_privkey_generate. Throws CryptoError on failure. Takes about a second.
   static DsaPrivateKey generate();
-  // check verifies that the parts form a usable key: q is 160 bits, y = g^x mod p, 1 < g < p.
+  // check verifies that the parts form a usable key: q is 160 bits, 1 < g < p, 0 < x < q and
+  // y = g^x mod p (x in constant time; only the verdict is revealed).
   bool check() const;
 };
 
@@ -178,10 +193,14 @@ using DsaSignature = std::array<std::uint8_t, kDsaSignatureBytes>;
 
 // dsa_sign signs |m| (OTR passes the 32-byte MAC M_B/M_A and libotr hands it to libgcrypt as a
 // bare integer, which DSA reduces mod q) with |key|. The nonce k is derived from x, m and fresh
-// bytes from |rng| (hedged), so a weak |rng| cannot leak x.
+// bytes from |rng| (hedged), so a weak |rng| cannot leak x. Constant time in x and k (ct.hpp):
+// g^k from a per-group fixed-base table with the fixed-length exponent k + q or k + 2q (so k's
+// length cannot show, the Minerva class of leak), s with mpn_sec_invert and Montgomery
+// multiplication. Only r and s are revealed.
 DsaSignature dsa_sign(const DsaPrivateKey& key, ByteView m, Rng& rng);
 
 // dsa_verify checks a 40-byte r ‖ s signature on |m| under |key|. Never throws on bad input.
+// Everything it touches is public, so it uses GMP's fastest (not constant-time) functions.
 bool dsa_verify(const DsaPublicKey& key, ByteView m, ByteView sig);
 
 // DhCounters counts the Diffie-Hellman group work this process did: fixed-base g^x (key

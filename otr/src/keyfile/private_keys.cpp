@@ -81,10 +81,14 @@ crypto::DsaPrivateKey read_dsa(const Node& key, const std::string& label) {
   dsa.pub.q = crypto::Mpi::from_bytes(found[1]->bytes());
   dsa.pub.g = crypto::Mpi::from_bytes(found[2]->bytes());
   dsa.pub.y = crypto::Mpi::from_bytes(found[3]->bytes());
-  dsa.x = crypto::Mpi::secret_from_bytes(found[4]->bytes());
   if (dsa.pub.q.bits() != 160) {
     fail(key.line(),
          label + "q has " + std::to_string(dsa.pub.q.bits()) + " bits; OTR v3 needs 160");
+  }
+  try {
+    dsa.set_x(found[4]->bytes());  // fixed length: x's own length never reaches the arithmetic
+  } catch (const UsageError&) {
+    fail(key.line(), label + "invalid DSA key: x is longer than q");
   }
   if (dsa.pub.p.bits() < 1024 || dsa.pub.p.bits() > 3072) {
     fail(key.line(),
@@ -232,7 +236,7 @@ void format_checked(const std::vector<AccountKey>& keys, std::string& out) {
     params.push_back(pair("q", mpi_atom(dsa.pub.q)));
     params.push_back(pair("g", mpi_atom(dsa.pub.g)));
     params.push_back(pair("y", mpi_atom(dsa.pub.y)));
-    params.push_back(pair("x", mpi_atom(dsa.x)));
+    params.push_back(pair("x", mpi_atom(dsa.x_mpi())));
     std::vector<Node> account;
     account.push_back(pair("name", Node::atom(k.account)));
     account.push_back(pair("protocol", Node::atom(k.protocol)));
