@@ -52,7 +52,7 @@ bool has_notice(const Events& evs, NoticeCode code) {
 Identity broken_bob() {
   auto k = std::make_shared<crypto::DsaPrivateKey>();
   k->pub = test_key("mallory").dsa().pub;
-  k->x = test_key("bob").dsa().x;
+  k->set_x(test_key("bob").dsa().x.view());
   return Identity{PrivateKey(k), kBob, "bob"};
 }
 
