@@ -30,7 +30,7 @@ struct HostPort {
 };
 
 // parse_host_port reads "HOST:PORT", "[IPV6]:PORT", and with |port_alone| also "PORT" and
-// ":PORT" (every local address). Throws UsageError naming |flag|.
+// ":PORT" (every local address). Throws CommandLineError naming |flag|.
 HostPort parse_host_port(const std::string& flag, const std::string& text, bool port_alone,
                          bool allow_port_zero) {
   HostPort hp;
@@ -38,7 +38,7 @@ HostPort parse_host_port(const std::string& flag, const std::string& text, bool 
   if (!text.empty() && text.front() == '[') {
     std::size_t close = text.find(']');
     if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      throw UsageError(flag + ": expected [IPV6]:PORT, got \"" + text + "\"");
+      throw CommandLineError(flag + ": expected [IPV6]:PORT, got \"" + text + "\"");
     }
     hp.host = text.substr(1, close - 1);
     port = text.substr(close + 2);
@@ -46,23 +46,23 @@ HostPort parse_host_port(const std::string& flag, const std::string& text, bool 
     hp.host = text.substr(0, colon);
     port = text.substr(colon + 1);
     if (hp.host.find(':') != std::string::npos) {
-      throw UsageError(flag + ": write an IPv6 address in brackets, e.g. [::1]:5000");
+      throw CommandLineError(flag + ": write an IPv6 address in brackets, e.g. [::1]:5000");
     }
   } else if (port_alone) {
     port = text;
   } else {
-    throw UsageError(flag + ": expected HOST:PORT, got \"" + text + "\"");
+    throw CommandLineError(flag + ": expected HOST:PORT, got \"" + text + "\"");
   }
   if (hp.host.empty() && !port_alone) {
-    throw UsageError(flag + ": the host is missing in \"" + text + "\"");
+    throw CommandLineError(flag + ": the host is missing in \"" + text + "\"");
   }
   char* end = nullptr;
   errno = 0;
   long n = std::strtol(port.c_str(), &end, 10);
   if (port.empty() || *end != '\0' || errno != 0 || n < (allow_port_zero ? 0 : 1) || n > 65535 ||
       port.find_first_not_of("0123456789") != std::string::npos) {
-    throw UsageError(flag + ": bad port \"" + port + "\" (expected " +
-                     (allow_port_zero ? "0" : "1") + " to 65535)");
+    throw CommandLineError(flag + ": bad port \"" + port + "\" (expected " +
+                           (allow_port_zero ? "0" : "1") + " to 65535)");
   }
   hp.port = static_cast<std::uint16_t>(n);
   return hp;
@@ -142,7 +142,7 @@ class Chat final : public Command {
     const int chosen =
         int{stdio} + static_cast<int>(vm.count("listen") + vm.count("connect") + vm.count("irc"));
     if (chosen != 1) {
-      throw UsageError("choose exactly one of --stdio, --listen, --connect, --irc");
+      throw CommandLineError("choose exactly one of --stdio, --listen, --connect, --irc");
     }
     const std::string kind = stdio ? "stdio" : vm.count("irc") != 0 ? "irc" : "tcp";
     std::optional<HostPort> where;
@@ -157,30 +157,30 @@ class Chat final : public Command {
     setup.account = vm.count("account") != 0 ? vm["account"].as<std::string>() : default_account();
     setup.protocol = vm["protocol"].as<std::string>();
     if (kind == "irc" && vm.count("peer") == 0) {
-      throw UsageError("--irc needs --peer NICK, the nick to talk to");
+      throw CommandLineError("--irc needs --peer NICK, the nick to talk to");
     }
     if (kind != "irc" && vm.count("nick") != 0) {
-      throw UsageError("--nick is for --irc");
+      throw CommandLineError("--nick is for --irc");
     }
     setup.peer = vm.count("peer") != 0 ? vm["peer"].as<std::string>() : "peer";
     if (setup.peer.empty() || setup.account.empty()) {
-      throw UsageError("--peer and --account must not be empty");
+      throw CommandLineError("--peer and --account must not be empty");
     }
     std::optional<Policy> policy = Policy::from_name(vm["policy"].as<std::string>());
     if (!policy) {
-      throw UsageError("--policy: expected manual, opportunistic, always or never, got \"" +
-                       vm["policy"].as<std::string>() + "\"");
+      throw CommandLineError("--policy: expected manual, opportunistic, always or never, got \"" +
+                             vm["policy"].as<std::string>() + "\"");
     }
     const int timeout = vm["timeout"].as<int>();
     if (timeout <= 0 || timeout > 86400) {
-      throw UsageError("--timeout: expected 1 to 86400 seconds");
+      throw CommandLineError("--timeout: expected 1 to 86400 seconds");
     }
     setup.timeout = std::chrono::seconds(timeout);
     std::size_t cap = 0;
     if (vm.count("max-message-size") != 0) {
       cap = vm["max-message-size"].as<std::size_t>();
       if (cap < 100) {
-        throw UsageError("--max-message-size: at least 100 bytes (OTR fragments need room)");
+        throw CommandLineError("--max-message-size: at least 100 bytes (OTR fragments need room)");
       }
     }
     setup.start = vm["start"].as<bool>();
@@ -191,7 +191,7 @@ class Chat final : public Command {
       const std::string path = vm["input"].as<std::string>();
       if (path == "-") {
         if (stdio) {
-          throw UsageError("--input -: with --stdio, stdin carries the wire");
+          throw CommandLineError("--input -: with --stdio, stdin carries the wire");
         }
       } else {
         input_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -202,7 +202,7 @@ class Chat final : public Command {
     } else if (stdio) {
       input_fd = ::open("/dev/tty", O_RDONLY | O_CLOEXEC);
       if (input_fd < 0) {
-        throw UsageError(
+        throw CommandLineError(
             "with --stdio, stdin carries the wire: give your lines with --input "
             "PATH (there is no terminal to read them from)");
       }
@@ -219,7 +219,7 @@ class Chat final : public Command {
         json_stream = stdio ? &std::cerr : &std::cout;
       } else if (path == "-") {
         if (stdio) {
-          throw UsageError("--json=-: with --stdio, stdout carries the wire");
+          throw CommandLineError("--json=-: with --stdio, stdout carries the wire");
         }
         json_stream = &std::cout;
       } else {
@@ -257,10 +257,11 @@ class Chat final : public Command {
                       << std::flush;
       }
       if (json_stream != nullptr) {
-        *json_stream << JsonObject("listening")
+        *json_stream << event_json("listening")
                             .str("address", listener.address())
                             .num("port", listener.port())
-                            .line()
+                            .done()
+                     << "\n"
                      << std::flush;
       }
       std::optional<std::chrono::milliseconds> wait;
@@ -288,7 +289,7 @@ class Chat final : public Command {
       try {
         link = transport::IrcTransport::connect(irc);
       } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
+        throw CommandLineError(e.what());
       }
     }
 

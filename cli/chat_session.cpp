@@ -128,7 +128,7 @@ void ChatSession::status(const std::string& text) {
 
 void ChatSession::json(const JsonObject& obj) {
   if (m_setup.json != nullptr) {
-    *m_setup.json << obj.line() << std::flush;
+    *m_setup.json << json_line(obj) << std::flush;
   }
 }
 
@@ -153,7 +153,7 @@ int ChatSession::run() {
   ::sigaction(SIGTERM, &sa, &old_term);
 
   const Identity& me = m_account->identity();
-  json(JsonObject("ready")
+  json(event_json("ready")
            .str("account", m_setup.account)
            .str("protocol", m_setup.protocol)
            .str("peer", m_setup.peer)
@@ -271,7 +271,7 @@ int ChatSession::run() {
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
   m_transport.close();
-  json(JsonObject("exit").num("status", *m_exit));
+  json(event_json("exit").num("status", *m_exit));
   return *m_exit;
 }
 
@@ -330,11 +330,11 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       send_text(line.text, now);
       return;
     case K::Init:
-      json(JsonObject("command").str("command", "init"));
+      json(event_json("command").str("command", "init"));
       apply(m_account->start(peer, now));
       return;
     case K::Finish: {
-      json(JsonObject("command").str("command", "finish"));
+      json(event_json("command").str("command", "finish"));
       Conversation* c = m_account->find(peer);
       if (c == nullptr || c->msg_state() == MsgState::Plaintext) {
         status("There is no private conversation with " + peer + " to end.");
@@ -351,7 +351,7 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       set_manual_trust(line.kind == K::Trust, now);
       return;
     case K::Release:
-      json(JsonObject("command").str("command", "release"));
+      json(event_json("command").str("command", "release"));
       if (m_account->held_count(peer) == 0) {
         status("No messages are held for " + peer + ".");
         return;
@@ -360,7 +360,7 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     case K::Auth:
       // The secret goes to the engine only: not into the JSON, not on the screen.
-      json(JsonObject("command").str("command", m_smp_asked ? "auth_respond" : "auth"));
+      json(event_json("command").str("command", m_smp_asked ? "auth_respond" : "auth"));
       if (m_smp_asked) {
         m_smp_asked = false;
         status("Answering " + peer + "'s verification request with your secret...");
@@ -371,13 +371,13 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       }
       return;
     case K::AuthQ:
-      json(JsonObject("command").str("command", "authq").str("question", line.question));
+      json(event_json("command").str("command", "authq").str("question", line.question));
       status("Asking " + peer + " \"" + printable(line.question) +
              "\"; they must answer with the same secret...");
       apply(m_account->smp_start(peer, line.secret, line.question, now));
       return;
     case K::AuthAbort:
-      json(JsonObject("command").str("command", "authabort"));
+      json(event_json("command").str("command", "authabort"));
       m_smp_asked = false;
       apply(m_account->smp_abort(peer, now));
       return;
@@ -388,7 +388,7 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       status(kInChatHelp);
       return;
     case K::Quit:
-      json(JsonObject("command").str("command", "quit"));
+      json(event_json("command").str("command", "quit"));
       m_input_eof = true;
       m_lines.clear();
       if (!m_setup.batch) {
@@ -410,7 +410,7 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
                                               : Wait::Auth;
       m_wait_text = line.text;
       m_wait_deadline = now + m_setup.timeout;
-      json(JsonObject("wait").str("for", wait_name()));
+      json(event_json("wait").str("for", wait_name()));
       return;
     case K::Sleep:
       m_wait = Wait::Sleep;
@@ -442,7 +442,7 @@ void ChatSession::send_text(const std::string& text, TimePoint now) {
   if (mode == "plaintext" && conversation_state() == "encrypted") {
     mode = "encrypted";
   }
-  json(JsonObject("send").str("text", text).str("mode", mode));
+  json(event_json("send").str("text", text).str("mode", mode));
   if (m_setup.batch && m_setup.messages != nullptr) {
     const char* note = mode == "encrypted" ? ""
                        : mode == "held"    ? "  (held until the conversation is private)"
@@ -475,7 +475,7 @@ void ChatSession::show_info() {
   Conversation* c = m_account->find(peer);
   const MsgState state = c == nullptr ? MsgState::Plaintext : c->msg_state();
   std::optional<SessionInfo> s = c == nullptr ? std::nullopt : c->session();
-  JsonObject j("info");
+  JsonObject j = event_json("info");
   j.str("state", msg_state_name(state))
       .str("our_instance", tag_hex(me.instance_tag))
       .str("our_fingerprint", fingerprint_hex(me.key.fingerprint()));
@@ -525,7 +525,7 @@ void ChatSession::set_manual_trust(bool verified, TimePoint now) {
   save_trust_if_dirty();
   status(m_setup.peer + "'s fingerprint " + fingerprint_human(s->their_fingerprint) + " is " +
          (verified ? "now verified." : "no longer verified."));
-  json(JsonObject("trust")
+  json(event_json("trust")
            .str("fingerprint", fingerprint_hex(s->their_fingerprint))
            .boolean("verified", verified));
   if (verified && c->msg_state() == MsgState::Encrypted &&
@@ -567,7 +567,7 @@ void ChatSession::generate_key() {
   m_account->trust() = std::move(trust);
   status("New key saved in " + m_files.private_keys.string() + "; your fingerprint is now " +
          fingerprint_human(keys.back().key.fingerprint()) + ".");
-  json(JsonObject("new_key").str("fingerprint", fingerprint_hex(keys.back().key.fingerprint())));
+  json(event_json("new_key").str("fingerprint", fingerprint_hex(keys.back().key.fingerprint())));
 }
 
 // --- the engine's actions ---
@@ -584,7 +584,7 @@ void ChatSession::apply_one(Event& e) {
     send_wire(send->message);
   } else if (auto* p = std::get_if<ShowPlaintext>(&e.action)) {
     m_received.push_back(p->text);
-    json(JsonObject("message")
+    json(event_json("message")
              .str("peer", e.peer)
              .str("text", p->text)
              .boolean("encrypted", p->encrypted)
@@ -598,7 +598,7 @@ void ChatSession::apply_one(Event& e) {
     on_state_changed(e, *s);
   } else if (auto* f = std::get_if<PeerFingerprint>(&e.action)) {
     // The Account follows this with a Notice in words (new, changed, verified, unverified).
-    json(JsonObject("fingerprint")
+    json(event_json("fingerprint")
              .str("peer", e.peer)
              .str("fingerprint", fingerprint_hex(f->fingerprint))
              .str("human", fingerprint_human(f->fingerprint))
@@ -609,14 +609,14 @@ void ChatSession::apply_one(Event& e) {
     on_smp(*u);
   } else if (auto* x = std::get_if<ExtraSymmetricKey>(&e.action)) {
     // The key itself is a secret: only its use is reported.
-    json(JsonObject("extra_key").num("use", x->use));
+    json(event_json("extra_key").num("use", x->use));
     status(e.peer + " announced that they use the session's extra symmetric key (use " +
            std::to_string(x->use) + "); otrchat has no use for it.");
   }
 }
 
 void ChatSession::on_state_changed(const Event& e, const StateChanged& s) {
-  JsonObject j("state");
+  JsonObject j = event_json("state");
   j.str("peer", e.peer).str("from", msg_state_name(s.from)).str("to", msg_state_name(s.to));
   j.str("instance", tag_hex(e.instance));
   if (s.to == MsgState::Encrypted) {
@@ -645,7 +645,7 @@ void ChatSession::on_state_changed(const Event& e, const StateChanged& s) {
 }
 
 void ChatSession::on_notice(const Notice& n) {
-  json(JsonObject("notice")
+  json(event_json("notice")
            .str("severity", severity_key(n.severity))
            .str("code", notice_code_name(n.code))
            .str("text", n.text));
@@ -660,7 +660,7 @@ void ChatSession::on_notice(const Notice& n) {
 
 void ChatSession::on_smp(const SmpUpdate& u) {
   const std::string& peer = m_setup.peer;
-  JsonObject j("smp");
+  JsonObject j = event_json("smp");
   j.str("kind", smp_key(u.kind)).num("percent", u.percent).boolean("we_initiated", u.we_initiated);
   if (u.question) {
     j.str("question", *u.question);
@@ -732,7 +732,7 @@ void ChatSession::save_trust_if_dirty() {
 
 void ChatSession::handle_transport_events() {
   for (const transport::TransportEvent& e : m_transport.take_events()) {
-    json(JsonObject("transport")
+    json(event_json("transport")
              .str("kind", transport::event_kind_name(e.kind))
              .str("text", e.text));
     switch (e.kind) {
@@ -889,7 +889,7 @@ void ChatSession::fail(const std::string& why) {
   }
   m_finishing = true;
   end_private(Clock::now());
-  json(JsonObject("error").str("text", why));
+  json(event_json("error").str("text", why));
   if (m_setup.json != &std::cerr) {  // else the JSON error event is that line
     std::cerr << "otrchat chat: " << why << "\n" << std::flush;
   }

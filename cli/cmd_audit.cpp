@@ -2,6 +2,7 @@
 // their MAC key was published later in the same transcript.
 
 #include "command.hpp"
+#include "otr/base/text.hpp"
 #include "otr/toolkit.hpp"
 
 namespace otr::cli {
@@ -42,10 +43,10 @@ class AuditCommand final : public Command {
       for (const toolkit::TranscriptDhKey& k : keys) {
         if (json) {
           ctx.out << "{\"event\":\"dh_public_key\",\"number\":" << k.number
-                  << ",\"sender\":" << toolkit::json_string(k.sender)
+                  << ",\"sender\":" << json_string(k.sender)
                   << ",\"sender_instance\":" << k.sender_instance << ",\"keyid\":" << k.keyid
                   << ",\"public_key\":\"" << to_hex(k.public_key)
-                  << "\",\"source\":" << toolkit::json_string(k.source) << "}\n";
+                  << "\",\"source\":" << json_string(k.source) << "}\n";
         } else {
           ctx.out << "\tmessage " << k.number << (k.sender.empty() ? "" : " (" + k.sender + ")")
                   << ": instance " << k.sender_instance << ", keyid " << k.keyid << " (" << k.source

@@ -25,11 +25,11 @@ class MackeyCommand final : public Command {
   int run(const po::variables_map& vm, Context& ctx) override {
     Result<Bytes> aes = toolkit::parse_hex(vm["aes_key"].as<std::string>(), "aes_key");
     if (!aes) {
-      throw UsageError(aes.error().message);
+      throw CommandLineError(aes.error().message);
     }
     Result<SecureArray<20>> mac = toolkit::mac_key(ByteView(*aes));
     if (!mac) {
-      throw UsageError(mac.error().message);
+      throw CommandLineError(mac.error().message);
     }
     ctx.out << (vm["json"].as<bool>() ? toolkit::mac_key_json(*aes, mac->view()) + "\n"
                                       : toolkit::mac_key_text(*aes, mac->view()));

@@ -2,6 +2,7 @@
 // MAC it again with a published MAC key, like libotr-bin's otr_modify.
 
 #include "command.hpp"
+#include "otr/base/text.hpp"
 #include "otr/toolkit.hpp"
 
 namespace otr::cli {
@@ -40,23 +41,23 @@ class ModifyCommand final : public Command {
   int run(const po::variables_map& vm, Context& ctx) override {
     Result<Bytes> key = toolkit::parse_hex(vm["mac_key"].as<std::string>(), "mac_key");
     if (!key) {
-      throw UsageError(key.error().message);
+      throw CommandLineError(key.error().message);
     }
     if (key->size() != 20) {
-      throw UsageError("mac_key: a MAC key has 20 bytes (40 hex digits), got " +
-                       std::to_string(key->size()));
+      throw CommandLineError("mac_key: a MAC key has 20 bytes (40 hex digits), got " +
+                             std::to_string(key->size()));
     }
     const std::string old_text = vm["old_text"].as<std::string>();
     const std::string new_text = vm["new_text"].as<std::string>();
     if (old_text.size() != new_text.size()) {
-      throw UsageError("OLD_TEXT and NEW_TEXT must be of the same length (" +
-                       std::to_string(old_text.size()) + " and " + std::to_string(new_text.size()) +
-                       " bytes)");
+      throw CommandLineError("OLD_TEXT and NEW_TEXT must be of the same length (" +
+                             std::to_string(old_text.size()) + " and " +
+                             std::to_string(new_text.size()) + " bytes)");
     }
     Result<std::uint64_t> offset =
         toolkit::parse_number(vm["offset"].as<std::string>(), "offset", 0xffffffffu);
     if (!offset) {
-      throw UsageError(offset.error().message);
+      throw CommandLineError(offset.error().message);
     }
     std::string input = read_input(vm.count("in") != 0 ? vm["in"].as<std::string>() : "");
     Result<toolkit::ModifyResult> r =
@@ -69,7 +70,7 @@ class ModifyCommand final : public Command {
               << " bytes changed: the ciphertext has " << r->ciphertext_bytes << " bytes\n";
     }
     if (vm["json"].as<bool>()) {
-      ctx.out << "{\"event\":\"modify\",\"message\":" << toolkit::json_string(r->message)
+      ctx.out << "{\"event\":\"modify\",\"message\":" << json_string(r->message)
               << ",\"bytes_changed\":" << r->bytes_changed
               << ",\"ciphertext_bytes\":" << r->ciphertext_bytes << "}\n";
     } else {

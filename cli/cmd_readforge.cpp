@@ -38,10 +38,10 @@ class ReadforgeCommand final : public Command {
   int run(const po::variables_map& vm, Context& ctx) override {
     Result<Bytes> aes = toolkit::parse_hex(vm["aes_key"].as<std::string>(), "aes_key");
     if (!aes) {
-      throw UsageError(aes.error().message);
+      throw CommandLineError(aes.error().message);
     }
     if (Result<SecureArray<20>> size_ok = toolkit::mac_key(ByteView(*aes)); !size_ok) {
-      throw UsageError(size_ok.error().message);
+      throw CommandLineError(size_ok.error().message);
     }
     std::optional<std::string> new_text;
     if (vm.count("new_message") != 0) {

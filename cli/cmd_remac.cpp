@@ -1,5 +1,6 @@
 // otrchat remac: assemble a data message from its parts and MAC it, like libotr-bin's otr_remac.
 #include "command.hpp"
+#include "otr/base/text.hpp"
 #include "otr/toolkit.hpp"
 
 namespace otr::cli {
@@ -39,21 +40,21 @@ class RemacCommand final : public Command {
     auto hex = [&](const char* a) {
       Result<Bytes> b = toolkit::parse_hex(vm[a].as<std::string>(), a);
       if (!b) {
-        throw UsageError(b.error().message);
+        throw CommandLineError(b.error().message);
       }
       return std::move(*b);
     };
     auto number = [&](const char* a, std::uint64_t max) {
       Result<std::uint64_t> n = toolkit::parse_number(vm[a].as<std::string>(), a, max);
       if (!n) {
-        throw UsageError(n.error().message);
+        throw CommandLineError(n.error().message);
       }
       return *n;
     };
     toolkit::RemacFields f;
     unsigned version = vm["protocol-version"].as<unsigned>();
     if (version != 2 && version != 3) {
-      throw UsageError("--protocol-version must be 2 or 3");
+      throw CommandLineError("--protocol-version must be 2 or 3");
     }
     f.version = static_cast<std::uint16_t>(version);
     f.sender_instance = static_cast<std::uint32_t>(number("sender_instance", 0xffffffffu));
@@ -68,10 +69,10 @@ class RemacCommand final : public Command {
     Bytes key = hex("mackey");
     Result<std::string> m = toolkit::remac(key, f);
     if (!m) {
-      throw UsageError(m.error().message);  // every remac error is about an argument
+      throw CommandLineError(m.error().message);  // every remac error is about an argument
     }
     if (vm["json"].as<bool>()) {
-      ctx.out << "{\"event\":\"remac\",\"message\":" << toolkit::json_string(*m) << "}\n";
+      ctx.out << "{\"event\":\"remac\",\"message\":" << json_string(*m) << "}\n";
     } else {
       ctx.out << *m << "\n";
     }

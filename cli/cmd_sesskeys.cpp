@@ -34,7 +34,7 @@ class SesskeysCommand final : public Command {
                               std::string_view(vm["their_pubkey"].as<std::string>()));
     if (!keys) {
       // Every error here is about the two arguments.
-      throw UsageError(keys.error().message);
+      throw CommandLineError(keys.error().message);
     }
     ctx.out << (vm["json"].as<bool>() ? toolkit::to_json(*keys) + "\n" : toolkit::to_text(*keys));
     return 0;

@@ -18,7 +18,7 @@
 //          int run(const po::variables_map& vm, Context& ctx) override { … return 0; }
 //        };
 //        OTRCHAT_REGISTER_COMMAND(Forge);
-//   3. Report bad arguments found after parsing by throwing UsageError (exit 2) and failures of
+//   3. Report bad arguments found after parsing by throwing CommandLineError (exit 2) and failures of
 //      the environment or the input by throwing Failure or any std::exception (exit 1; the
 //      message is printed as one line "otrchat forge: <what()>"). Return 0 on success.
 // main() adds --help and --dir to every command, prints `otrchat forge --help` from synopsis(),
@@ -38,9 +38,9 @@ namespace otr::cli {
 
 namespace po = boost::program_options;
 
-// UsageError means the command line is wrong: main() prints the message and the command's usage
+// CommandLineError means the command line is wrong: main() prints the message and the command's usage
 // line, and exits 2.
-class UsageError : public std::runtime_error {
+class CommandLineError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

@@ -59,20 +59,22 @@ class FingerprintCommand final : public Command {
       }
     }
     if (json) {
-      ctx.out << JsonObject("own_fingerprint")
+      ctx.out << event_json("own_fingerprint")
                      .str("account", account)
                      .str("protocol", protocol)
                      .str("fingerprint", fingerprint_hex(mine->key.fingerprint()))
                      .str("human", fingerprint_human(mine->key.fingerprint()))
-                     .line();
+                     .done()
+              << "\n";
       for (const auto& e : peers) {
-        ctx.out << JsonObject("peer_fingerprint")
+        ctx.out << event_json("peer_fingerprint")
                        .str("peer", e.username)
                        .str("fingerprint", fingerprint_hex(e.fingerprint))
                        .str("human", fingerprint_human(e.fingerprint))
                        .str("trust", e.trust)
                        .boolean("verified", e.trusted())
-                       .line();
+                       .done()
+                << "\n";
       }
       return 0;
     }

@@ -40,7 +40,7 @@ class Keygen final : public Command {
         vm.count("account") != 0 ? vm["account"].as<std::string>() : default_account();
     const std::string protocol = vm["protocol"].as<std::string>();
     if (account.empty() || protocol.empty()) {
-      throw UsageError("--account and --protocol must not be empty");
+      throw CommandLineError("--account and --protocol must not be empty");
     }
     Files files(ctx.dir);
     std::vector<keyfile::AccountKey> keys = load_keys(files);

@@ -106,7 +106,7 @@ int run_command(Command& c, const std::vector<std::string>& args) {
                                      : default_data_dir(),
                 std::cout, std::cerr};
     return c.run(vm, ctx);
-  } catch (const UsageError& e) {
+  } catch (const CommandLineError& e) {
     return usage_error(e.what(), usage_line(c), c.name());
   } catch (const std::exception& e) {
     std::cout.flush();

@@ -31,7 +31,7 @@ void add_manual_trust_options(po::options_description& o, po::positional_options
 
 int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
   if (vm.count("target") == 0) {
-    throw UsageError("name a FINGERPRINT or a PEER");
+    throw CommandLineError("name a FINGERPRINT or a PEER");
   }
   std::string target;
   for (const std::string& word : vm["target"].as<std::vector<std::string>>()) {
@@ -67,8 +67,8 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
     }
   } else {
     if (target.find(' ') != std::string::npos) {
-      throw UsageError("\"" + target +
-                       "\" is neither a fingerprint (40 hex digits) nor a peer name");
+      throw CommandLineError("\"" + target +
+                             "\" is neither a fingerprint (40 hex digits) nor a peer name");
     }
     changed = store.for_peer(target, account, protocol);
     if (changed.empty()) {

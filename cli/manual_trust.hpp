@@ -11,7 +11,7 @@ void add_manual_trust_options(po::options_description& o, po::positional_options
 
 // run_manual_trust sets (|verify|: "verified") or clears the trust of the fingerprint or peer
 // named on the command line, saves the fingerprint file and says what changed. Throws
-// UsageError without a target, Failure when the target is not on record or is ambiguous.
+// CommandLineError without a target, Failure when the target is not on record or is ambiguous.
 int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify);
 
 // kManualTrustDetails is the --help text both commands share.

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "otr/base/text.hpp"
+
 namespace otr {
 
 namespace {
@@ -35,47 +37,6 @@ bool hidden(std::uint32_t cp) {
          (cp >= 0xe0000 && cp <= 0xe007f);  // tag characters
 }
 
-// decode reads one UTF-8 sequence at |s[i]|; returns its length, or 0 if it is not valid
-// (overlong, surrogate, above U+10FFFF, truncated).
-std::size_t decode(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const auto b = [&](std::size_t k) { return static_cast<std::uint8_t>(s[i + k]); };
-  const std::uint8_t c = b(0);
-  std::size_t n = 0;
-  std::uint32_t min = 0;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if ((c & 0xe0) == 0xc0) {
-    n = 2;
-    cp = c & 0x1f;
-    min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 3;
-    cp = c & 0x0f;
-    min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 4;
-    cp = c & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) {
-    return 0;
-  }
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xc0) != 0x80) {
-      return 0;
-    }
-    cp = (cp << 6) | (b(k) & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-    return 0;
-  }
-  return n;
-}
-
 }  // namespace
 
 SafeText terminal_safe(std::string_view text, std::string_view newline) {
@@ -84,7 +45,7 @@ SafeText terminal_safe(std::string_view text, std::string_view newline) {
   char token[16];
   for (std::size_t i = 0; i < text.size();) {
     std::uint32_t cp = 0;
-    const std::size_t n = decode(text, i, cp);
+    const std::size_t n = utf8_decode(text, i, cp);
     if (n == 0) {
       std::snprintf(token, sizeof token, "<0x%02X>",
                     static_cast<unsigned>(static_cast<std::uint8_t>(text[i])));

@@ -12,7 +12,7 @@ std::string TrustStore::key(std::string_view peer, std::string_view account,
   return k;
 }
 
-void TrustStore::load(std::vector<keyfile::FingerprintEntry> entries) {
+void TrustStore::load(std::vector<FingerprintEntry> entries) {
   m_by_peer.clear();
   m_order.clear();
   for (auto& e : entries) {
@@ -26,8 +26,8 @@ void TrustStore::load(std::vector<keyfile::FingerprintEntry> entries) {
   m_dirty = false;
 }
 
-std::vector<keyfile::FingerprintEntry> TrustStore::entries() const {
-  std::vector<keyfile::FingerprintEntry> out;
+std::vector<FingerprintEntry> TrustStore::entries() const {
+  std::vector<FingerprintEntry> out;
   for (const std::string& k : m_order) {
     auto it = m_by_peer.find(k);
     if (it != m_by_peer.end()) {
@@ -54,7 +54,7 @@ TrustStore::Observation TrustStore::observe(std::string_view peer, std::string_v
   }
   o.first_seen = true;
   o.key_changed = !it->second.empty();
-  keyfile::FingerprintEntry e;
+  FingerprintEntry e;
   e.username = std::string(peer);
   e.account = std::string(account);
   e.protocol = std::string(protocol);
@@ -93,11 +93,11 @@ std::optional<std::string> TrustStore::find(std::string_view peer, std::string_v
   return std::nullopt;
 }
 
-std::vector<keyfile::FingerprintEntry> TrustStore::for_peer(std::string_view peer,
+std::vector<FingerprintEntry> TrustStore::for_peer(std::string_view peer,
                                                             std::string_view account,
                                                             std::string_view protocol) const {
   auto it = m_by_peer.find(key(peer, account, protocol));
-  return it == m_by_peer.end() ? std::vector<keyfile::FingerprintEntry>{} : it->second;
+  return it == m_by_peer.end() ? std::vector<FingerprintEntry>{} : it->second;
 }
 
 bool TrustStore::remove(std::string_view peer, std::string_view account,

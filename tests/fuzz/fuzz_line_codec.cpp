@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "fuzzers.hpp"
-#include "otr/transport/line_codec.hpp"
+#include "otr/base/line_codec.hpp"
 
-using otr::transport::LineCodec;
+using otr::LineCodec;
 
 void fuzz(std::span<const std::uint8_t> data) {
   otr::fuzzing::Input in(data);

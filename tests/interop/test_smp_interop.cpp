@@ -194,7 +194,7 @@ LibotrFirst libotr_initiates(std::uint64_t seed, std::string_view libotr_secret_
 }  // namespace
 
 TEST_CASE("libotr SMP step functions are exported", "[interop][smp]") {
-  init();
+  crypto::init();
   // Taking the addresses fails to link if libotr stopped exporting them.
   CHECK(&otrl_sm_step1 != nullptr);
   CHECK(&otrl_sm_step2a != nullptr);
@@ -205,7 +205,7 @@ TEST_CASE("libotr SMP step functions are exported", "[interop][smp]") {
 }
 
 TEST_CASE("SMP: ours initiates, libotr responds", "[interop][smp]") {
-  init();
+  crypto::init();
   SECTION("equal secrets: both succeed") {
     for (std::uint64_t seed : {1, 2, 3}) {
       INFO("seed " << seed);
@@ -235,7 +235,7 @@ TEST_CASE("SMP: ours initiates, libotr responds", "[interop][smp]") {
 }
 
 TEST_CASE("SMP: libotr initiates, ours responds", "[interop][smp]") {
-  init();
+  crypto::init();
   SECTION("equal secrets: both succeed") {
     for (std::uint64_t seed : {11, 12, 13}) {
       INFO("seed " << seed);
@@ -268,7 +268,7 @@ TEST_CASE("SMP: libotr initiates, ours responds", "[interop][smp]") {
 }
 
 TEST_CASE("SMP: ours and libotr reject the same tampered messages", "[interop][smp]") {
-  init();
+  crypto::init();
   const Mpi& p = crypto::dh_prime();
   const Mpi& q = crypto::dh_order();
   const Mpi pm1 = Mpi::sub(p, Mpi(1));

@@ -4,6 +4,8 @@
 // otr_test_support, so the non-libotr unit tests link without libotr.
 #include "support/libotr_endpoint.hpp"
 
+#include "otr/base/line_codec.hpp"
+
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -1210,45 +1212,12 @@ LibotrTranscript record_libotr_transcript(const TranscriptOptions& options) {
 
 // --- framing ---
 
-std::string frame_line(std::string_view message) {
-  std::string out;
-  out.reserve(message.size() + 8);
-  for (char c : message) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string unframe_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r') {
     line.remove_suffix(1);
   }
-  std::string out;
-  out.reserve(line.size());
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (c == '\\' && i + 1 < line.size()) {
-      char n = line[i + 1];
-      if (n == '\\') {
-        out.push_back('\\');
-        ++i;
-        continue;
-      }
-      if (n == 'n') {
-        out.push_back('\n');
-        ++i;
-        continue;
-      }
-    }
-    out.push_back(c);
-  }
-  return out;
+  std::vector<std::string> problems;  // unknown escapes are kept literally, as otrchat does
+  return LineCodec::unescape(line, 0, problems);
 }
 
 }  // namespace otr::test

@@ -45,7 +45,8 @@
 #include <string>
 #include <vector>
 
-#include "otr/toolkit.hpp"
+#include "otr/base/line_codec.hpp"
+#include "otr/base/text.hpp"
 #include "support/libotr_endpoint.hpp"
 
 namespace {
@@ -69,7 +70,7 @@ struct UsageError : std::runtime_error {
 
 // --- JSON lines on stderr ---
 
-using otr::toolkit::json_string;  // the engine toolkit's quoting (RFC 8259)
+using otr::json_string;  // otr_base's quoting (RFC 8259)
 
 // JsonLine builds {"event":…, …} one field at a time and prints it on destruction.
 class JsonLine {
@@ -514,7 +515,7 @@ class Peer {
       if (m_opts.trace) {
         JsonLine("wire_out").str("data", w);
       }
-      std::string line = otr::test::frame_line(w) + "\n";
+      std::string line = otr::LineCodec::escape(w) + "\n";
       const char* p = line.data();
       std::size_t left = line.size();
       while (left > 0) {

@@ -479,11 +479,8 @@ LibotrTranscript record_libotr_transcript(const TranscriptOptions& options = {})
 
 // --- line framing shared by libotr_peer and its tests ---
 
-// frame_line escapes one wire message for the stdio line framing of otrchat: "\" becomes "\\",
-// a newline becomes "\n"; the result has no LF (the caller appends one).
-std::string frame_line(std::string_view message);
-// unframe_line undoes frame_line for one line without its LF; a trailing CR is dropped. An
-// unknown escape "\x" is kept as the two characters.
+// unframe_line decodes one line of otrchat's line framing (otr::LineCodec) without its LF; a
+// trailing CR is dropped. Frame with otr::LineCodec::escape.
 std::string unframe_line(std::string_view line);
 
 // --- hex helpers for tests ---

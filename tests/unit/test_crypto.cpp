@@ -6,7 +6,7 @@ using namespace otr;
 using namespace otr::crypto;
 
 TEST_CASE("sha and hmac known answers", "[crypto]") {
-  init();
+  crypto::init();
   auto abc = as_bytes("abc");
   CHECK(to_hex(sha1(abc)) == "a9993e364706816aba3e25717850c26c9cd0d89d");
   CHECK(to_hex(sha256(abc)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -20,7 +20,7 @@ TEST_CASE("sha and hmac known answers", "[crypto]") {
 }
 
 TEST_CASE("dh fixed base matches powm", "[crypto]") {
-  init();
+  crypto::init();
   DeterministicRng rng(7);
   for (int i = 0; i < 5; ++i) {
     DhKeyPair kp = DhKeyPair::generate(rng);

@@ -78,7 +78,7 @@ Bytes random_element(Rng& rng) {
 }  // namespace
 
 TEST_CASE("ct: Num reads and writes big-endian bytes of any public length", "[crypto][ct]") {
-  init();
+  crypto::init();
   DeterministicRng rng(1);
   for (std::size_t len : {0u, 1u, 7u, 8u, 9u, 40u, 191u, 192u}) {
     CAPTURE(len);
@@ -97,7 +97,7 @@ TEST_CASE("ct: Num reads and writes big-endian bytes of any public length", "[cr
 
 TEST_CASE("ct: encode_mpi is OTR's minimal MPI encoding, leading zero bytes included",
           "[crypto][ct]") {
-  init();
+  crypto::init();
   DeterministicRng rng(2);
   for (std::size_t zeros = 0; zeros <= 24; ++zeros) {
     CAPTURE(zeros);
@@ -122,7 +122,7 @@ TEST_CASE("ct: encode_mpi is OTR's minimal MPI encoding, leading zero bytes incl
 }
 
 TEST_CASE("ct: modular arithmetic agrees with libgcrypt mod p and mod q", "[crypto][ct]") {
-  init();
+  crypto::init();
   DeterministicRng rng(3);
   for (const ct::Modulus* mod : {&ct::dh_p(), &ct::dh_q()}) {
     const Mpi& m = mod == &ct::dh_p() ? dh_prime() : dh_order();
@@ -165,7 +165,7 @@ TEST_CASE("ct: 10,000 random bases and exponents agree with gcry_mpi_powm", "[cr
   // to 1536 bits), through mpn_sec_powm (ct::powm, the shared secret) and, for base g = 2, the
   // fixed-base tables (ct::dh_g_table / ct::smp_g_table, key generation and SMP), against
   // gcry_mpi_powm.
-  init();
+  crypto::init();
   DeterministicRng rng(4);
   const Gcry p(dh_prime());
   const Gcry g(dh_generator());
@@ -197,7 +197,7 @@ TEST_CASE("ct: 10,000 random bases and exponents agree with gcry_mpi_powm", "[cr
 
 TEST_CASE("ct: a fixed-base table for another modulus (a DSA p) agrees with powm",
           "[crypto][ct]") {
-  init();
+  crypto::init();
   DeterministicRng rng(5);
   // An odd 1024-bit modulus and a random base below it.
   Bytes mb = random_bytes(rng, 128);
@@ -230,7 +230,7 @@ TEST_CASE("ct: a fixed-base table for another modulus (a DSA p) agrees with powm
 
 TEST_CASE("ct: dh_pow_g and dh_secbytes agree with libgcrypt for every exponent length",
           "[crypto][ct]") {
-  init();
+  crypto::init();
   DeterministicRng rng(6);
   const Gcry p(dh_prime());
   const Gcry g(dh_generator());
@@ -258,7 +258,7 @@ TEST_CASE("ct: dh_pow_g and dh_secbytes agree with libgcrypt for every exponent 
 }
 
 TEST_CASE("ct: select, add, bit and add_small", "[crypto][ct]") {
-  init();
+  crypto::init();
   DeterministicRng rng(7);
   const Mpi a = Mpi::from_bytes(random_bytes(rng, 24));
   const Mpi b = Mpi::from_bytes(random_bytes(rng, 24));
@@ -279,7 +279,7 @@ TEST_CASE("ct: select, add, bit and add_small", "[crypto][ct]") {
 TEST_CASE("ct: dsa_sign signatures verify with gcry_pk_verify", "[crypto][ct][dsa]") {
   // The constant-time signer (fixed-length nonce exponent k + q or k + 2q, mpn_sec_invert)
   // against libgcrypt's verifier, on 32-byte messages as OTR signs them, with a fresh key.
-  init();
+  crypto::init();
   const DsaPrivateKey key = DsaPrivateKey::generate();
   REQUIRE(key.check());
   gcry_sexp_t pub = nullptr;

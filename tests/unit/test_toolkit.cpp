@@ -7,6 +7,7 @@
 #include "kat/appendix_a.hpp"
 
 #include "otr/init.hpp"
+#include "otr/base/text.hpp"
 #include "otr/toolkit.hpp"
 
 using namespace otr;
@@ -364,7 +365,7 @@ TEST_CASE("toolkit transcripts: line framing, labels, round trip", "[toolkit]") 
   CHECK(t.messages[2].sender.empty());
   CHECK(t.messages[2].wire == "no label here");
   REQUIRE(t.problems.size() == 1);
-  CHECK(t.problems[0] == "line 5: unknown escape \"\\x\" kept literally");
+  CHECK(t.problems[0] == "line 5: unknown escape \"\\x\" at byte 6 kept literally");
 
   tk::Transcript plain = tk::read_transcript("?OTRv3?\\nx\n# not a comment without header\n");
   REQUIRE(plain.messages.size() == 2);
@@ -473,12 +474,12 @@ TEST_CASE("toolkit find_dh_public_keys: next_dh of data messages", "[toolkit]") 
 }
 
 TEST_CASE("toolkit json_string escapes and repairs", "[toolkit]") {
-  CHECK(tk::json_string("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
-  CHECK(tk::json_string("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
-  CHECK(tk::json_string("bad\xff") == "\"bad\xef\xbf\xbd\"");
-  CHECK(tk::json_string("\xf5\x80\x80") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
-  CHECK(tk::json_string("\xe0\x80\x80") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // overlong
-  CHECK(tk::json_string("\xf0\x9f\x98\x80") == "\"\xf0\x9f\x98\x80\"");
+  CHECK(otr::json_string("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
+  CHECK(otr::json_string("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
+  CHECK(otr::json_string("bad\xff") == "\"bad\xef\xbf\xbd\"");
+  CHECK(otr::json_string("\xf5\x80\x80") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+  CHECK(otr::json_string("\xe0\x80\x80") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // overlong
+  CHECK(otr::json_string("\xf0\x9f\x98\x80") == "\"\xf0\x9f\x98\x80\"");
   CHECK(tk::json_key("Revealed MAC keys") == "revealed_mac_keys");
   CHECK(tk::json_key("D-H Key") == "d_h_key");
 }

@@ -17,6 +17,7 @@
 #include "support/ngircd.hpp"
 
 using namespace otr::transport;
+using otr::LineCodec;
 using otr::test::LinePeer;
 using otr::test::Ngircd;
 using Strings = std::vector<std::string>;

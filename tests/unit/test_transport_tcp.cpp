@@ -18,6 +18,7 @@
 #include "support/line_peer.hpp"
 
 using namespace otr::transport;
+using otr::LineCodec;
 using otr::test::LinePeer;
 using Strings = std::vector<std::string>;
 

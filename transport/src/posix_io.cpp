@@ -24,15 +24,6 @@
 
 namespace otr::transport::detail {
 
-void Fd::reset(int fd) {
-  if (m_fd >= 0) {
-    ::close(m_fd);
-  }
-  m_fd = fd;
-}
-
-std::string errno_text(int err) { return std::system_category().message(err); }
-
 std::string host_port(std::string_view host, std::uint16_t port) {
   std::string out;
   if (host.find(':') != std::string_view::npos) {

@@ -9,41 +9,14 @@
 #include <string>
 #include <string_view>
 
+#include "otr/base/fd.hpp"
+
 namespace otr::transport::detail {
 
 using Clock = std::chrono::steady_clock;
 
-// Fd owns a file descriptor and closes it on destruction. Move-only.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : m_fd(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset(other.release());
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return m_fd; }
-  explicit operator bool() const { return m_fd >= 0; }
-  int release() {
-    int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-  void reset(int fd = -1);
-
- private:
-  int m_fd = -1;
-};
-
-// errno_text returns the system's text for |err|, e.g. "Connection refused".
-std::string errno_text(int err);
+using otr::errno_text;
+using otr::Fd;
 
 // host_port returns "host:port", with IPv6 literals in brackets: "[::1]:6667".
 std::string host_port(std::string_view host, std::uint16_t port);

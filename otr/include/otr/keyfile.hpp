@@ -25,6 +25,8 @@
 #include "otr/identity.hpp"
 #include "otr/result.hpp"
 #include "otr/rng.hpp"
+#include "otr/trust.hpp"
+#include "otr/wire.hpp"
 
 namespace otr::keyfile {
 
@@ -32,8 +34,9 @@ namespace otr::keyfile {
 inline constexpr std::size_t kMaxPrivateKeyFileBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxFingerprintFileBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kMaxInstanceTagFileBytes = 1024 * 1024;
-// kMaxMpiBytes caps each DSA parameter in a private key file (8192 bits; OTR keys use 1024).
-inline constexpr std::size_t kMaxMpiBytes = 1024;
+// kMaxMpiBytes caps each DSA parameter in a private key file as on the wire (8192 bits; OTR
+// keys use 1024).
+using wire::kMaxMpiBytes;
 
 // SkippedLine reports a line of a TSV file that was ignored, and why.
 struct SkippedLine {
@@ -82,19 +85,8 @@ const AccountKey* find_private_key(const std::vector<AccountKey>& keys, std::str
 
 // --- Fingerprints: username \t accountname \t protocol \t <40 hex> \t trust \n ---
 
-// FingerprintEntry is one known fingerprint of a peer (|username|) as seen from our |account|.
-struct FingerprintEntry {
-  std::string username;
-  std::string account;
-  std::string protocol;
-  Fingerprint fingerprint{};
-  // trust is "" for unverified; libotr writes "smp" after a successful SMP, pidgin-otr
-  // "verified" after manual checking. Any non-empty value means trusted (libotr's rule).
-  std::string trust;
-
-  bool trusted() const { return !trust.empty(); }
-  bool operator==(const FingerprintEntry&) const = default;
-};
+// FingerprintEntry is one line of the fingerprints file (otr::FingerprintEntry, trust.hpp).
+using FingerprintEntry = otr::FingerprintEntry;
 
 // FingerprintFile is what parse_fingerprints found: the entries in file order, and the lines it
 // skipped.
@@ -128,7 +120,7 @@ Status save_fingerprints(const std::filesystem::path& path,
 // --- Instance tags: a warning comment line, then accountname \t protocol \t %08x \n ---
 
 // kMinInstanceTag is the smallest valid instance tag; 0..0xff are reserved (OTR v3).
-inline constexpr std::uint32_t kMinInstanceTag = 0x100;
+using wire::kMinInstanceTag;
 
 // kInstanceTagFileWarning is the first line libotr 4.1.1 writes to an instance-tag file.
 inline constexpr std::string_view kInstanceTagFileWarning =

@@ -155,7 +155,7 @@ struct TranscriptMessage {
 
 struct Transcript {
   std::vector<TranscriptMessage> messages;
-  std::vector<std::string> problems;  // "line 4: unknown escape \"\\x\" kept literally"
+  std::vector<std::string> problems;  // "line 4: unknown escape \"\\x\" at byte 2 kept literally"
 
   // add appends a message with the next number (for recorders).
   void add(std::string sender, std::string wire);
@@ -390,7 +390,6 @@ std::string to_text(const AuditReport& r);
 // {"event":"summary",…}.
 std::string to_json(const AuditReport& r);
 
-// json_string quotes |s| as a JSON string (RFC 8259); invalid UTF-8 becomes U+FFFD.
-std::string json_string(std::string_view s);
+
 
 }  // namespace otr::toolkit

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "otr/bytes.hpp"
+#include "otr/init.hpp"
 #include "otr/rng.hpp"
 #include "otr/secure.hpp"
 
@@ -23,14 +24,10 @@ struct gcry_mpi;  // libgcrypt's opaque big integer; defined only inside src/cry
 
 namespace otr::crypto {
 
-// kDefaultSecureMemory is the secure-memory pool init() asks for. libgcrypt grows the pool on
-// demand beyond it (GCRYCTL_AUTO_EXPAND_SECMEM) where the locked-memory limit allows.
-inline constexpr std::size_t kDefaultSecureMemory = 1024 * 1024;
-
 // init initialises libgcrypt once per process: version check, a secure-memory pool of
 // |secure_memory_bytes|, then GCRYCTL_INITIALIZATION_FINISHED. Later calls do nothing. Throws
 // CryptoError if libgcrypt is too old or the pool cannot be had.
-void init(std::size_t secure_memory_bytes = kDefaultSecureMemory);
+void init(std::size_t secure_memory_bytes = kDefaultSecureMemoryBytes);
 
 // secure_memory_in_use returns the bytes of libgcrypt secure memory this process holds, as far
 // as otr::crypto knows (SecureBytes and secret Mpis). For tests and the benchmark.

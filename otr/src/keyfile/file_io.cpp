@@ -10,47 +10,16 @@
 #include <system_error>
 #include <vector>
 
+#include "otr/base/fd.hpp"
 #include "otr/secure.hpp"
 
 namespace otr::keyfile::detail {
 
 namespace {
 
-std::string errno_text(int err) {
-  return std::system_category().message(err);
-}
-
 Error io_error(std::string message) {
   return make_error(ErrorCode::Io, std::move(message));
 }
-
-// Fd closes a descriptor it owns.
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return m_fd; }
-  // close closes now and returns 0 or the errno of close().
-  int close() {
-    int err = 0;
-    if (m_fd >= 0 && ::close(m_fd) != 0) {
-      err = errno;
-    }
-    m_fd = -1;
-    return err;
-  }
-
- private:
-  void reset() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-      m_fd = -1;
-    }
-  }
-  int m_fd;
-};
 
 std::string octal_mode(mode_t mode) {
   char buf[8];

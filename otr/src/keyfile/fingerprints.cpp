@@ -14,19 +14,6 @@ namespace {
 
 constexpr std::string_view kWhat = "fingerprint file";
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // shorten keeps error messages readable when a field is absurdly long.
 std::string shorten(std::string_view s) {
   constexpr std::size_t kMax = 48;
@@ -39,8 +26,8 @@ std::optional<Fingerprint> parse_fingerprint(std::string_view hex) {
   }
   Fingerprint fp{};
   for (std::size_t i = 0; i < fp.size(); ++i) {
-    const int hi = hex_digit(hex[2 * i]);
-    const int lo = hex_digit(hex[2 * i + 1]);
+    const int hi = hex_value(hex[2 * i]);
+    const int lo = hex_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }

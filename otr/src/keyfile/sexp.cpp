@@ -80,19 +80,6 @@ bool is_token_char(char c) {
   return is_alpha(c) || is_digit(c) || is_token_special(c);
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') {
     return c - 'A';

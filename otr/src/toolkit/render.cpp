@@ -2,6 +2,7 @@
 // calls of otr_parse.c, otr_sesskeys.c, otr_mackey.c, otr_readforge.c) and one-line JSON.
 #include <cstdio>
 
+#include "otr/base/text.hpp"
 #include "toolkit/toolkit_internal.hpp"
 
 namespace otr::toolkit {
@@ -24,38 +25,7 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-// Json builds one object; keys are added in order.
-class Json {
- public:
-  Json& raw(std::string_view key, std::string_view json_value) {
-    m_text += m_text.empty() ? "{" : ",";
-    m_text += json_string(key);
-    m_text += ':';
-    m_text += json_value;
-    return *this;
-  }
-  Json& str(std::string_view key, std::string_view value) { return raw(key, json_string(value)); }
-  Json& num(std::string_view key, std::uint64_t value) { return raw(key, std::to_string(value)); }
-  Json& boolean(std::string_view key, bool value) { return raw(key, value ? "true" : "false"); }
-  Json& list(std::string_view key, const std::vector<std::string>& items) {
-    std::string a = "[";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      a += (i == 0 ? "" : ",") + json_string(items[i]);
-    }
-    return raw(key, a + "]");
-  }
-  Json& numbers(std::string_view key, const std::vector<std::size_t>& items) {
-    std::string a = "[";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      a += (i == 0 ? "" : ",") + std::to_string(items[i]);
-    }
-    return raw(key, a + "]");
-  }
-  std::string done() const { return m_text.empty() ? "{}" : m_text + "}"; }
-
- private:
-  std::string m_text;
-};
+using Json = JsonObject;
 
 void add_fields(Json& j, const ParsedMessage& m) {
   j.str("kind", message_kind_name(m.kind)).str("title", m.title);
@@ -105,69 +75,6 @@ std::string who(std::size_t number, const std::string& sender) {
 }
 
 }  // namespace
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    // A well-formed UTF-8 sequence passes through; anything else becomes U+FFFD.
-    std::size_t len = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-    }
-    bool ok = len != 0 && i + len <= s.size();
-    std::uint32_t cp = len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    ok = ok && !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
-         !(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xef\xbf\xbd";
-      ++i;
-    }
-  }
-  return out + "\"";
-}
 
 std::string to_text(const ParsedMessage& m) {
   return fields_text(m, "");

@@ -1,67 +1,16 @@
 // Toolkit: transcripts (read, write, parse with fragment reassembly), the MAC-key audit and the
-// DH public keys a transcript reveals. The line framing is otrchat's (transport/line_codec.hpp);
-// it is re-implemented here because otr::core may not depend on otr::transport.
+// DH public keys a transcript reveals. The line framing is otrchat's (otr/base/line_codec.hpp).
 #include <algorithm>
 #include <map>
 #include <tuple>
 
 #include "crypto/crypto.hpp"
+#include "otr/base/line_codec.hpp"
 #include "toolkit/toolkit_internal.hpp"
 
 namespace otr::toolkit {
 
 namespace {
-
-// unescape undoes the line framing's escapes; unknown ones are kept literally and reported.
-std::string unescape(std::string_view line, std::size_t line_number,
-                     std::vector<std::string>& problems) {
-  std::string out;
-  out.reserve(line.size());
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (i + 1 == line.size()) {
-      out += '\\';
-      problems.push_back("line " + std::to_string(line_number) +
-                         ": backslash at the end of the line kept literally");
-      continue;
-    }
-    char next = line[++i];
-    if (next == '\\') {
-      out += '\\';
-    } else if (next == 'n') {
-      out += '\n';
-    } else if (next == 'r') {
-      out += '\r';
-    } else {
-      out += '\\';
-      out += next;
-      problems.push_back("line " + std::to_string(line_number) + ": unknown escape \"\\" +
-                         std::string(1, next) + "\" kept literally");
-    }
-  }
-  return out;
-}
-
-std::string escape(std::string_view message) {
-  std::string out;
-  out.reserve(message.size() + 8);
-  for (char c : message) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // StreamKey identifies one sender's fragment stream: label, version and instance tags.
 using StreamKey = std::tuple<std::string, std::uint16_t, std::uint32_t, std::uint32_t>;
@@ -161,7 +110,7 @@ Transcript read_transcript(std::string_view text) {
         line = line.substr(tab + 1);
       }
     }
-    m.wire = unescape(line, line_number, t.problems);
+    m.wire = LineCodec::unescape(line, line_number, t.problems);
     t.messages.push_back(std::move(m));
   }
   return t;
@@ -180,7 +129,7 @@ std::string write_transcript(const Transcript& t) {
       out += m.sender;
       out += '\t';
     }
-    out += escape(m.wire);
+    out += LineCodec::escape(m.wire);
     out += '\n';
   }
   return out;

@@ -25,19 +25,6 @@ Error malformed(std::string detail) {
   return make_error(ErrorCode::Malformed, std::string(kName) + detail);
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Cursor walks the fragment text; each field ends at |stop|.
 struct Cursor {
   std::string_view s;
@@ -48,7 +35,7 @@ struct Cursor {
     std::uint64_t v = 0;
     std::size_t start = pos;
     for (; pos < s.size() && s[pos] != stop; ++pos) {
-      int d = hex_digit(s[pos]);
+      int d = hex_value(s[pos]);
       if (d < 0) {
         return malformed(std::string(field) + " is not hexadecimal");
       }

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "otr/transport/line_codec.hpp"
+#include "otr/base/line_codec.hpp"
 #include "otr/transport/transport.hpp"
 
 namespace otr::transport {

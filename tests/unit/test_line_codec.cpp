@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "otr/toolkit.hpp"
-#include "otr/transport/line_codec.hpp"
+#include "otr/base/line_codec.hpp"
 
-using otr::transport::LineCodec;
+using otr::LineCodec;
 using Strings = std::vector<std::string>;
 
 namespace {

@@ -1,5 +1,6 @@
-// LineCodec: the framing StdioTransport and TcpTransport share, kept apart so it can be tested
-// and fuzzed without any file descriptor.
+// LineCodec: otrchat's line framing, one message per line. StdioTransport and TcpTransport use
+// it on the wire, the toolkit's transcripts on disk, the libotr test peer on its pipes; it needs
+// no file descriptor, so it can be tested and fuzzed alone.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace otr::transport {
+namespace otr {
 
 // LineCodec frames messages as lines, readable and writable with nc:
 //
@@ -33,6 +34,12 @@ class LineCodec {
   // encode returns |message| escaped and terminated by "\n". Its size is at most
   // 2 * message.size() + 1.
   static std::string encode(std::string_view message);
+  // escape is encode without the terminating newline.
+  static std::string escape(std::string_view message);
+  // unescape decodes one line (without its terminator); unknown escapes are kept literally and
+  // each is reported in |problems| as "line N: ...".
+  static std::string unescape(std::string_view line, std::size_t line_number,
+                              std::vector<std::string>& problems);
 
   // feed appends |bytes| (any split of the stream: one byte at a time works) and returns the
   // messages completed by them, oldest first. Problems go to take_problems().
@@ -53,8 +60,6 @@ class LineCodec {
   std::size_t buffered_bytes() const { return m_buffer.size(); }
 
  private:
-  std::string decode_line(std::string_view line);
-
   std::size_t m_max_line_bytes;
   std::string m_buffer;           // bytes of the current, unterminated line
   bool m_discarding = false;      // the current line is over-long and being skipped
@@ -62,4 +67,4 @@ class LineCodec {
   std::vector<std::string> m_problems;
 };
 
-}  // namespace otr::transport
+}  // namespace otr

@@ -13,7 +13,6 @@ std::string to_hex(ByteView b) {
   return out;
 }
 
-namespace {
 int hex_value(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -26,7 +25,6 @@ int hex_value(char c) {
   }
   return -1;
 }
-}  // namespace
 
 std::optional<Bytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) {

@@ -1,9 +1,9 @@
-#include "otr/transport/line_codec.hpp"
+#include "otr/base/line_codec.hpp"
 
 #include <cstdio>
 #include <stdexcept>
 
-namespace otr::transport {
+namespace otr {
 
 namespace {
 
@@ -27,6 +27,12 @@ LineCodec::LineCodec(std::size_t max_line_bytes) : m_max_line_bytes(max_line_byt
 }
 
 std::string LineCodec::encode(std::string_view message) {
+  std::string out = escape(message);
+  out += '\n';
+  return out;
+}
+
+std::string LineCodec::escape(std::string_view message) {
   std::string out;
   out.reserve(message.size() + 8);
   for (char c : message) {
@@ -44,7 +50,6 @@ std::string LineCodec::encode(std::string_view message) {
         out += c;
     }
   }
-  out += '\n';
   return out;
 }
 
@@ -83,7 +88,7 @@ std::vector<std::string> LineCodec::feed(std::string_view bytes) {
         m_problems.push_back("line " + std::to_string(m_line_number) + " is longer than " +
                              std::to_string(m_max_line_bytes) + " bytes; discarding it");
       } else {
-        messages.push_back(decode_line(line));
+        messages.push_back(unescape(line, m_line_number, m_problems));
       }
       m_buffer.clear();
     }
@@ -98,7 +103,7 @@ std::optional<std::string> LineCodec::finish() {
     m_problems.push_back("line " + std::to_string(m_line_number) +
                          " ended without a newline at the end of the stream; taking it as a "
                          "message");
-    last = decode_line(m_buffer);
+    last = unescape(m_buffer, m_line_number, m_problems);
   }
   m_buffer.clear();
   m_discarding = false;
@@ -112,7 +117,8 @@ std::vector<std::string> LineCodec::take_problems() {
   return out;
 }
 
-std::string LineCodec::decode_line(std::string_view line) {
+std::string LineCodec::unescape(std::string_view line, std::size_t line_number,
+                                std::vector<std::string>& problems) {
   std::string out;
   out.reserve(line.size());
   for (std::size_t i = 0; i < line.size(); ++i) {
@@ -123,8 +129,8 @@ std::string LineCodec::decode_line(std::string_view line) {
     }
     if (i + 1 == line.size()) {
       out += '\\';
-      m_problems.push_back("line " + std::to_string(m_line_number) +
-                           ": backslash at the end of the line kept literally");
+      problems.push_back("line " + std::to_string(line_number) +
+                         ": backslash at the end of the line kept literally");
       continue;
     }
     char next = line[++i];
@@ -141,12 +147,11 @@ std::string LineCodec::decode_line(std::string_view line) {
       default:
         out += '\\';
         out += next;
-        m_problems.push_back("line " + std::to_string(m_line_number) + ": unknown escape " +
-                             escape_text(next) + " at byte " + std::to_string(i) +
-                             " kept literally");
+        problems.push_back("line " + std::to_string(line_number) + ": unknown escape " +
+                           escape_text(next) + " at byte " + std::to_string(i) + " kept literally");
     }
   }
   return out;
 }
 
-}  // namespace otr::transport
+}  // namespace otr

@@ -1,4 +1,4 @@
-// Byte containers and hex helpers shared by every layer of otrchat.
+// Byte containers and hex helpers shared by every layer of otrchat (otr_base).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,9 @@ inline std::string to_string(ByteView b) {
 
 // to_hex returns |b| as lowercase hex, two characters per byte.
 std::string to_hex(ByteView b);
+
+// hex_value returns the value of one hex digit (either case), or -1 for any other character.
+int hex_value(char c);
 
 // from_hex parses hex (either case, even length). Returns std::nullopt on any other character
 // or on odd length.
