@@ -61,7 +61,9 @@ class BenchFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-[[noreturn]] void die(const std::string& what) { throw BenchFailure(what); }
+[[noreturn]] void die(const std::string& what) {
+  throw BenchFailure(what);
+}
 
 double cpu_seconds() {
   timespec ts{};
@@ -97,9 +99,9 @@ struct Settings {
   bool tiny = false;
   std::string only;
   int ake_reps = 31;
-  int message_reps = 15;      // batches per figure
-  int pingpong_batch = 20;    // messages per batch (alternating directions)
-  int burst_batch = 200;      // messages per batch for 100 B (16 KiB: a quarter)
+  int message_reps = 15;    // batches per figure
+  int pingpong_batch = 20;  // messages per batch (alternating directions)
+  int burst_batch = 200;    // messages per batch for 100 B (16 KiB: a quarter)
   std::size_t memory_sessions = 1000;
   std::size_t lookup_small = 1000;
   std::size_t lookup_large = 10000;
@@ -133,7 +135,7 @@ struct Row {
   std::string name;
   std::string unit;  // "ms", "us", "KiB", "x"
   double ours = 0;
-  double libotr = 0;  // 0 = no libotr figure
+  double libotr = 0;             // 0 = no libotr figure
   std::optional<double> target;  // maximum ratio ours/libotr (or ours alone for "x" rows)
   std::string note;
 };
@@ -194,9 +196,8 @@ void print_summary(const Settings& s) {
     }
     std::printf("  %-10s %-34s %12s %12s %8s %8s %s%s%s\n", r.section.c_str(), r.name.c_str(),
                 r.unit == "x" ? "" : fmt(r.ours, r.unit).c_str(),
-                r.unit == "x" ? "" : fmt(r.libotr, r.unit).c_str(), ratio.c_str(),
-                target.c_str(), verdict.c_str(), r.note.empty() ? "" : "  ",
-                r.note.c_str());
+                r.unit == "x" ? "" : fmt(r.libotr, r.unit).c_str(), ratio.c_str(), target.c_str(),
+                verdict.c_str(), r.note.empty() ? "" : "  ", r.note.c_str());
   }
   if (!g_notes.empty()) {
     std::printf("\nNotes:\n");
@@ -211,7 +212,9 @@ void print_summary(const Settings& s) {
 constexpr std::uint32_t kAliceTag = 0x41414141;
 constexpr std::uint32_t kBobTag = 0x42424242;
 
-std::string key_file() { return OTR_BENCH_KEY_FILE; }
+std::string key_file() {
+  return OTR_BENCH_KEY_FILE;
+}
 
 const PrivateKey& our_key(const std::string& account) {
   static std::vector<keyfile::AccountKey> keys = [] {
@@ -279,8 +282,10 @@ void check_ours_encrypted(const Conversation& a, const Conversation& b, const ch
 // ours_message sends |text| from |from| and delivers it to |to|, which must show exactly |text|.
 void ours_message(Conversation& from, Conversation& to, const std::string& text) {
   Actions sent = from.send(text, kNow);
-  if (sent.size() != 1 || !std::holds_alternative<SendToPeer>(sent[0])) {
-    die("ours: send() did not return exactly one message");
+  // One message to send, then the MessageSent outcome.
+  if (sent.size() != 2 || !std::holds_alternative<SendToPeer>(sent[0]) ||
+      std::get<MessageSent>(sent[1]).mode != SendMode::Encrypted) {
+    die("ours: send() did not return exactly one encrypted message");
   }
   Actions got = to.receive(std::get<SendToPeer>(sent[0]).message, kNow);
   bool shown = false;
@@ -391,8 +396,9 @@ struct LibotrPair {
 // --- 1. AKE ---
 
 void bench_ake(const Settings& s) {
-  std::printf("\n[ake] query message to both sides encrypted, in memory (per handshake, both "
-              "sides)\n");
+  std::printf(
+      "\n[ake] query message to both sides encrypted, in memory (per handshake, both "
+      "sides)\n");
   Identity alice = make_identity("alice", kAliceTag);
   Identity bob = make_identity("bob", kBobTag);
   GcryptRng rng;
@@ -441,8 +447,9 @@ void bench_ake(const Settings& s) {
 // --- 2. ping-pong ---
 
 void bench_pingpong(const Settings& s) {
-  std::printf("\n[pingpong] alternating directions, keys rotate on every message (per message, "
-              "sender + receiver)\n");
+  std::printf(
+      "\n[pingpong] alternating directions, keys rotate on every message (per message, "
+      "sender + receiver)\n");
   OursPair ours;
   LibotrPair theirs;
   for (std::size_t size : {std::size_t{16}, std::size_t{1024}, std::size_t{16384}}) {
@@ -487,9 +494,10 @@ void bench_pingpong(const Settings& s) {
                   "(theory)",
                   static_cast<double>(exps) / static_cast<double>(counted),
                   static_cast<double>(keygens) / static_cast<double>(counted));
-    add_row({"pingpong", "ping-pong " + (size == 16 ? std::string("16 B") : size == 1024
-                                                                               ? "1 KiB"
-                                                                               : "16 KiB"),
+    add_row({"pingpong",
+             "ping-pong " + (size == 16     ? std::string("16 B")
+                             : size == 1024 ? "1 KiB"
+                                            : "16 KiB"),
              "us", median(ot) * 1e6, median(lt) * 1e6, 0.25, note});
   }
   if (theirs.scratch.extra != 0) {
@@ -568,8 +576,9 @@ double raw_message_floor(std::size_t text_size, int reps, int batch) {
 // --- 3. one-way bursts ---
 
 void bench_burst(const Settings& s) {
-  std::printf("\n[burst] one direction, no key rotation after the first message (per message, "
-              "sender + receiver)\n");
+  std::printf(
+      "\n[burst] one direction, no key rotation after the first message (per message, "
+      "sender + receiver)\n");
   for (std::size_t size : {std::size_t{100}, std::size_t{16384}}) {
     OursPair ours;
     LibotrPair theirs;
@@ -603,9 +612,10 @@ void bench_burst(const Settings& s) {
       // The floor depends on the machine (0.37 to 0.56 of libotr's whole message across runs and
       // machines of the same kind), so the target is a multiple of the floor of this run.
       const double floor = raw_message_floor(size, s.message_reps, batch);
-      add_row({"burst", "floor for 100 B (no engine)", "us", floor * 1e6, median(lt) * 1e6,
-               std::nullopt,
-               "raw AES+HMAC over the real 329 B span+base64, both sides: the best ratio possible"});
+      add_row(
+          {"burst", "floor for 100 B (no engine)", "us", floor * 1e6, median(lt) * 1e6,
+           std::nullopt,
+           "raw AES+HMAC over the real 329 B span+base64, both sides: the best ratio possible"});
       add_row({"burst", "ours: burst 100 B / floor", "x", median(ot) / floor, 0, 1.3,
                "engine overhead per message over the floor of the same run"});
     }
@@ -700,8 +710,9 @@ void libotr_smp(LibotrUser& a, LibotrUser& b, const std::string& secret) {
 }
 
 void bench_smp(const Settings& s) {
-  std::printf("\n[smp] one Socialist Millionaires' Protocol run on an established session, "
-              "start to verified on both sides (per run)\n");
+  std::printf(
+      "\n[smp] one Socialist Millionaires' Protocol run on an established session, "
+      "start to verified on both sides (per run)\n");
   OursPair ours;
   LibotrPair theirs;
   const std::string secret = "the name of our first cat";
@@ -720,9 +731,8 @@ void bench_smp(const Settings& s) {
   }
   check_ours_encrypted(ours.a, ours.b, "SMP");
   check_libotr_encrypted(theirs.a, theirs.b, "SMP");
-  add_row({"smp", "SMP (both sides, start to verified)", "ms", median(ot) * 1e3,
-           median(lt) * 1e3, 0.40,
-           "4 SMP messages in data messages; ours constant time in every secret"});
+  add_row({"smp", "SMP (both sides, start to verified)", "ms", median(ot) * 1e3, median(lt) * 1e3,
+           0.40, "4 SMP messages in data messages; ours constant time in every secret"});
 }
 
 // --- 5. memory per established session ---
@@ -784,8 +794,9 @@ struct OursAccounts {
     Account& from = from_alice ? a : b;
     Account& to = from_alice ? b : a;
     Events sent = from.send(to_name, text, kNow);
-    if (sent.size() != 1 || !std::holds_alternative<SendToPeer>(sent[0].action)) {
-      die("ours: Account::send did not return exactly one message");
+    if (sent.size() != 2 || !std::holds_alternative<SendToPeer>(sent[0].action) ||
+        std::get<MessageSent>(sent[1].action).mode != SendMode::Encrypted) {
+      die("ours: Account::send did not return exactly one encrypted message");
     }
     Events got = to.receive(from_name, std::get<SendToPeer>(sent[0].action).message, kNow);
     bool shown = false;
@@ -885,8 +896,8 @@ void bench_memory(const Settings& s) {
   char note[200];
   std::snprintf(note, sizeof note, "of which ours in 'secure' allocations: %.2f KiB",
                 static_cast<double>(ours_secure) / static_cast<double>(2 * n) / 1024.0);
-  add_row({"memory", "heap per session per endpoint", "KiB", ours_per / 1024.0,
-           libotr_per / 1024.0, 0.25, note});
+  add_row({"memory", "heap per session per endpoint", "KiB", ours_per / 1024.0, libotr_per / 1024.0,
+           0.25, note});
   g_notes.push_back(
       "memory: heap in use (" +
       std::string(
@@ -907,8 +918,9 @@ void bench_memory(const Settings& s) {
 // --- 6. lookup ---
 
 void bench_lookup(const Settings& s) {
-  std::printf("\n[lookup] a 100 B message to the last of N sessions vs to a single session "
-              "(per message, sender + receiver)\n");
+  std::printf(
+      "\n[lookup] a 100 B message to the last of N sessions vs to a single session "
+      "(per message, sender + receiver)\n");
   const std::string text = text_of(100, 'd');
   // The single-session endpoints.
   OursAccounts ours1;
@@ -963,19 +975,18 @@ void bench_lookup(const Settings& s) {
       ++contexts;
     }
     const std::string label = std::to_string(n);
-    add_row({"lookup", "last of " + label + " sessions", "us", median(on) * 1e6,
-             median(ln) * 1e6, std::nullopt,
-             "libotr walks " + std::to_string(contexts) + " contexts"});
-    add_row({"lookup", "single session", "us", median(o1) * 1e6, median(l1) * 1e6,
-             std::nullopt, ""});
+    add_row({"lookup", "last of " + label + " sessions", "us", median(on) * 1e6, median(ln) * 1e6,
+             std::nullopt, "libotr walks " + std::to_string(contexts) + " contexts"});
+    add_row(
+        {"lookup", "single session", "us", median(o1) * 1e6, median(l1) * 1e6, std::nullopt, ""});
     std::optional<double> target;
     if (n == s.lookup_large) {
       target = 1.1;
     }
     add_row({"lookup", "ours: last of " + label + " / single", "x", median(on) / median(o1), 0,
              target, ""});
-    add_row({"lookup", "libotr: last of " + label + " / single", "x", median(ln) / median(l1),
-             0, std::nullopt, ""});
+    add_row({"lookup", "libotr: last of " + label + " / single", "x", median(ln) / median(l1), 0,
+             std::nullopt, ""});
   }
   g_notes.push_back(
       "lookup: the crowded endpoints hold N-1 idle peers (each created by one plain message, "
@@ -1003,9 +1014,8 @@ void bench_floor(const Settings& s) {
   gcry_mpi_t e = nullptr;
   gcry_mpi_scan(&e, GCRYMPI_FMT_USG, x.data(), x.size(), nullptr);
   gcry_mpi_t r = gcry_mpi_new(1536);
-  double modexp = time_op(reps, 4, [&] {
-    gcry_mpi_powm(r, peer.pub.raw(), e, crypto::dh_prime().raw());
-  });
+  double modexp =
+      time_op(reps, 4, [&] { gcry_mpi_powm(r, peer.pub.raw(), e, crypto::dh_prime().raw()); });
   double powg_gcry = time_op(reps, 4, [&] {
     gcry_mpi_powm(r, crypto::dh_generator().raw(), e, crypto::dh_prime().raw());
   });
@@ -1021,8 +1031,8 @@ void bench_floor(const Settings& s) {
            "gcry_mpi_powm (libotr: keygen and each shared secret)"});
   add_row({"floor", "g^x (keygen)", "us", powg * 1e6, powg_gcry * 1e6, std::nullopt,
            "ours: crypto::dh_pow_g fixed-base table; libotr: gcry_mpi_powm"});
-  add_row({"floor", "shared secret (dh_secbytes)", "us", secbytes * 1e6, modexp * 1e6,
-           std::nullopt, "ours incl. MPI encoding vs bare gcry_mpi_powm"});
+  add_row({"floor", "shared secret (dh_secbytes)", "us", secbytes * 1e6, modexp * 1e6, std::nullopt,
+           "ours incl. MPI encoding vs bare gcry_mpi_powm"});
 
   // DSA-1024 sign and verify of a 32-byte M: libotr's gcry_pk_sign/verify vs ours.
   const crypto::DsaPrivateKey& key = our_key("alice").dsa();
@@ -1107,16 +1117,15 @@ void bench_floor(const Settings& s) {
       char* b = otrl_base64_otr_encode(msg.data(), msg.size());
       std::free(b);
     });
-    add_row({"floor", "base64 encode " + label + " message", "us", ours_b64 * 1e6,
-             lib_b64 * 1e6, std::nullopt, "ours: wire::base64_encode; libotr_base64_otr_encode"});
+    add_row({"floor", "base64 encode " + label + " message", "us", ours_b64 * 1e6, lib_b64 * 1e6,
+             std::nullopt, "ours: wire::base64_encode; libotr_base64_otr_encode"});
   }
 }
 
 // --- main ---
 
 int usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--tiny] [--only ake|pingpong|burst|smp|memory|lookup|floor]\n",
+  std::fprintf(stderr, "usage: %s [--tiny] [--only ake|pingpong|burst|smp|memory|lookup|floor]\n",
                argv0);
   return 2;
 }
@@ -1136,8 +1145,8 @@ int run(int argc, char** argv) {
     }
   }
   const std::vector<std::pair<std::string, std::function<void(const Settings&)>>> sections = {
-      {"ake", bench_ake},       {"pingpong", bench_pingpong}, {"burst", bench_burst},
-      {"smp", bench_smp},       {"memory", bench_memory},     {"lookup", bench_lookup},
+      {"ake", bench_ake},     {"pingpong", bench_pingpong}, {"burst", bench_burst},
+      {"smp", bench_smp},     {"memory", bench_memory},     {"lookup", bench_lookup},
       {"floor", bench_floor},
   };
   if (!s.only.empty() &&

@@ -71,6 +71,20 @@ const char* msg_state_name(MsgState s) {
   return "unknown";
 }
 
+const char* send_mode_name(SendMode m) {
+  switch (m) {
+    case SendMode::Encrypted:
+      return "encrypted";
+    case SendMode::Plaintext:
+      return "plaintext";
+    case SendMode::Held:
+      return "held";
+    case SendMode::Refused:
+      return "refused";
+  }
+  return "unknown";
+}
+
 const char* notice_code_name(NoticeCode c) {
   switch (c) {
     case NoticeCode::AkeStarted:
@@ -985,16 +999,23 @@ void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& 
 
 Actions Conversation::Impl::send(std::string_view plaintext, TimePoint now) {
   return guarded("send", [&](Actions& out) {
+    const SendMode mode = send_one(plaintext, now, out);
+    out.emplace_back(MessageSent{mode});
+  });
+}
+
+SendMode Conversation::Impl::send_one(std::string_view plaintext, TimePoint now, Actions& out) {
+  {
     if (!m_policy.otr_enabled()) {
       out.emplace_back(SendToPeer{std::string(plaintext)});
-      return;
+      return SendMode::Plaintext;
     }
     if (plaintext.find('\0') != std::string_view::npos) {
       // An OTR message ends at its first NUL (TLVs follow it): refuse now, not when a held
       // message is finally encrypted in the middle of receiving the peer's Signature.
       note(out, Severity::Warning, NoticeCode::SendRefused,
            "Message NOT sent: it contains a NUL character, which OTR cannot carry");
-      return;
+      return SendMode::Refused;
     }
     switch (m_msg_state) {
       case MsgState::Plaintext:
@@ -1007,7 +1028,7 @@ Actions Conversation::Impl::send(std::string_view plaintext, TimePoint now) {
           if (!m_last_ake_start || now - *m_last_ake_start >= kAkeRestartInterval) {
             send_query(now, out);
           }
-          return;
+          return SendMode::Held;
         }
         if (m_policy.has(kSendWhitespaceTag) && m_offer != Offer::Rejected &&
             m_offer != Offer::Accepted) {
@@ -1016,24 +1037,25 @@ Actions Conversation::Impl::send(std::string_view plaintext, TimePoint now) {
           v.v3 = m_policy.allows_v3();
           m_offer = Offer::Sent;
           out.emplace_back(SendToPeer{std::string(plaintext) + wire::whitespace_tag(v)});
-          return;
+          return SendMode::Plaintext;
         }
         out.emplace_back(SendToPeer{std::string(plaintext)});
-        return;
+        return SendMode::Plaintext;
       case MsgState::Encrypted:
         send_data(as_bytes(plaintext), {}, 0, now, out);
         m_last_text = WipedBytes(as_bytes(plaintext));
         m_last_text_time = now;
         m_last_text_fingerprint =
             m_session ? std::optional(m_session->their_fingerprint) : std::nullopt;
-        return;
+        return SendMode::Encrypted;
       case MsgState::Finished:
         note(out, Severity::Warning, NoticeCode::SendRefused,
              "Message NOT sent: the peer has ended the private conversation. Type /otr finish "
              "to continue unencrypted, or /otr init to start a new private conversation");
-        return;
+        return SendMode::Refused;
     }
-  });
+  }
+  return SendMode::Refused;
 }
 
 Actions Conversation::Impl::start(TimePoint now) {
@@ -1258,6 +1280,11 @@ Actions Conversation::Impl::smp_abort(TimePoint now) {
     u.text = "Authentication aborted";
     out.emplace_back(std::move(u));
   });
+}
+
+bool Conversation::awaiting_smp_secret() const {
+  const Smp* s = m_impl->smp();
+  return s != nullptr && m_impl->msg_state() == MsgState::Encrypted && s->awaiting_secret();
 }
 
 bool Conversation::smp_in_progress() const {

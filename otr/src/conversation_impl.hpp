@@ -108,6 +108,7 @@ class Conversation::Impl {
   void check_usable() const;
   Actions guarded(const char* what, const std::function<void(Actions&)>& body);
   void receive_string(std::string_view wire, TimePoint now, Actions& out, int depth);
+  SendMode send_one(std::string_view plaintext, TimePoint now, Actions& out);
   void on_encoded(std::string_view wire, TimePoint now, Actions& out);
   void on_binary(const wire::BinaryMessage& m, ByteView raw, TimePoint now, Actions& out);
   void on_data(const wire::DataMessage& m, ByteView raw, TimePoint now, Actions& out);

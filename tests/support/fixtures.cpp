@@ -68,6 +68,8 @@ void Collected::add(Actions actions) {
             notices.push_back(std::move(x));
           } else if constexpr (std::is_same_v<T, SmpUpdate>) {
             smp.push_back(std::move(x));
+          } else if constexpr (std::is_same_v<T, MessageSent>) {
+            sends.push_back(x.mode);
           } else {
             extra_keys.push_back(std::move(x));
           }

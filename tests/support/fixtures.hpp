@@ -30,6 +30,7 @@ struct Collected {
   std::vector<Notice> notices;
   std::vector<SmpUpdate> smp;
   std::vector<ExtraSymmetricKey> extra_keys;
+  std::vector<SendMode> sends;  // MessageSent of each send()
 
   void add(Actions actions);
   bool has_notice(NoticeCode c) const;

@@ -71,7 +71,8 @@ TEST_CASE("one-way bursts decrypt and key rotation costs no extra exponentiation
   CHECK(t.b.impl().keys()->exponentiations() == 0);
 }
 
-TEST_CASE("SMP between two engine conversations, with and without a question", "[conversation][smp]") {
+TEST_CASE("SMP between two engine conversations, with and without a question",
+          "[conversation][smp]") {
   Two t;
   t.pair.a_does(t.a.start(t.pair.now));
   t.pair.pump();
@@ -120,7 +121,8 @@ TEST_CASE("SMP refused outside an encrypted session", "[conversation][smp]") {
   CHECK(c.sent.empty());
 }
 
-TEST_CASE("no wasted work: DH operations per AKE and per ping-pong message", "[conversation][perf]") {
+TEST_CASE("no wasted work: DH operations per AKE and per ping-pong message",
+          "[conversation][perf]") {
   Two t;
   crypto::DhCounters before = crypto::dh_counters();
   t.pair.a_does(t.a.start(t.pair.now));
@@ -176,4 +178,32 @@ TEST_CASE("idle sessions end and publish every MAC key still in use", "[conversa
   CHECK(t.a.msg_state() == MsgState::Plaintext);
   CHECK(t.b.msg_state() == MsgState::Finished);
   CHECK_FALSE(t.a.next_deadline());
+}
+
+TEST_CASE("send reports what became of the message; the SMP responder state is a query",
+          "[conversation]") {
+  DeterministicRng ra(41), rb(42);
+  Identity alice = make_identity("alice", 0x11111111);
+  Identity bob = make_identity("bob", 0x22222222);
+  Conversation a(alice, Policy::always(), ra);
+  Conversation b(bob, Policy::opportunistic(), rb);
+  Pair p{a, b};
+  p.a_does(a.send("held", p.now));
+  REQUIRE(p.at_a.sends == std::vector<SendMode>{SendMode::Held});
+  p.pump();
+  p.b_does(b.send("plain while b is not private?", p.now));
+  REQUIRE(b.msg_state() == MsgState::Encrypted);
+  p.a_does(a.send("private", p.now));
+  p.a_does(a.send(std::string("nul\0", 4), p.now));
+  CHECK(p.at_a.sends ==
+        std::vector<SendMode>{SendMode::Held, SendMode::Encrypted, SendMode::Refused});
+  CHECK(p.at_b.sends == std::vector<SendMode>{SendMode::Encrypted});
+  CHECK(std::string(send_mode_name(SendMode::Held)) == "held");
+  CHECK_FALSE(b.awaiting_smp_secret());
+  p.a_does(a.smp_start("secret", std::nullopt, p.now));
+  p.pump();
+  CHECK(b.awaiting_smp_secret());
+  CHECK_FALSE(a.awaiting_smp_secret());
+  p.b_does(b.smp_respond("secret", p.now));
+  CHECK_FALSE(b.awaiting_smp_secret());
 }

@@ -60,38 +60,38 @@ enum class Severity { Info, Warning, Error };
 
 // NoticeCode says what happened; Notice::text says it in words for the person.
 enum class NoticeCode {
-  AkeStarted,            // we sent a query or a D-H Commit
-  AkeFailed,             // a signature or MAC in the AKE did not verify
-  MessageHeld,           // policy requires encryption: the message waits for the AKE
-  HeldMessagesSent,      // held messages went out encrypted after the AKE
-  MessageResent,         // a message the peer could not read was sent again
-  ResendRefused,         // ...not resent, because the peer's key changed
-  Unreadable,            // a data message we cannot read (keys gone, bad MAC, ...)
-  Malformed,             // input that does not parse
-  Replayed,              // a data message we already received, dropped
-  StaleMessage,          // a delayed data message from retired keys, dropped
-  MessagesLost,          // a gap in the peer's counters: messages were lost in transit
-  NotInPrivate,          // a data message arrived while not encrypted
-  UnencryptedReceived,   // plaintext arrived while encrypted or under REQUIRE_ENCRYPTION
-  PeerError,             // the peer sent "?OTR Error: ..."
-  PeerEnded,             // the peer sent the Disconnected TLV
-  SessionEnded,          // we ended the session (and published our MAC keys)
-  SendRefused,           // the session is finished: /otr finish or /otr init first
-  VersionRefused,        // OTR v1, or a version our policy does not allow
-  OtherInstance,         // a message for another instance of our account
-  Reflected,             // our own AKE message came back to us
-  SmpError,              // an SMP message that does not fit
-  ExtraKeyUsed,          // the peer announced use of the extra symmetric key
-  InternalError,         // libgcrypt failed; the conversation is unusable
-  FingerprintNew,        // first time we see this peer key: recorded as not verified
-  FingerprintChanged,    // the peer shows a key other than the one(s) on record: beware
-  FingerprintVerified,   // the peer's key is one the person verified
-  FingerprintUnverified, // the peer's key is on record but not verified
-  TrustChanged,          // SMP set or cleared the trust in the peer's key
-  ReplayedAke,           // a recorded key exchange came again; ignored (no session revived)
-  HeldUntilTrusted,      // held messages wait: the peer's key is new or changed (release_held)
-  RateLimited,           // replies to unauthenticated input are being held back (flood)
-  InstanceLimit,         // too many instances of one peer: one was dropped or refused
+  AkeStarted,             // we sent a query or a D-H Commit
+  AkeFailed,              // a signature or MAC in the AKE did not verify
+  MessageHeld,            // policy requires encryption: the message waits for the AKE
+  HeldMessagesSent,       // held messages went out encrypted after the AKE
+  MessageResent,          // a message the peer could not read was sent again
+  ResendRefused,          // ...not resent, because the peer's key changed
+  Unreadable,             // a data message we cannot read (keys gone, bad MAC, ...)
+  Malformed,              // input that does not parse
+  Replayed,               // a data message we already received, dropped
+  StaleMessage,           // a delayed data message from retired keys, dropped
+  MessagesLost,           // a gap in the peer's counters: messages were lost in transit
+  NotInPrivate,           // a data message arrived while not encrypted
+  UnencryptedReceived,    // plaintext arrived while encrypted or under REQUIRE_ENCRYPTION
+  PeerError,              // the peer sent "?OTR Error: ..."
+  PeerEnded,              // the peer sent the Disconnected TLV
+  SessionEnded,           // we ended the session (and published our MAC keys)
+  SendRefused,            // the session is finished: /otr finish or /otr init first
+  VersionRefused,         // OTR v1, or a version our policy does not allow
+  OtherInstance,          // a message for another instance of our account
+  Reflected,              // our own AKE message came back to us
+  SmpError,               // an SMP message that does not fit
+  ExtraKeyUsed,           // the peer announced use of the extra symmetric key
+  InternalError,          // libgcrypt failed; the conversation is unusable
+  FingerprintNew,         // first time we see this peer key: recorded as not verified
+  FingerprintChanged,     // the peer shows a key other than the one(s) on record: beware
+  FingerprintVerified,    // the peer's key is one the person verified
+  FingerprintUnverified,  // the peer's key is on record but not verified
+  TrustChanged,           // SMP set or cleared the trust in the peer's key
+  ReplayedAke,            // a recorded key exchange came again; ignored (no session revived)
+  HeldUntilTrusted,       // held messages wait: the peer's key is new or changed (release_held)
+  RateLimited,            // replies to unauthenticated input are being held back (flood)
+  InstanceLimit,          // too many instances of one peer: one was dropped or refused
 };
 const char* notice_code_name(NoticeCode c);
 
@@ -122,6 +122,20 @@ struct SmpUpdate {
   std::optional<bool> set_trust;
 };
 
+// SendMode says what became of a message the person typed.
+enum class SendMode {
+  Encrypted,  // sent in the private conversation
+  Plaintext,  // sent unencrypted (OTR not private, and the policy allows it)
+  Held,       // kept until the conversation is private (policy always); nothing sent in clear
+  Refused,    // not sent (the peer ended the session; a NUL in the text); a Notice says why
+};
+const char* send_mode_name(SendMode m);  // "encrypted", "plaintext", "held", "refused"
+
+// MessageSent is the outcome of Conversation::send / Account::send: always its last action.
+struct MessageSent {
+  SendMode mode = SendMode::Plaintext;
+};
+
 // ExtraSymmetricKey: the peer told us it uses the extra symmetric key for |use| (TLV 8).
 struct ExtraSymmetricKey {
   std::uint32_t use = 0;
@@ -129,9 +143,8 @@ struct ExtraSymmetricKey {
   SecureArray<32> key;
 };
 
-using Action =
-    std::variant<SendToPeer, ShowPlaintext, StateChanged, PeerFingerprint, Notice, SmpUpdate,
-                 ExtraSymmetricKey>;
+using Action = std::variant<SendToPeer, ShowPlaintext, StateChanged, PeerFingerprint, Notice,
+                            SmpUpdate, ExtraSymmetricKey, MessageSent>;
 using Actions = std::vector<Action>;
 
 }  // namespace otr

@@ -94,6 +94,8 @@ class Conversation {
   Actions smp_respond(std::string_view secret, TimePoint now);
   Actions smp_abort(TimePoint now);
   bool smp_in_progress() const;
+  // awaiting_smp_secret says the peer started SMP and waits for our smp_respond().
+  bool awaiting_smp_secret() const;
 
   // extra_symmetric_key returns the extra symmetric key of the current session keys and sends
   // the peer a TLV 8 announcing |use| and |use_data|, as libotr's otrl_message_symkey. Throws
