@@ -37,7 +37,7 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #define OTR_BENCH_ASAN 1
 #endif
 
-#include "conversation_impl.hpp"
+#include "conversation_access.hpp"
 #include "crypto/crypto.hpp"
 #include "libotr_user.hpp"
 #include "otr/account.hpp"
@@ -316,10 +316,12 @@ struct OursPair {
   // exps and keygens sum both sides' DataKeys counters (shared secrets; our key id advances
   // once per generated key).
   std::uint64_t exps() const {
-    return a.impl().keys()->exponentiations() + b.impl().keys()->exponentiations();
+    return ConversationAccess::impl(a).keys()->exponentiations() +
+           ConversationAccess::impl(b).keys()->exponentiations();
   }
   std::uint64_t keyids() const {
-    return a.impl().keys()->our_keyid() + b.impl().keys()->our_keyid();
+    return ConversationAccess::impl(a).keys()->our_keyid() +
+           ConversationAccess::impl(b).keys()->our_keyid();
   }
 };
 
@@ -423,7 +425,9 @@ void bench_ake(const Settings& s) {
       ours_handshake(a, b);
       ours.push_back(cpu_seconds() - t0);
       check_ours_encrypted(a, b, "a measured AKE");
-      if (a.impl().keys()->exponentiations() + b.impl().keys()->exponentiations() != 0) {
+      if (ConversationAccess::impl(a).keys()->exponentiations() +
+              ConversationAccess::impl(b).keys()->exponentiations() !=
+          0) {
         die("ours: the AKE left data-key exponentiations behind");
       }
     }

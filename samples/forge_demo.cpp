@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   const std::size_t promise_number = eve.messages.size();
   const std::string promise = eve.messages.back().wire;
   // Eve will also seize Alice's device at this moment (used in step 6).
-  std::vector<otr::ForensicDhKey> seized = alice_conv.forensic_dh_keys();
+  std::vector<otr::toolkit::ForensicDhKey> seized = otr::toolkit::forensic_dh_keys(alice_conv);
   net.act(bob, bob_conv.send("Deal. Thanks!", net.now()));
   net.act(alice, alice_conv.send("See you tomorrow.", net.now()));
   net.act(bob, bob_conv.send("Bye!", net.now()));
@@ -267,14 +267,14 @@ int main(int argc, char** argv) {
   // --- 6 ---
   step(6, "With a seized key, Eve can read and rewrite everything (otr_sesskeys, otr_readforge)");
   say("Suppose Eve seized Alice's device right after the promise was sent. In its memory are");
-  say("Alice's current Diffie-Hellman private keys (Conversation::forensic_dh_keys, a debug");
+  say("Alice's current Diffie-Hellman private keys (toolkit::forensic_dh_keys, a forensic");
   say("accessor for demos):");
-  for (const otr::ForensicDhKey& k : seized) {
+  for (const otr::toolkit::ForensicDhKey& k : seized) {
     std::cout << "    Alice's DH key id " << k.keyid << ": "
               << shorten(otr::to_hex(k.private_key.view()), 24) << "\n";
   }
-  const otr::ForensicDhKey* x_alice = nullptr;
-  for (const otr::ForensicDhKey& k : seized) {
+  const otr::toolkit::ForensicDhKey* x_alice = nullptr;
+  for (const otr::toolkit::ForensicDhKey& k : seized) {
     if (k.keyid == target->sender_keyid) {
       x_alice = &k;
     }
@@ -334,9 +334,9 @@ int main(int argc, char** argv) {
 
   // --- 7 ---
   step(7, "Forward secrecy: the seized key is no use for long");
-  std::vector<otr::ForensicDhKey> now_held = alice_conv.forensic_dh_keys();
+  std::vector<otr::toolkit::ForensicDhKey> now_held = otr::toolkit::forensic_dh_keys(alice_conv);
   bool still_held = false;
-  for (const otr::ForensicDhKey& k : now_held) {
+  for (const otr::toolkit::ForensicDhKey& k : now_held) {
     std::cout << "    Alice's device now holds DH key id " << k.keyid << "\n";
     still_held = still_held || k.keyid == target->sender_keyid;
   }

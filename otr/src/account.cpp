@@ -23,7 +23,8 @@
 #include <queue>
 #include <unordered_map>
 
-#include "conversation_impl.hpp"
+#include "conversation_access.hpp"
+#include "fragment_stream.hpp"
 #include "session_guard.hpp"
 
 namespace otr {
@@ -34,6 +35,13 @@ struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
+
+Conversation::Impl& impl(Conversation& c) {
+  return ConversationAccess::impl(c);
+}
+const Conversation::Impl& impl(const Conversation& c) {
+  return ConversationAccess::impl(c);
+}
 
 int rank(MsgState s) {
   switch (s) {
@@ -53,10 +61,12 @@ class Account::Router {
  public:
   struct Child {
     std::unique_ptr<Conversation> conv;
-    TimePoint touched{};  // last message routed to it (eviction order)
+    FragmentStream fragments;  // the instance's fragments (libotr: one buffer per context)
+    TimePoint touched{};       // last message routed to it (eviction order)
   };
   struct Peer {
     std::unique_ptr<Conversation> master;
+    FragmentStream master_fragments;  // v2 fragments, and v3 ones for other instances
     std::unordered_map<std::uint32_t, Child> children;
     ReplyLimiter limiter;
     unsigned refused_instances = 0;  // since the last InstanceLimit notice
@@ -74,9 +84,9 @@ class Account::Router {
   std::unique_ptr<Conversation> make_conversation(Peer& p, std::uint32_t tag) {
     auto c =
         std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy, *m_account.m_rng, tag);
-    c->impl().set_registry(&m_registry);
-    c->impl().set_limiter(&p.limiter);
-    c->impl().set_account_judges_key(true);
+    impl(*c).set_registry(&m_registry);
+    impl(*c).set_limiter(&p.limiter);
+    impl(*c).set_account_judges_key(true);
     return c;
   }
 
@@ -116,7 +126,7 @@ class Account::Router {
       auto victim = p.children.end();
       for (auto c = p.children.begin(); c != p.children.end(); ++c) {
         const Conversation& conv = *c->second.conv;
-        if (conv.msg_state() == MsgState::Encrypted || conv.impl().has_held()) {
+        if (conv.msg_state() == MsgState::Encrypted || impl(conv).has_held()) {
           continue;
         }
         if (victim == p.children.end() || c->second.touched < victim->second.touched) {
@@ -154,8 +164,7 @@ class Account::Router {
       for (auto& [tag, c] : p.children) {
         const int rc = rank(c.conv->msg_state());
         const int rb = rank(best->msg_state());
-        if (rc > rb ||
-            (rc == rb && c.conv->impl().last_activity() > best->impl().last_activity())) {
+        if (rc > rb || (rc == rb && impl(*c.conv).last_activity() > impl(*best).last_activity())) {
           best = c.conv.get();
         }
       }
@@ -168,31 +177,30 @@ class Account::Router {
   // make_room_for_fragment keeps the fragments a peer has us buffer, over all its instances,
   // under kMaxReassemblyBytesPerPeer: other instances' partial messages are dropped, largest
   // first, when |incoming| more bytes for |into| would pass the cap.
-  void make_room_for_fragment(Peer& p, const Conversation& into, std::size_t incoming) {
+  static void make_room_for_fragment(Peer& p, const FragmentStream& into, std::size_t incoming) {
     auto total = [&] {
-      std::size_t sum = p.master->impl().reassembly_bytes();
+      std::size_t sum = p.master_fragments.buffered();
       for (auto& [tag, c] : p.children) {
-        sum += c.conv->impl().reassembly_bytes();
+        sum += c.fragments.buffered();
       }
       return sum;
     };
     while (total() + incoming > kMaxReassemblyBytesPerPeer) {
-      Conversation* largest = nullptr;
-      auto consider = [&](Conversation& c) {
-        if (&c != &into && c.impl().reassembly_bytes() > 0 &&
-            (largest == nullptr ||
-             c.impl().reassembly_bytes() > largest->impl().reassembly_bytes())) {
-          largest = &c;
+      FragmentStream* largest = nullptr;
+      auto consider = [&](FragmentStream& f) {
+        if (&f != &into && f.buffered() > 0 &&
+            (largest == nullptr || f.buffered() > largest->buffered())) {
+          largest = &f;
         }
       };
-      consider(*p.master);
+      consider(p.master_fragments);
       for (auto& [tag, c] : p.children) {
-        consider(*c.conv);
+        consider(c.fragments);
       }
       if (largest == nullptr) {
         return;  // only |into|'s own buffer: its Reassembler enforces kMaxMessageBytes
       }
-      largest->impl().drop_reassembly();
+      largest->drop();
     }
   }
 
@@ -208,7 +216,7 @@ class Account::Router {
   }
 
   static std::size_t held_total(Peer& p, Conversation& c) {
-    return c.impl().held_count() + (&c != p.master.get() ? p.master->impl().held_count() : 0);
+    return impl(c).held_count() + (&c != p.master.get() ? impl(*p.master).held_count() : 0);
   }
 
   // release_if_accepted sends the messages held for |c|'s session (and the master's) once the
@@ -218,7 +226,7 @@ class Account::Router {
     if (c.msg_state() != MsgState::Encrypted || held_total(p, c) == 0) {
       return;
     }
-    if (!c.impl().key_accepted()) {
+    if (!impl(c).key_accepted()) {
       if (announce) {
         emit(peer_name, c,
              {Notice{Severity::Warning, NoticeCode::HeldUntilTrusted,
@@ -231,9 +239,9 @@ class Account::Router {
       return;
     }
     if (&c != p.master.get()) {
-      c.impl().add_held(p.master->impl().take_held());
+      impl(c).add_held(impl(*p.master).take_held());
     }
-    emit(peer_name, c, c.impl().release_held(now), now, out);
+    emit(peer_name, c, impl(c).release_held(now), now, out);
   }
 
   // Converts a conversation's actions into events and applies the trust-store rules.
@@ -266,7 +274,7 @@ class Account::Router {
           n = Notice{Severity::Warning, NoticeCode::FingerprintUnverified,
                      peer + "'s fingerprint " + human + " is known but not verified"};
         }
-        conv.impl().set_key_accepted(o.trusted || (!o.first_seen && !o.key_changed));
+        impl(conv).set_key_accepted(o.trusted || (!o.first_seen && !o.key_changed));
         out.push_back(Event{peer, instance, std::move(n)});
         continue;
       }
@@ -276,7 +284,7 @@ class Account::Router {
           m_account.m_trust.set_trust(peer, me.account, m_account.m_protocol, fp,
                                       *smp->set_trust ? "smp" : "");
           if (*smp->set_trust) {
-            conv.impl().set_key_accepted(true);
+            impl(conv).set_key_accepted(true);
           }
           out.push_back(Event{peer, instance, std::move(a)});
           out.push_back(Event{
@@ -298,125 +306,117 @@ class Account::Router {
     }
   }
 
-  Events receive(std::string_view peer_name, std::string_view wire, TimePoint now) {
+  // receive decodes |text| once (wire::parse_incoming), reassembles fragments in the stream of
+  // the instance that sent them, and routes the whole message.
+  Events receive(std::string_view peer_name, std::string_view text, TimePoint now) {
     Events out;
     Peer& p = peer(peer_name);
+    if (!m_account.m_policy.otr_enabled()) {
+      Conversation& c = *find_in(p, kBestInstance);
+      emit(peer_name, c, c.receive(text, now), now, out);  // shown as it is
+      return out;
+    }
     const std::uint32_t ours = m_account.m_me->instance_tag;
-    const wire::Kind kind = wire::classify(wire);
-    if (kind == wire::Kind::FragmentV3) {
-      Result<wire::Fragment> f = wire::parse_fragment(wire);
-      Conversation* cp = f && (f->receiver_tag == 0 || f->receiver_tag == ours) &&
-                                 f->sender_tag >= wire::kMinInstanceTag
-                             ? child(peer_name, p, f->sender_tag, now, out)
-                             : nullptr;
-      if (cp != nullptr) {
-        // The child of the sender's instance collects the pieces; the whole message is then
-        // routed like one that arrived in one piece (a D-H Key must reach the copy-on-key
-        // below, whatever the transport's message size).
-        Conversation& c = *cp;
-        make_room_for_fragment(p, c, f->piece.size());
-        Actions notes;
-        std::optional<std::string> whole = c.impl().take_fragment(*f, notes);
-        emit(peer_name, c, std::move(notes), now, out);
-        if (whole) {
-          if (wire::classify(*whole) == wire::Kind::FragmentV3 ||
-              wire::classify(*whole) == wire::Kind::FragmentV2) {
-            emit(peer_name, c,
-                 {Notice{Severity::Warning, NoticeCode::Malformed,
-                         "A fragment contained a fragment"}},
-                 now, out);
-          } else {
-            Events routed = receive(peer_name, *whole, now);
-            out.insert(out.end(), std::make_move_iterator(routed.begin()),
-                       std::make_move_iterator(routed.end()));
-          }
-        }
+    wire::Incoming in = wire::parse_incoming(text);
+    if (const auto* f = std::get_if<wire::Fragment>(&in)) {
+      // A v3 fragment addressed to us (or to any instance) belongs to its sender's instance;
+      // the rest go to the master's stream, which refuses fragments for other instances.
+      const bool for_us = f->version == 3 && (f->receiver_tag == 0 || f->receiver_tag == ours);
+      Conversation* c = for_us ? child(peer_name, p, f->sender_tag, now, out) : p.master.get();
+      if (c == nullptr) {
         return out;
       }
-      emit(peer_name, *p.master, p.master->receive(wire, now), now, out);
-      return out;
-    }
-    if (kind == wire::Kind::Encoded) {
-      Result<Bytes> bytes = wire::dearmor(wire);
-      std::optional<wire::BinaryMessage> m;
-      if (bytes) {
-        Result<wire::BinaryMessage> decoded = wire::decode_binary(*bytes);
-        if (decoded) {
-          m = std::move(*decoded);
-        }
+      FragmentStream& stream =
+          c == p.master.get() ? p.master_fragments : p.children.at(f->sender_tag).fragments;
+      make_room_for_fragment(p, stream, f->piece.size());
+      Actions notes;
+      std::optional<wire::Incoming> whole = stream.add(*f, m_account.m_policy, ours, notes);
+      emit(peer_name, *c, std::move(notes), now, out);
+      if (!whole) {
+        return out;
       }
-      if (m) {
-        const wire::Header& h =
-            std::visit([](const auto& x) -> const wire::Header& { return x.header; }, *m);
-        const bool for_us = h.receiver_tag == ours ||
-                            (h.receiver_tag == 0 && h.type == wire::MessageType::DhCommit);
-        Conversation* cp = h.version == 3 && h.sender_tag >= wire::kMinInstanceTag && for_us
-                               ? child(peer_name, p, h.sender_tag, now, out)
-                               : nullptr;
-        if (cp != nullptr) {
-          Conversation& c = *cp;
-          // A D-H Key that cannot answer a Commit of the child's own answers the master's: the
-          // child takes the master's AWAITING_DHKEY state first. That includes a child left in
-          // AWAITING_SIG by a re-key whose Signature was lost, or it would ignore every new
-          // D-H Key and its peer could never re-key with it (found by the fault test).
-          // When both await a D-H Key, it most likely answers the newer Commit (the peer adopts
-          // the latest Commit it receives), e.g. the master's new one over an older copy.
-          // A child that answered the peer's Commit (AWAITING_REVEALSIG) keeps that role: when
-          // both sides sent a Commit at once and each answered the other's, the peer (libotr
-          // does) takes its own Commit back on our D-H Key and sends a Reveal Signature; if we
-          // did the same, both would wait for a Signature forever.
-          // A child that answered a Commit of the peer's before the master's latest Commit went
-          // out (a leftover exchange the peer never finished, or one whose Reveal Signature
-          // failed) takes the master's state too, as libotr does; otherwise the peer's D-H Key
-          // to our new Commit would be ignored and the AKE would stall for good.
-          const Ake& master_ake = p.master->impl().ake();
-          const Ake& child_ake = c.impl().ake();
-          if (h.type == wire::MessageType::DhKey && master_ake.awaiting_dh_key() &&
-              (child_ake.awaiting_reveal_sig()
-                   ? master_ake.commit_serial() > child_ake.answered_serial()
-                   : (!child_ake.answers_own_commit(std::get<wire::DhKey>(*m)) ||
-                      master_ake.commit_serial() > child_ake.commit_serial()))) {
-            c.impl().adopt_commit(p.master->impl());
-          }
-          // Both sides sent a D-H Commit at once (each answered the other's query): a child
-          // with no AKE and no session yet takes the master's Commit before it sees the peer's,
-          // so that the spec's comparison of the hashed g^x values picks one of the two. Answering
-          // blindly, as a fresh child would, lets both sides answer each other and depends on
-          // the peer to give its own Commit up.
-          if (h.type == wire::MessageType::DhCommit && master_ake.awaiting_dh_key() &&
-              child_ake.idle() && c.msg_state() == MsgState::Plaintext) {
-            c.impl().adopt_commit(p.master->impl());
-          }
-          Actions actions = c.impl().receive_binary(*m, *bytes, now);
-          const bool new_session = went_private(actions);
-          emit(peer_name, c, std::move(actions), now, out);
-          if (new_session && c.impl().completed_commit() != 0 &&
-              c.impl().completed_commit() == p.master->impl().ake().commit_serial()) {
-            // The master's Commit has produced a session: nothing may complete it again (a
-            // recorded D-H Key and Signature would otherwise revive the session in any child).
-            // A session formed from the peer's Commit leaves the master's own Commit to be
-            // answered (both sides started at once).
-            p.master->impl().wipe_ake(now);
-          }
-          release_if_accepted(peer_name, p, c, now, new_session, out);
-          return out;
-        }
-        if (h.version == 2) {
-          emit(peer_name, *p.master, p.master->impl().receive_binary(*m, *bytes, now), now, out);
-          return out;
-        }
-      }
-      // Undecodable, or a v3 message not for us: the best conversation reports it (an encrypted
-      // session can then tell the peer it could not read the message).
-      Conversation& c = *find_in(p, kBestInstance);
-      emit(peer_name, c, c.receive(wire, now), now, out);
-      return out;
+      in = std::move(*whole);
     }
-    Conversation& c = kind == wire::Kind::Query ? *p.master : *find_in(p, kBestInstance);
-    const std::uint64_t commit_before = p.master->impl().ake().commit_serial();
-    emit(peer_name, c, c.receive(wire, now), now, out);
-    supersede_child_commits(p, commit_before, now);
+    route(peer_name, p, in, now, out);
     return out;
+  }
+
+  void route(std::string_view peer_name, Peer& p, const wire::Incoming& in, TimePoint now,
+             Events& out) {
+    const std::uint32_t ours = m_account.m_me->instance_tag;
+    if (const auto* e = std::get_if<wire::IncomingEncoded>(&in)) {
+      const wire::Header& h =
+          std::visit([](const auto& x) -> const wire::Header& { return x.header; }, e->message);
+      const bool for_us =
+          h.receiver_tag == ours || (h.receiver_tag == 0 && h.type == wire::MessageType::DhCommit);
+      Conversation* cp = h.version == 3 && h.sender_tag >= wire::kMinInstanceTag && for_us
+                             ? child(peer_name, p, h.sender_tag, now, out)
+                             : nullptr;
+      if (cp != nullptr) {
+        route_to_child(peer_name, p, *cp, *e, in, now, out);
+        return;
+      }
+      if (h.version == 2) {
+        emit(peer_name, *p.master, impl(*p.master).receive_incoming(in, now), now, out);
+        return;
+      }
+      // A v3 message not for us: the best conversation reports it.
+    }
+    // Undecodable messages go to the best conversation too: an encrypted session can then tell
+    // the peer it could not read the message. Queries go to the master, which answers for every
+    // instance.
+    Conversation& c =
+        std::holds_alternative<wire::IncomingQuery>(in) ? *p.master : *find_in(p, kBestInstance);
+    const std::uint64_t commit_before = impl(*p.master).ake().commit_serial();
+    emit(peer_name, c, impl(c).receive_incoming(in, now), now, out);
+    supersede_child_commits(p, commit_before, now);
+  }
+
+  void route_to_child(std::string_view peer_name, Peer& p, Conversation& c,
+                      const wire::IncomingEncoded& e, const wire::Incoming& in, TimePoint now,
+                      Events& out) {
+    const wire::MessageType type =
+        std::visit([](const auto& x) { return x.header.type; }, e.message);
+    const Ake& master_ake = impl(*p.master).ake();
+    const Ake& child_ake = impl(c).ake();
+    // Copy-on-key (libotr's otrl_auth_copy_on_key). A D-H Key that cannot answer a Commit of
+    // the child's own answers the master's: the child takes the master's AWAITING_DHKEY state
+    // first. That includes a child left in AWAITING_SIG by a re-key whose Signature was lost, or
+    // it would ignore every new D-H Key and its peer could never re-key with it. When both await
+    // a D-H Key, it answers the newer Commit (the peer adopts the latest Commit it receives). A
+    // child that answered the peer's Commit (AWAITING_REVEALSIG) after the master's Commit went
+    // out keeps that role: when both sides sent a Commit at once and each answered the other's,
+    // the peer (libotr does) takes its own Commit back on our D-H Key and sends a Reveal
+    // Signature; if we did the same, both would wait for a Signature forever. One that answered
+    // before the master's latest Commit (a leftover exchange the peer never finished, or one whose
+    // Reveal Signature failed) takes the master's state, as libotr does; otherwise the AKE would
+    // stall for good.
+    if (type == wire::MessageType::DhKey && master_ake.awaiting_dh_key() &&
+        (child_ake.awaiting_reveal_sig()
+             ? master_ake.commit_serial() > child_ake.answered_serial()
+             : (!child_ake.answers_own_commit(std::get<wire::DhKey>(e.message)) ||
+                master_ake.commit_serial() > child_ake.commit_serial()))) {
+      impl(c).adopt_commit(impl(*p.master));
+    }
+    // Both sides sent a D-H Commit at once (each answered the other's query): a child with no
+    // AKE and no session yet takes the master's Commit before it sees the peer's, so that the
+    // spec's comparison of the hashed g^x values picks one of the two.
+    if (type == wire::MessageType::DhCommit && master_ake.awaiting_dh_key() && child_ake.idle() &&
+        c.msg_state() == MsgState::Plaintext) {
+      impl(c).adopt_commit(impl(*p.master));
+    }
+    Actions actions = impl(c).receive_incoming(in, now);
+    const bool new_session = went_private(actions);
+    emit(peer_name, c, std::move(actions), now, out);
+    if (new_session && impl(c).completed_commit() != 0 &&
+        impl(c).completed_commit() == impl(*p.master).ake().commit_serial()) {
+      // The master's Commit has produced a session: nothing may complete it again (a recorded
+      // D-H Key and Signature would otherwise revive the session in any child). A session formed
+      // from the peer's Commit leaves the master's own Commit to be answered (both sides started
+      // at once).
+      impl(*p.master).wipe_ake(now);
+    }
+    release_if_accepted(peer_name, p, c, now, new_session, out);
   }
 
   // supersede_child_commits: a new D-H Commit from the master goes to every instance of the
@@ -425,13 +425,13 @@ class Account::Router {
   // adopt that one while a D-H Key answering the master's is taken for it, or the reverse, and
   // the AKE would fail on a hash mismatch. So such children drop theirs and take the master's.
   void supersede_child_commits(Peer& p, std::uint64_t commit_before, TimePoint now) {
-    const std::uint64_t commit = p.master->impl().ake().commit_serial();
+    const std::uint64_t commit = impl(*p.master).ake().commit_serial();
     if (commit == 0 || commit == commit_before) {
       return;
     }
     for (auto& [tag, c] : p.children) {
-      if (c.conv->impl().ake().awaiting_dh_key()) {
-        c.conv->impl().wipe_ake(now);
+      if (impl(*c.conv).ake().awaiting_dh_key()) {
+        impl(*c.conv).wipe_ake(now);
       }
     }
   }
@@ -562,7 +562,7 @@ Events Account::release_held(std::string_view peer, TimePoint now, std::uint32_t
                                    " to release held messages into"}});
     return out;
   }
-  c->impl().set_key_accepted(true);
+  impl(*c).set_key_accepted(true);
   m_router->release_if_accepted(peer, *p, *c, now, false, out);
   return out;
 }
@@ -572,9 +572,9 @@ std::size_t Account::held_count(std::string_view peer) const {
   if (p == nullptr) {
     return 0;
   }
-  std::size_t n = p->master->impl().held_count();
+  std::size_t n = impl(*p->master).held_count();
   for (const auto& [tag, c] : p->children) {
-    n += c.conv->impl().held_count();
+    n += impl(*c.conv).held_count();
   }
   return n;
 }
@@ -584,9 +584,9 @@ std::size_t Account::buffered_bytes(std::string_view peer) const {
   if (p == nullptr) {
     return 0;
   }
-  std::size_t n = p->master->impl().reassembly_bytes();
+  std::size_t n = p->master_fragments.buffered();
   for (const auto& [tag, c] : p->children) {
-    n += c.conv->impl().reassembly_bytes();
+    n += c.fragments.buffered();
   }
   return n;
 }

@@ -104,6 +104,7 @@ class Ake {
   bool idle() const { return std::holds_alternative<AuthNone>(m_state); }
   bool awaiting_dh_key() const { return std::holds_alternative<AwaitingDhKey>(m_state); }
   bool awaiting_reveal_sig() const { return std::holds_alternative<AwaitingRevealSig>(m_state); }
+  bool awaiting_sig() const { return std::holds_alternative<AwaitingSig>(m_state); }
   // answers_own_commit says whether |m| can answer a D-H Commit this Ake sent: we await a D-H
   // Key, or |m| repeats the one we already answered (AWAITING_SIG, same g^y).
   bool answers_own_commit(const wire::DhKey& m) const;

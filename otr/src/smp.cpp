@@ -117,8 +117,7 @@ Num pow(const Num& b, const Num& e, std::size_t bits) {
 // pow_g_times returns g1^e · b^f mod p: the fixed-base table (in Montgomery form) times b^f in
 // one Montgomery multiplication.
 Num pow_g_times(const Num& e, const Num& b, const Num& f, std::size_t f_bits) {
-  return ct::mulm_mont(ct::smp_g_table().pow_mont(e, kExponentBits), pow(b, f, f_bits),
-                       ct::dh_p());
+  return ct::mulm_mont(ct::smp_g_table().pow_mont(e, kExponentBits), pow(b, f, f_bits), ct::dh_p());
 }
 
 // A Schnorr-style proof: c = H(v, …), D = r − e·c mod q. Both are sent.
@@ -316,8 +315,8 @@ CoordsProof prove_coords(std::uint8_t version, const Num& g2, const Num& g3, con
 bool check_coords(std::uint8_t version, const Mpi& c, const Mpi& d5, const Mpi& d6, const Num& g2,
                   const Num& g3, const Mpi& big_p, const Mpi& big_q) {
   const ct::Modulus& p = ct::dh_p();
-  const Num first = ct::mulm(pow(g3, element(d5), kExponentBits),
-                             element(Mpi::powm(big_p, c, prime())), p);
+  const Num first =
+      ct::mulm(pow(g3, element(d5), kExponentBits), element(Mpi::powm(big_p, c, prime())), p);
   const Num second =
       ct::mulm(ct::mulm(pow(g2, element(d6), kExponentBits), element(pow_g_public(d5)), p),
                element(Mpi::powm(big_q, c, prime())), p);

@@ -147,7 +147,7 @@ class Smp {
   std::string_view state_name() const;
 
  private:
-  using Mpi = crypto::Mpi;   // public values
+  using Mpi = crypto::Mpi;      // public values
   using Num = crypto::ct::Num;  // secrets
 
   // Expect1: idle. Nothing is held.

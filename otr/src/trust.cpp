@@ -79,8 +79,8 @@ void TrustStore::set_trust(std::string_view peer, std::string_view account,
 }
 
 std::optional<std::string> TrustStore::find(std::string_view peer, std::string_view account,
-                                             std::string_view protocol,
-                                             const Fingerprint& fp) const {
+                                            std::string_view protocol,
+                                            const Fingerprint& fp) const {
   auto it = m_by_peer.find(key(peer, account, protocol));
   if (it == m_by_peer.end()) {
     return std::nullopt;
@@ -93,15 +93,14 @@ std::optional<std::string> TrustStore::find(std::string_view peer, std::string_v
   return std::nullopt;
 }
 
-std::vector<FingerprintEntry> TrustStore::for_peer(std::string_view peer,
-                                                            std::string_view account,
-                                                            std::string_view protocol) const {
+std::vector<FingerprintEntry> TrustStore::for_peer(std::string_view peer, std::string_view account,
+                                                   std::string_view protocol) const {
   auto it = m_by_peer.find(key(peer, account, protocol));
   return it == m_by_peer.end() ? std::vector<FingerprintEntry>{} : it->second;
 }
 
-bool TrustStore::remove(std::string_view peer, std::string_view account,
-                        std::string_view protocol, const Fingerprint& fp) {
+bool TrustStore::remove(std::string_view peer, std::string_view account, std::string_view protocol,
+                        const Fingerprint& fp) {
   auto it = m_by_peer.find(key(peer, account, protocol));
   if (it == m_by_peer.end()) {
     return false;

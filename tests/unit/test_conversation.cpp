@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "conversation_impl.hpp"
+#include "conversation_access.hpp"
 #include "crypto/crypto.hpp"
 #include "otr/wire.hpp"
 #include "support/fixtures.hpp"
@@ -67,8 +67,8 @@ TEST_CASE("one-way bursts decrypt and key rotation costs no extra exponentiation
   REQUIRE(t.pair.at_b.shown.size() == 100);
   CHECK(t.pair.at_b.shown[99].text == "burst 99");
   // A one-way burst uses a single key pair: nothing is derived beyond the AKE's secret.
-  CHECK(t.a.impl().keys()->exponentiations() == 0);
-  CHECK(t.b.impl().keys()->exponentiations() == 0);
+  CHECK(ConversationAccess::impl(t.a).keys()->exponentiations() == 0);
+  CHECK(ConversationAccess::impl(t.b).keys()->exponentiations() == 0);
 }
 
 TEST_CASE("SMP between two engine conversations, with and without a question",
@@ -158,7 +158,7 @@ TEST_CASE("idle sessions end and publish every MAC key still in use", "[conversa
   t.pair.b_does(t.b.send("hello", t.pair.now));
   t.pair.pump();
   REQUIRE(t.a.next_deadline() == t.pair.now + std::chrono::seconds(300));
-  const auto used = t.a.impl().keys()->recv_mac_keys_used();
+  const auto used = ConversationAccess::impl(t.a).keys()->recv_mac_keys_used();
   REQUIRE(used.size() == 1);
   // Nothing happens before the deadline.
   Collected early;

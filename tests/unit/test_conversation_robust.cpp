@@ -2,7 +2,7 @@
 // hostile or unlucky delivery.
 #include <catch2/catch.hpp>
 
-#include "conversation_impl.hpp"
+#include "conversation_access.hpp"
 #include "crypto/crypto.hpp"
 #include "otr/wire.hpp"
 #include "support/fixtures.hpp"
@@ -311,7 +311,7 @@ TEST_CASE("malformed SMP input through a conversation: notice, reset, no trust",
   };
   for (const auto& [what, tlv] : cases) {
     INFO(what);
-    Actions from_b = t.b.impl().send_tlvs({tlv}, t.pair.now);
+    Actions from_b = ConversationAccess::impl(t.b).send_tlvs({tlv}, t.pair.now);
     Collected at_a;
     for (const Action& a : from_b) {
       if (const auto* s = std::get_if<SendToPeer>(&a)) {
@@ -333,7 +333,7 @@ TEST_CASE("malformed SMP input through a conversation: notice, reset, no trust",
 TEST_CASE("an SMP message outside an encrypted session is refused with a notice", "[robust][smp]") {
   Two t;
   t.go_private();
-  Actions from_b = t.b.impl().send_tlvs({wire::Tlv{6, {}}}, t.pair.now);
+  Actions from_b = ConversationAccess::impl(t.b).send_tlvs({wire::Tlv{6, {}}}, t.pair.now);
   t.pair.a_does(t.a.end(t.pair.now));  // Alice leaves the session first
   Collected at_a;
   for (const Action& a : from_b) {

@@ -154,27 +154,16 @@ TEST_CASE("sexp: nodes remember their line", "[keyfile]") {
   CHECK(r->items()[2].line() == 5);
 }
 
-TEST_CASE("sexp: writer picks token, string or hex like gcry_sexp_sprint", "[keyfile]") {
-  using sexp::Node;
-  std::vector<Node> inner;
-  inner.push_back(Node::atom("k"));
-  inner.push_back(Node::atom(Bytes{0x00, 0x41}));  // leading zero: hex
-  inner.push_back(Node::atom(Bytes{0x81, 0x41}));  // high bit: hex
-  inner.push_back(Node::atom("9lives"));           // starts with a digit: string
-  inner.push_back(Node::atom("a b\n\"q\"'\\"));    // escapable: string
-  inner.push_back(Node::atom(Bytes{0x41, 0x01}));  // unescapable control: hex
-  inner.push_back(Node::atom(""));                 // empty: ""
-  inner.push_back(Node::atom("h\xc3\xa9llo"));     // UTF-8 after the first byte: string
-  std::vector<Node> outer;
-  outer.push_back(Node::atom("top"));
-  outer.push_back(Node::list(std::move(inner)));
-  outer.push_back(Node::atom("tail"));
-  std::string out;
-  sexp::format_advanced(Node::list(std::move(outer)), out);
-  CHECK(out ==
-        "(top \n (k #0041# #8141# \"9lives\" \"a b\\n\\\"q\\\"\\'\\\\\" #4101# \"\" "
-        "\"h\xc3\xa9llo\")\n tail)\n");
-  CHECK(sexp::encoded_atom_size(as_bytes("a b\n")) == 7);
+TEST_CASE("key files are written by libgcrypt: token, string or hex as gcry_sexp_sprint picks",
+          "[keyfile]") {
+  crypto::init();
+  CHECK(crypto::sexp_pair_text("name", "alice") == "(name alice)\n");
+  CHECK(crypto::sexp_pair_text("name", "9lives") == "(name \"9lives\")\n");  // digit first
+  CHECK(crypto::sexp_pair_text("name", "a b\n\"q\"'\\") ==
+        "(name \"a b\\n\\\"q\\\"\\'\\\\\")\n");  // escapable: string
+  CHECK(crypto::sexp_pair_text("name", std::string("A\x01", 2)) == "(name #4101#)\n");
+  CHECK(crypto::sexp_pair_text("name", "") == "(name \"\")\n");
+  CHECK(crypto::sexp_pair_text("name", "h\xc3\xa9llo") == "(name \"h\xc3\xa9llo\")\n");
 }
 
 TEST_CASE("sexp: negative inputs pin their error text", "[keyfile]") {

@@ -8,22 +8,21 @@
 // and the scanner compares memory ^ mask with the masked copy byte by byte, so only the engine's
 // own copies can match. A positive control (the key still in use is found) proves the scan sees
 // the engine's memory.
-#include <array>
-#include <catch2/catch.hpp>
-
 #include <malloc.h>
 
-#include <limits>
+#include <array>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "conversation_impl.hpp"
+#include "conversation_access.hpp"
 #include "crypto/crypto.hpp"
 #include "otr/account.hpp"
 #include "otr/init.hpp"
@@ -129,7 +128,7 @@ Needle needle_for(const Conversation& c, bool previous) {
   Needle n;
   GcryptRng rng;
   rng.fill(n.mask);
-  const DataKeys* keys = c.impl().keys();
+  const DataKeys* keys = ConversationAccess::impl(c).keys();
   REQUIRE(keys != nullptr);
   REQUIRE(keys->masked_private_key_for_test(previous, n.mask, n.masked));
   return n;
@@ -208,7 +207,7 @@ TEST_CASE("alice's keys are gone after the peer ends the session and she leaves 
   p.b_does(bob.end(p.now));
   p.pump();
   REQUIRE(alice.msg_state() == MsgState::Finished);  // the Disconnected TLV forgot her keys
-  CHECK(alice.impl().keys() == nullptr);
+  CHECK(ConversationAccess::impl(alice).keys() == nullptr);
   CHECK(count_in_memory(prev) == 0);
   CHECK(count_in_memory(cur) == 0);
 }

@@ -36,13 +36,6 @@ struct SessionInfo {
   std::uint32_t their_instance = 0;
 };
 
-// ForensicDhKey is one of our data-message Diffie-Hellman private keys, copied out of a
-// conversation by Conversation::forensic_dh_keys().
-struct ForensicDhKey {
-  std::uint32_t keyid = 0;
-  SecureBytes private_key;  // the 40-byte exponent x, big-endian (libotr's otr_sesskeys input)
-};
-
 class Conversation {
  public:
   // Conversation starts in MsgState::Plaintext with no AKE under way. |their_tag| is the peer's
@@ -112,23 +105,10 @@ class Conversation {
   const Policy& policy() const;
   void set_policy(const Policy& p);
 
-  // forensic_dh_keys is for FORENSICS AND DEMONSTRATIONS ONLY; a real client never calls it.
-  // It returns copies of the DH private keys this conversation holds right now, the way someone
-  // who seized the device's memory would find them: at most two (key ids our_keyid - 1 and
-  // our_keyid; the newer one exists only once we have announced it). Empty when not encrypted.
-  // With the peer's public key (toolkit::find_dh_public_keys finds it in a transcript),
-  // toolkit::session_keys turns a key into the AES and MAC keys of every message of that key
-  // pair, so the holder can read and rewrite those messages completely (toolkit::read_and_forge;
-  // samples/forge_demo.cpp). Keys retired since are gone for good: that is OTR's forward
-  // secrecy. The copies live in secure memory and are wiped when dropped.
-  std::vector<ForensicDhKey> forensic_dh_keys() const;
-
   class Impl;
-  // impl gives the engine's own router and tests access to internals.
-  Impl& impl() { return *m_impl; }
-  const Impl& impl() const { return *m_impl; }
 
  private:
+  friend struct ConversationAccess;  // the engine's own router and tests (not public API)
   std::unique_ptr<Impl> m_impl;
 };
 

@@ -22,8 +22,8 @@ enum PolicyFlag : std::uint32_t {
 };
 
 struct Policy {
-  std::uint32_t flags = kAllowV2 | kAllowV3 | kSendWhitespaceTag | kWhitespaceStartAke |
-                        kErrorStartAke;
+  std::uint32_t flags =
+      kAllowV2 | kAllowV3 | kSendWhitespaceTag | kWhitespaceStartAke | kErrorStartAke;
   // max_message_size is the transport's limit per message in characters; longer outgoing
   // messages (AKE messages included) are fragmented. 0 means unlimited.
   std::size_t max_message_size = 0;
@@ -54,19 +54,37 @@ struct Policy {
   static std::optional<Policy> from_name(std::string_view name);
 };
 
-inline Policy Policy::never() { Policy p; p.flags = 0; return p; }
-inline Policy Policy::manual() { Policy p; p.flags = kAllowV2 | kAllowV3; return p; }
-inline Policy Policy::opportunistic() { return Policy{}; }
+inline Policy Policy::never() {
+  Policy p;
+  p.flags = 0;
+  return p;
+}
+inline Policy Policy::manual() {
+  Policy p;
+  p.flags = kAllowV2 | kAllowV3;
+  return p;
+}
+inline Policy Policy::opportunistic() {
+  return Policy{};
+}
 inline Policy Policy::always() {
   Policy p;
   p.flags = kAllowV2 | kAllowV3 | kRequireEncryption | kWhitespaceStartAke | kErrorStartAke;
   return p;
 }
 inline std::optional<Policy> Policy::from_name(std::string_view name) {
-  if (name == "never") { return never(); }
-  if (name == "manual") { return manual(); }
-  if (name == "opportunistic") { return opportunistic(); }
-  if (name == "always") { return always(); }
+  if (name == "never") {
+    return never();
+  }
+  if (name == "manual") {
+    return manual();
+  }
+  if (name == "opportunistic") {
+    return opportunistic();
+  }
+  if (name == "always") {
+    return always();
+  }
   return std::nullopt;
 }
 

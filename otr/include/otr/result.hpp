@@ -67,9 +67,18 @@ class [[nodiscard]] Result {
   bool ok() const { return m_v.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { check(); return std::get<0>(m_v); }
-  const T& value() const& { check(); return std::get<0>(m_v); }
-  T&& value() && { check(); return std::get<0>(std::move(m_v)); }
+  T& value() & {
+    check();
+    return std::get<0>(m_v);
+  }
+  const T& value() const& {
+    check();
+    return std::get<0>(m_v);
+  }
+  T&& value() && {
+    check();
+    return std::get<0>(std::move(m_v));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }

@@ -13,6 +13,7 @@
 //   -               audit                    nothing: which recorded messages anyone could forge
 //   -               verify_mac               an offline verifier's check of a recorded message
 //   -               find_dh_public_keys      nothing: the DH public keys a transcript reveals
+//   -               forensic_dh_keys         the device: a live conversation's DH private keys
 //
 // Why it matters: an OTR data message is authenticated with a MAC key both sides share, and the
 // key is published once the key pair is retired. From then on anybody can make a message that
@@ -38,6 +39,7 @@
 #include <vector>
 
 #include "otr/bytes.hpp"
+#include "otr/conversation.hpp"
 #include "otr/result.hpp"
 #include "otr/secure.hpp"
 #include "otr/wire.hpp"
@@ -390,6 +392,22 @@ std::string to_text(const AuditReport& r);
 // {"event":"summary",…}.
 std::string to_json(const AuditReport& r);
 
+// --- Seized memory (forensics and demonstrations only) ---
 
+// ForensicDhKey is one of a conversation's data-message Diffie-Hellman private keys.
+struct ForensicDhKey {
+  std::uint32_t keyid = 0;
+  SecureBytes private_key;  // the 40-byte exponent x, big-endian (libotr's otr_sesskeys input)
+};
+
+// forensic_dh_keys is for FORENSICS AND DEMONSTRATIONS ONLY; a real client never calls it. It
+// returns copies of the DH private keys |c| holds right now, the way someone who seized the
+// device's memory would find them: at most two (key ids our_keyid - 1 and our_keyid; the newer
+// one exists only once we have announced it). Empty when not encrypted. With the peer's public
+// key (find_dh_public_keys finds it in a transcript), session_keys turns a key into the AES and
+// MAC keys of every message of that key pair, so the holder can read and rewrite those messages
+// completely (read_and_forge; samples/forge_demo.cpp). Keys retired since are gone for good:
+// that is OTR's forward secrecy. The copies live in secure memory and are wiped when dropped.
+std::vector<ForensicDhKey> forensic_dh_keys(const Conversation& c);
 
 }  // namespace otr::toolkit

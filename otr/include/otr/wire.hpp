@@ -113,6 +113,9 @@ using BinaryMessage = std::variant<DhCommit, DhKey, RevealSignature, Signature, 
 // decode_binary parses one binary v2 or v3 message. It rejects v1 (UnsupportedVersion), unknown
 // types, truncation and trailing bytes (Malformed), and sizes above the caps (TooLarge).
 Result<BinaryMessage> decode_binary(ByteView bytes);
+// decode_binary_spanned decodes like decode_binary and, for a data message, also returns in
+// |authenticated_end| how many leading bytes of |bytes| its MAC covers (as received).
+Result<BinaryMessage> decode_binary_spanned(ByteView bytes, std::size_t& authenticated_end);
 // encode_binary writes |m| (v2: no instance tags). encode_binary(decode_binary(x)) == x for any
 // minimal-MPI input.
 Bytes encode_binary(const BinaryMessage& m);
@@ -174,6 +177,12 @@ enum class Kind {
   Unknown,     // "?OTR" followed by something else
 };
 Kind classify(std::string_view s);
+
+// peek_type names the binary message an armored "?OTR:AAM…"/"?OTR:AAI…" string claims to be,
+// from the base64 of its type byte (libotr's otrl_proto_message_type looks at the same
+// character), without decoding it; std::nullopt if it is not such a string or the type is not
+// one of OTR v2/v3's five.
+std::optional<MessageType> peek_type(std::string_view s);
 
 // --- Fragments ---
 
@@ -272,5 +281,55 @@ struct Smp1Q {
 };
 Result<Smp1Q> split_smp1q(ByteView value);
 Bytes join_smp1q(std::string_view question, ByteView payload);
+
+// --- One incoming string, classified and decoded once ---
+
+// PeerErrorKind is what an "?OTR Error:" says, for the engine's recovery. The texts are the
+// ones libotr 4.1.1 and otrchat send; anything else is Other.
+enum class PeerErrorKind {
+  Unreadable,  // "could not be read": the peer is private and could not read a message of ours
+  NotPrivate,  // the peer got an encrypted message outside a private conversation
+  Malformed,   // the peer could not parse a message of ours
+  Other,
+};
+PeerErrorKind classify_error_text(std::string_view text);
+
+// The alternatives of Incoming (libotr's order of checks, notes §1.3).
+struct IncomingEncoded {
+  BinaryMessage message;
+  Bytes raw;                          // the binary encoding as received
+  std::size_t authenticated_end = 0;  // data messages: raw[0, authenticated_end) is MACed
+  ByteView authenticated() const { return ByteView(raw).first(authenticated_end); }
+};
+struct IncomingUndecodable {  // "?OTR:…" that does not decode
+  Error error;
+  std::optional<MessageType> claimed;  // what its type character says it is
+};
+struct IncomingQuery {
+  Versions versions;
+};
+struct IncomingError {
+  std::string text;
+  PeerErrorKind kind = PeerErrorKind::Other;
+};
+struct IncomingPlain {
+  std::string text;
+  bool tagged = false;      // it carried a whitespace tag (removed from |text|)
+  Versions tag_versions{};  // the versions the tag offered
+};
+struct IncomingV1 {};
+struct IncomingUnknown {};  // "?OTR" followed by nothing we know
+struct IncomingBadFragment {
+  Error error;
+};
+using Incoming =
+    std::variant<Fragment, IncomingEncoded, IncomingUndecodable, IncomingQuery, IncomingError,
+                 IncomingPlain, IncomingV1, IncomingUnknown, IncomingBadFragment>;
+
+// parse_incoming classifies |s| and decodes it: fragments are parsed (not reassembled), encoded
+// messages are dearmored and decoded with their MAC span, queries, errors and whitespace tags
+// are read. It never throws and never fails: bad input becomes IncomingUndecodable,
+// IncomingBadFragment or IncomingUnknown, carrying the codec's error.
+Incoming parse_incoming(std::string_view s);
 
 }  // namespace otr::wire

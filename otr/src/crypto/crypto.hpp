@@ -184,6 +184,17 @@ struct DsaPrivateKey {
   bool check() const;
 };
 
+// --- Key files in libgcrypt's S-expression syntax (how libotr writes them) ---
+
+// sexp_pair_text renders "(name value)" with gcry_sexp_build and gcry_sexp_sprint
+// (GCRYSEXP_FMT_ADVANCED), newline included: value becomes a token, a "string" or #HEX# as
+// libgcrypt decides. Throws CryptoError if libgcrypt fails.
+std::string sexp_pair_text(std::string_view name, std::string_view value);
+// append_private_key_sexp appends (private-key (dsa (p …)(q …)(g …)(y …)(x …))) the same way,
+// as libotr's otrl_privkey_generate writes it. libgcrypt formats x in secure memory; the caller
+// must reserve |out| so that it never reallocates (no stray copy of x) and wipe it.
+void append_private_key_sexp(const DsaPrivateKey& key, std::string& out);
+
 // kDsaSignatureBytes is the OTR signature size: r ‖ s, each 20 bytes, left-padded.
 inline constexpr std::size_t kDsaSignatureBytes = 40;
 using DsaSignature = std::array<std::uint8_t, kDsaSignatureBytes>;

@@ -193,24 +193,6 @@ Result<std::vector<AccountKey>> parse_named(std::string_view text, const std::st
   }
 }
 
-// mpi_atom returns |m| as libgcrypt stores an MPI in an S-expression (GCRYMPI_FMT_STD): the
-// minimal big-endian magnitude, with a 0x00 in front when the top bit is set.
-Node mpi_atom(const crypto::Mpi& m) {
-  const crypto::SecureBytes magnitude = m.to_secure_bytes();
-  const bool pad = !magnitude.empty() && (magnitude[0] & 0x80) != 0;
-  const std::size_t offset = pad ? 1 : 0;
-  Bytes bytes(magnitude.size() + offset, 0);  // sized once: a secret is never reallocated
-  std::copy(magnitude.view().begin(), magnitude.view().end(), bytes.begin() + offset);
-  return Node::atom(std::move(bytes));
-}
-
-Node pair(std::string_view key, Node value) {
-  std::vector<Node> items;
-  items.push_back(Node::atom(key));
-  items.push_back(std::move(value));
-  return Node::list(std::move(items));
-}
-
 std::optional<std::string> invalid_names(const std::vector<AccountKey>& keys) {
   for (const AccountKey& k : keys) {
     if (k.account.find('\0') != std::string::npos) {
@@ -226,38 +208,20 @@ std::optional<std::string> invalid_names(const std::vector<AccountKey>& keys) {
 // format_checked writes the file as otrl_privkey_generate_FILEp does: "(privkeys\n", then per
 // account " (account\n", the three S-expressions printed by gcry_sexp_sprint, " )\n", and ")\n".
 void format_checked(const std::vector<AccountKey>& keys, std::string& out) {
-  std::vector<Node> accounts;
+  // libotr's layout: "(privkeys", then per account " (account", its name, protocol and
+  // private-key S-expressions as gcry_sexp_sprint writes them, " )", and ")". Reserved once: the
+  // text holds x, which must not be left behind by a reallocation.
   std::size_t reserve = 16;
   for (const AccountKey& k : keys) {
-    const crypto::DsaPrivateKey& dsa = k.key.dsa();
-    std::vector<Node> params;
-    params.push_back(Node::atom("dsa"));
-    params.push_back(pair("p", mpi_atom(dsa.pub.p)));
-    params.push_back(pair("q", mpi_atom(dsa.pub.q)));
-    params.push_back(pair("g", mpi_atom(dsa.pub.g)));
-    params.push_back(pair("y", mpi_atom(dsa.pub.y)));
-    params.push_back(pair("x", mpi_atom(dsa.x_mpi())));
-    std::vector<Node> account;
-    account.push_back(pair("name", Node::atom(k.account)));
-    account.push_back(pair("protocol", Node::atom(k.protocol)));
-    account.push_back(pair("private-key", Node::list(std::move(params))));
-    // Layout overhead is under 128 characters per account; the atoms are counted exactly.
-    reserve += 128 + sexp::encoded_atom_size(as_bytes(k.account)) +
-               sexp::encoded_atom_size(as_bytes(k.protocol));
-    for (const Node& p : account[2].items()[1].items()) {
-      if (p.is_list()) {
-        reserve += 8 + sexp::encoded_atom_size(p.items()[1].bytes());
-      }
-    }
-    accounts.push_back(Node::list(std::move(account)));
+    reserve += 2048 + 4 * (k.account.size() + k.protocol.size());
   }
   out.reserve(out.size() + reserve);
   out += "(privkeys\n";
-  for (const Node& account : accounts) {
+  for (const AccountKey& k : keys) {
     out += " (account\n";
-    for (const Node& part : account.items()) {
-      sexp::format_advanced(part, out);
-    }
+    out += crypto::sexp_pair_text("name", k.account);
+    out += crypto::sexp_pair_text("protocol", k.protocol);
+    crypto::append_private_key_sexp(k.key.dsa(), out);
     out += " )\n";
   }
   out += ")\n";

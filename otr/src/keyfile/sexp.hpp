@@ -8,8 +8,8 @@
 // |…| must equal the decoded length). Display hints `[…]`, `{…}` transport encoding and
 // anything after the one top-level list are errors. Every error names the line.
 //
-// Writing reproduces gcry_sexp_sprint(…, GCRYSEXP_FMT_ADVANCED) byte for byte, so files we write
-// look exactly like files libotr writes.
+// Writing is libgcrypt's own (crypto::sexp_pair_text, crypto::append_private_key_sexp:
+// gcry_sexp_build and gcry_sexp_sprint, as libotr writes), so files we write are libotr's.
 #pragma once
 
 #include <cstddef>
@@ -68,13 +68,5 @@ class Node {
 // parse reads exactly one list from |text|, surrounded by optional whitespace. On failure the
 // Error (code KeyFile) reads "line 3: expected ')' …"; callers prefix the file's name.
 Result<Node> parse(std::string_view text);
-
-// format_advanced renders |node| exactly as gcry_sexp_sprint(GCRYSEXP_FMT_ADVANCED) would,
-// including the trailing newline. Atoms become tokens, "strings" or #HEX# as libgcrypt decides.
-// Appends to |out|; callers that write secrets reserve enough first so |out| never reallocates.
-void format_advanced(const Node& node, std::string& out);
-
-// encoded_atom_size returns how many characters format_advanced uses for an atom with |bytes|.
-std::size_t encoded_atom_size(ByteView bytes);
 
 }  // namespace otr::keyfile::sexp

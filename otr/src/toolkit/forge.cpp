@@ -41,7 +41,7 @@ Result<RecordedData> read_data_message(std::string_view text) {
     return make_error(ErrorCode::UnsupportedVersion,
                       "OTR v1 message found: not supported (OTR v1 is insecure)");
   }
-  if (!(armored.starts_with("?OTR:AAMD") || armored.starts_with("?OTR:AAID"))) {
+  if (wire::peek_type(armored) != wire::MessageType::Data) {
     return make_error(ErrorCode::Malformed, "OTR Non-Data Message found");
   }
   Result<Bytes> raw = wire::dearmor(armored);

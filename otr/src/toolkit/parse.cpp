@@ -73,23 +73,25 @@ void add_header(ParsedMessage& p, const wire::Header& h) {
   }
 }
 
-// encoded_title names an encoded message by the type character libotr looks at (the 9th).
+// encoded_title names an encoded message by the type its armor claims (wire::peek_type).
 std::string encoded_title(std::string_view armored) {
-  char type = armored.size() > 8 ? armored[8] : '?';
-  switch (type) {
-    case 'C':
-      return "D-H Commit Message";
-    case 'K':
-      return "D-H Key Message";
-    case 'R':
-      return "Reveal Signature Message";
-    case 'S':
-      return "Signature Message";
-    case 'D':
-      return "Data Message";
-    default:
-      return "OTR Message";
+  const std::optional<wire::MessageType> type = wire::peek_type(armored);
+  if (!type) {
+    return "OTR Message";
   }
+  switch (*type) {
+    case wire::MessageType::DhCommit:
+      return "D-H Commit Message";
+    case wire::MessageType::DhKey:
+      return "D-H Key Message";
+    case wire::MessageType::RevealSignature:
+      return "Reveal Signature Message";
+    case wire::MessageType::Signature:
+      return "Signature Message";
+    case wire::MessageType::Data:
+      return "Data Message";
+  }
+  return "OTR Message";
 }
 
 struct FieldsOf {

@@ -32,7 +32,9 @@ constexpr std::array<std::uint8_t, 256> make_decode_table() {
 }
 constexpr std::array<std::uint8_t, 256> kDecode = make_decode_table();
 
-std::uint8_t lookup(char c) { return kDecode[static_cast<unsigned char>(c)]; }
+std::uint8_t lookup(char c) {
+  return kDecode[static_cast<unsigned char>(c)];
+}
 
 Error bad_character(std::string_view s, std::size_t i) {
   std::string text(kName);
@@ -106,9 +108,8 @@ Result<Bytes> base64_decode(std::string_view s) {
     return Bytes{};
   }
   if (n % 4 != 0) {
-    return make_error(ErrorCode::Malformed,
-                      std::string(kName) + "length " + std::to_string(n) +
-                          " is not a multiple of 4");
+    return make_error(ErrorCode::Malformed, std::string(kName) + "length " + std::to_string(n) +
+                                                " is not a multiple of 4");
   }
   // The output bound ((len + 3) / 4) * 3 is known before anything is allocated.
   if (n / 4 * 3 > kMaxMessageBytes) {

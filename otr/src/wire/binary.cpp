@@ -10,16 +10,21 @@ namespace otr::wire {
 namespace {
 
 constexpr std::string_view kBinary = "Binary message";
-constexpr std::size_t kHashedGxBytes = 32;   // SHA-256
+constexpr std::size_t kHashedGxBytes = 32;     // SHA-256
 constexpr std::size_t kRevealedKeyBytes = 16;  // AES-128 key r
 
 std::string_view message_name(MessageType t) {
   switch (t) {
-    case MessageType::DhCommit: return "D-H Commit";
-    case MessageType::DhKey: return "D-H Key";
-    case MessageType::RevealSignature: return "Reveal Signature";
-    case MessageType::Signature: return "Signature";
-    case MessageType::Data: return "Data message";
+    case MessageType::DhCommit:
+      return "D-H Commit";
+    case MessageType::DhKey:
+      return "D-H Key";
+    case MessageType::RevealSignature:
+      return "Reveal Signature";
+    case MessageType::Signature:
+      return "Signature";
+    case MessageType::Data:
+      return "Data message";
   }
   return kBinary;
 }
@@ -50,7 +55,9 @@ bool read_body(Reader& r, DhCommit& m) {
   return true;
 }
 
-bool read_body(Reader& r, DhKey& m) { return r.mpi("g^y", m.gy); }
+bool read_body(Reader& r, DhKey& m) {
+  return r.mpi("g^y", m.gy);
+}
 
 bool read_body(Reader& r, RevealSignature& m) {
   if (!r.data("r", m.revealed_key)) {
@@ -60,8 +67,7 @@ bool read_body(Reader& r, RevealSignature& m) {
   // earlier", and r is "a random value r (128 bits)".
   if (m.revealed_key.size() != kRevealedKeyBytes) {
     return r.fail(ErrorCode::Malformed, "r must be " + std::to_string(kRevealedKeyBytes) +
-                                            " bytes, got " +
-                                            std::to_string(m.revealed_key.size()));
+                                            " bytes, got " + std::to_string(m.revealed_key.size()));
   }
   return r.data("encrypted signature", m.encrypted_signature) && r.fixed("MAC", m.mac);
 }
@@ -108,8 +114,8 @@ Result<BinaryMessage> finish_body(Reader& r, const Header& h, std::size_t* auth_
 
 Result<BinaryMessage> decode(ByteView bytes, std::size_t* auth_end) {
   if (bytes.size() > kMaxMessageBytes) {
-    return make_error(ErrorCode::TooLarge, std::string(kBinary) + ": " +
-                                               count_bytes(bytes.size()) + ", the limit is " +
+    return make_error(ErrorCode::TooLarge, std::string(kBinary) + ": " + count_bytes(bytes.size()) +
+                                               ", the limit is " +
                                                std::to_string(kMaxMessageBytes));
   }
   Reader r(bytes, kBinary);
@@ -120,8 +126,7 @@ Result<BinaryMessage> decode(ByteView bytes, std::size_t* auth_end) {
   }
   // OTR v1 ("00 01" headers) is recognised and refused; so is anything newer than v3.
   if (h.version != 2 && h.version != 3) {
-    return make_error(ErrorCode::UnsupportedVersion, std::string(kBinary) +
-                                                         ": protocol version " +
+    return make_error(ErrorCode::UnsupportedVersion, std::string(kBinary) + ": protocol version " +
                                                          std::to_string(h.version) +
                                                          " is not supported");
   }
@@ -141,11 +146,16 @@ Result<BinaryMessage> decode(ByteView bytes, std::size_t* auth_end) {
     return r.error();
   }
   switch (h.type) {
-    case MessageType::DhCommit: return finish_body<DhCommit>(r, h, auth_end);
-    case MessageType::DhKey: return finish_body<DhKey>(r, h, auth_end);
-    case MessageType::RevealSignature: return finish_body<RevealSignature>(r, h, auth_end);
-    case MessageType::Signature: return finish_body<Signature>(r, h, auth_end);
-    case MessageType::Data: return finish_body<DataMessage>(r, h, auth_end);
+    case MessageType::DhCommit:
+      return finish_body<DhCommit>(r, h, auth_end);
+    case MessageType::DhKey:
+      return finish_body<DhKey>(r, h, auth_end);
+    case MessageType::RevealSignature:
+      return finish_body<RevealSignature>(r, h, auth_end);
+    case MessageType::Signature:
+      return finish_body<Signature>(r, h, auth_end);
+    case MessageType::Data:
+      return finish_body<DataMessage>(r, h, auth_end);
   }
   return make_error(ErrorCode::Malformed, std::string(kBinary) + ": unknown message type");
 }
@@ -208,7 +218,9 @@ constexpr std::size_t kHeaderBytes = 11;  // v3; an upper bound for v2
 std::size_t size_hint(const DhCommit& m) {
   return kHeaderBytes + 8 + m.encrypted_gx.size() + m.hashed_gx.size();
 }
-std::size_t size_hint(const DhKey& m) { return kHeaderBytes + 4 + m.gy.size(); }
+std::size_t size_hint(const DhKey& m) {
+  return kHeaderBytes + 4 + m.gy.size();
+}
 std::size_t size_hint(const RevealSignature& m) {
   return kHeaderBytes + 8 + m.revealed_key.size() + m.encrypted_signature.size() + kMacBytes;
 }
@@ -224,7 +236,14 @@ std::size_t size_hint(const DataMessage& m) {
 
 }  // namespace
 
-Result<BinaryMessage> decode_binary(ByteView bytes) { return decode(bytes, nullptr); }
+Result<BinaryMessage> decode_binary(ByteView bytes) {
+  return decode(bytes, nullptr);
+}
+
+Result<BinaryMessage> decode_binary_spanned(ByteView bytes, std::size_t& authenticated_end) {
+  authenticated_end = 0;
+  return decode(bytes, &authenticated_end);
+}
 
 Result<ByteView> received_data_message_authenticated(ByteView bytes) {
   std::size_t auth_end = 0;

@@ -81,7 +81,9 @@ struct Cursor {
   }
 };
 
-void append_padded_hex(std::string& out, std::uint32_t v) { out += hex32(v).substr(2); }
+void append_padded_hex(std::string& out, std::uint32_t v) {
+  out += hex32(v).substr(2);
+}
 
 void append_padded_decimal(std::string& out, std::size_t v) {
   char buf[8];
@@ -131,8 +133,7 @@ Result<Fragment> parse_fragment(std::string_view s) {
     return malformed("n is 0");
   }
   if (k > n) {
-    return malformed("k (" + std::to_string(k) + ") is greater than n (" + std::to_string(n) +
-                     ")");
+    return malformed("k (" + std::to_string(k) + ") is greater than n (" + std::to_string(n) + ")");
   }
   std::size_t comma = s.find(',', c.pos);
   if (comma == std::string_view::npos) {
@@ -150,9 +151,8 @@ Result<Fragment> parse_fragment(std::string_view s) {
   // message"; libotr refuses 0 as well. The receiver tag may be 0 here (the reassembled
   // message is checked against our tag later).
   if (f.version == 3 && f.sender_tag < kMinInstanceTag) {
-    return make_error(ErrorCode::InstanceTagMismatch,
-                      std::string(kName) + "sender instance tag " + hex32(f.sender_tag) +
-                          " is below 0x100");
+    return make_error(ErrorCode::InstanceTagMismatch, std::string(kName) + "sender instance tag " +
+                                                          hex32(f.sender_tag) + " is below 0x100");
   }
   f.k = static_cast<std::uint16_t>(k);
   f.n = static_cast<std::uint16_t>(n);

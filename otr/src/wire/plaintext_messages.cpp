@@ -17,7 +17,9 @@ constexpr std::string_view kTagV2 = "  \t\t  \t ";
 constexpr std::string_view kTagV3 = "  \t\t  \t\t";
 constexpr std::size_t kVersionTagBytes = 8;
 
-bool is_tag_space(char c) { return c == ' ' || c == '\t'; }
+bool is_tag_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 }  // namespace
 
@@ -140,10 +142,61 @@ std::optional<std::string> parse_error_message(std::string_view s) {
   return std::string(text);
 }
 
+std::optional<MessageType> peek_type(std::string_view s) {
+  const std::size_t at = s.find(kMarker);
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view m = s.substr(at);
+  // "?OTR:AAM" / "?OTR:AAI" is the base64 of 00 03 / 00 02; the 9th character is the base64 of
+  // the type byte's top six bits: C commit, K key, R reveal, S signature, D data.
+  if (m.size() <= 8 || !(m.starts_with("?OTR:AAM") || m.starts_with("?OTR:AAI"))) {
+    return std::nullopt;
+  }
+  switch (m[8]) {
+    case 'C':
+      return MessageType::DhCommit;
+    case 'K':
+      return MessageType::DhKey;
+    case 'R':
+      return MessageType::RevealSignature;
+    case 'S':
+      return MessageType::Signature;
+    case 'D':
+      return MessageType::Data;
+    default:
+      return std::nullopt;
+  }
+}
+
+PeerErrorKind classify_error_text(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  const auto has = [&](std::string_view needle) { return lower.find(needle) != std::string::npos; };
+  // otrchat: "The encrypted message you sent could not be read."; libotr's applications
+  // (pidgin-otr): "You transmitted an unreadable encrypted message."
+  if (has("could not be read") || has("unreadable")) {
+    return PeerErrorKind::Unreadable;
+  }
+  // otrchat: "... but no private conversation was under way."; pidgin-otr: "You sent encrypted
+  // data to ..., who wasn't expecting it."
+  if (has("no private conversation") || has("not in private") || has("wasn't expecting")) {
+    return PeerErrorKind::NotPrivate;
+  }
+  if (has("malformed")) {
+    return PeerErrorKind::Malformed;
+  }
+  return PeerErrorKind::Other;
+}
+
 Kind classify(std::string_view s) {
   // OTRv3 §Fragmentation: "you'll need to check for this _before_ checking for any of the
-  // other "?OTR:" markers". Only a string that *starts* with the fragment marker is a fragment: libotr before
-  // 4.1.1 found "?OTR|" anywhere in the text (bug #76).
+  // other "?OTR:" markers". Only a string that *starts* with the fragment marker is a fragment:
+  // libotr before 4.1.1 found "?OTR|" anywhere in the text (bug #76).
   if (s.starts_with("?OTR|")) {
     return Kind::FragmentV3;
   }
@@ -156,19 +209,8 @@ Kind classify(std::string_view s) {
     return s.find(kTagBase) == std::string_view::npos ? Kind::Plaintext : Kind::TaggedPlaintext;
   }
   std::string_view m = s.substr(at);
-  // "?OTR:AAM" / "?OTR:AAI" is the base64 of 00 03 / 00 02; the 9th character is the base64 of
-  // the type byte's top six bits: C commit, K key, R reveal, S signature, D data.
   if (m.size() > 8 && (m.starts_with("?OTR:AAM") || m.starts_with("?OTR:AAI"))) {
-    switch (m[8]) {
-      case 'C':
-      case 'K':
-      case 'R':
-      case 'S':
-      case 'D':
-        return Kind::Encoded;
-      default:
-        return Kind::Unknown;
-    }
+    return peek_type(m) ? Kind::Encoded : Kind::Unknown;
   }
   if (m.starts_with("?OTR?") || m.starts_with("?OTRv")) {
     return Kind::Query;

@@ -31,8 +31,7 @@ DecodedPlaintext decode_plaintext(ByteView bytes) {
     std::uint16_t len = 0;
     // libotr otrl_tlv_parse stops at the first TLV that does not fit and keeps the ones before.
     if (r.left() < kTlvHeaderBytes) {
-      r.fail(ErrorCode::Malformed,
-             "header needs 4 bytes, " + std::to_string(r.left()) + " left");
+      r.fail(ErrorCode::Malformed, "header needs 4 bytes, " + std::to_string(r.left()) + " left");
       break;
     }
     (void)r.u16("type", type);
@@ -55,7 +54,9 @@ DecodedPlaintext decode_plaintext(ByteView bytes) {
   return out;
 }
 
-Bytes encode_plaintext(const DataPlaintext& p) { return encode_plaintext(p.text, p.tlvs); }
+Bytes encode_plaintext(const DataPlaintext& p) {
+  return encode_plaintext(p.text, p.tlvs);
+}
 
 Bytes encode_plaintext(std::string_view text, std::span<const Tlv> tlvs) {
   if (text.find('\0') != std::string_view::npos) {
@@ -93,8 +94,8 @@ Result<std::vector<Bytes>> decode_smp_mpis(ByteView value, std::uint32_t expecte
   // OTRv3 §Data Message: "There should be as many MPIs as declared in the MPI count field";
   // SMP1..4 carry 6, 11, 8 and 3. Checking the count first also bounds the allocation below.
   if (count != expected) {
-    r.fail(ErrorCode::Malformed, "MPI count is " + std::to_string(count) + ", expected " +
-                                     std::to_string(expected));
+    r.fail(ErrorCode::Malformed,
+           "MPI count is " + std::to_string(count) + ", expected " + std::to_string(expected));
     return r.error();
   }
   std::vector<Bytes> mpis(count);
@@ -132,8 +133,8 @@ Result<Smp1Q> split_smp1q(ByteView value) {
   }
   auto nul = std::find(value.begin(), value.end(), std::uint8_t{0});
   if (nul == value.end()) {
-    return make_error(ErrorCode::Malformed, "SMP1Q: no NUL after the question (" +
-                                                count_bytes(value.size()) + ")");
+    return make_error(ErrorCode::Malformed,
+                      "SMP1Q: no NUL after the question (" + count_bytes(value.size()) + ")");
   }
   Smp1Q out;
   out.question.assign(value.begin(), nul);
