@@ -39,8 +39,12 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 // sha1 / sha256 hash the concatenation of |parts|.
 Sha1Digest sha1(std::initializer_list<ByteView> parts);
 Sha256Digest sha256(std::initializer_list<ByteView> parts);
-inline Sha1Digest sha1(ByteView b) { return sha1({b}); }
-inline Sha256Digest sha256(ByteView b) { return sha256({b}); }
+inline Sha1Digest sha1(ByteView b) {
+  return sha1({b});
+}
+inline Sha256Digest sha256(ByteView b) {
+  return sha256({b});
+}
 
 // hmac_sha1 / hmac_sha256 compute HMAC under |key| over the concatenation of |parts|.
 Sha1Digest hmac_sha1(ByteView key, std::initializer_list<ByteView> parts);

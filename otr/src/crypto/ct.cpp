@@ -41,7 +41,9 @@ void declassify(const void* p, std::size_t n) {
 
 namespace {
 
-mp_size_t sz(std::size_t n) { return static_cast<mp_size_t>(n); }
+mp_size_t sz(std::size_t n) {
+  return static_cast<mp_size_t>(n);
+}
 
 // Scratch is one allocation of limbs in libgcrypt secure memory, handed out in pieces.
 class Scratch {
@@ -268,9 +270,9 @@ Num powm(const Num& base, const Num& exp, std::size_t exp_bits, const Modulus& m
   Limb* e = sc.take(en);
   copy_fit(e, exp, en);
   Num out(n);
-  mpn_sec_powm(out.data(), base.data(), sz(base.limbs()), e, exp_bits, m.data(), sz(n),
-               sc.take(static_cast<std::size_t>(mpn_sec_powm_itch(sz(base.limbs()), exp_bits,
-                                                                  sz(n)))));
+  mpn_sec_powm(
+      out.data(), base.data(), sz(base.limbs()), e, exp_bits, m.data(), sz(n),
+      sc.take(static_cast<std::size_t>(mpn_sec_powm_itch(sz(base.limbs()), exp_bits, sz(n)))));
   return out;
 }
 
@@ -283,7 +285,7 @@ Num mulm(const Num& a, const Num& b, const Modulus& m) {
   Limb* ms = sc.take(mont_scratch(n));
   copy_fit(x, a, n);
   copy_fit(y, b, n);
-  montmul(x, x, y, m, ms);             // a·b·R^-1
+  montmul(x, x, y, m, ms);  // a·b·R^-1
   Num out(n);
   montmul(out.data(), x, m.r2_mod(), m, ms);  // · R^2 · R^-1 = a·b
   return out;
@@ -413,7 +415,9 @@ Num invm(const Num& a, const Modulus& m) {
 
 namespace {
 // nonzero returns 1 if v != 0, else 0, without a branch.
-Limb nonzero(Limb v) { return (v | (0 - v)) >> (kLimbBits - 1); }
+Limb nonzero(Limb v) {
+  return (v | (0 - v)) >> (kLimbBits - 1);
+}
 }  // namespace
 
 bool reveal_equal(const Num& a, const Num& b) {
@@ -499,7 +503,7 @@ FixedBase::FixedBase(const Modulus& m, ByteView base_be, std::size_t max_bits)
   for (std::size_t i = 0; i < m_positions; ++i) {
     Limb* row = m_table.data() + i * kRow * n;
     std::memcpy(row, m.r_mod(), n * kLimbBytes);  // d = 0: one
-    std::memcpy(row + n, b, n * kLimbBytes);       // d = 1
+    std::memcpy(row + n, b, n * kLimbBytes);      // d = 1
     for (std::size_t d = 2; d < kRow; ++d) {
       montmul(row + d * n, row + (d - 1) * n, b, m, ms);
     }
@@ -522,8 +526,7 @@ Num FixedBase::pow_mont(const Num& e, std::size_t bits) const {
   for (std::size_t i = 0; i < positions; ++i) {
     const std::size_t bit = i * kWindowBits;  // public: the position, never the digit
     const std::size_t limb = bit / kLimbBits;
-    const Limb digit =
-        limb < e.limbs() ? (e.data()[limb] >> (bit % kLimbBits)) & (kRow - 1) : 0;
+    const Limb digit = limb < e.limbs() ? (e.data()[limb] >> (bit % kLimbBits)) & (kRow - 1) : 0;
     const Limb* row = m_table.data() + i * kRow * n;
     if (i == 0) {
       mpn_sec_tabselect(acc.data(), row, sz(n), sz(kRow), digit);

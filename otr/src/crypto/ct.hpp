@@ -38,7 +38,9 @@ inline constexpr std::size_t kLimbBits = 64;
 inline constexpr std::size_t kLimbBytes = 8;
 
 // limbs_for returns the number of limbs that hold |bits| bits.
-constexpr std::size_t limbs_for(std::size_t bits) { return (bits + kLimbBits - 1) / kLimbBits; }
+constexpr std::size_t limbs_for(std::size_t bits) {
+  return (bits + kLimbBits - 1) / kLimbBits;
+}
 
 // declassify marks |n| bytes at |p| as public from here on (see the header comment).
 void declassify(const void* p, std::size_t n);

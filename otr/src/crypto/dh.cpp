@@ -1,11 +1,11 @@
-// otr::crypto: the RFC 3526 Diffie-Hellman group, key generation and shared secrets on constant-time arithmetic (ct.hpp). See crypto.hpp for the contract of each function.
-#include "crypto.hpp"
-
+// otr::crypto: the RFC 3526 Diffie-Hellman group, key generation and shared secrets on
+// constant-time arithmetic (ct.hpp). See crypto.hpp for the contract of each function.
 #include <cstring>
 #include <string>
 
-#include "ct.hpp"
+#include "crypto.hpp"
 #include "crypto_internal.hpp"
+#include "ct.hpp"
 
 namespace otr::crypto {
 
@@ -65,11 +65,10 @@ Mpi dh_pow_g(ByteView exponent_be) {
     return Mpi(1);
   }
   const ct::Num e = ct::Num::from_be(exponent_be, ct::limbs_for(bits));
-  ct::Num r = bits <= ct::dh_g_table().max_bits()    ? ct::dh_g_table().pow(e, bits)
-              : bits <= ct::smp_g_table().max_bits() ? ct::smp_g_table().pow(e, bits)
-                                                     : ct::powm(ct::Num::from_public(
-                                                                    dh_generator(), 1),
-                                                                e, bits, ct::dh_p());
+  ct::Num r = bits <= ct::dh_g_table().max_bits() ? ct::dh_g_table().pow(e, bits)
+              : bits <= ct::smp_g_table().max_bits()
+                  ? ct::smp_g_table().pow(e, bits)
+                  : ct::powm(ct::Num::from_public(dh_generator(), 1), e, bits, ct::dh_p());
   // g^x is the public key: published from here on.
   return ct::reveal_mpi(r);
 }

@@ -1,6 +1,5 @@
-// otr::crypto: DSA with OTR's conventions: keys, constant-time signing, verification, fingerprints. See crypto.hpp for the contract of each function.
-#include "crypto.hpp"
-
+// otr::crypto: DSA with OTR's conventions: keys, constant-time signing, verification, fingerprints.
+// See crypto.hpp for the contract of each function.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -8,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "ct.hpp"
+#include "crypto.hpp"
 #include "crypto_internal.hpp"
+#include "ct.hpp"
 
 namespace otr::crypto {
 
@@ -95,7 +95,9 @@ void DsaPrivateKey::set_x(ByteView be) {
   x = std::move(out);
 }
 
-Mpi DsaPrivateKey::x_mpi() const { return Mpi::secret_from_bytes(x.view()); }
+Mpi DsaPrivateKey::x_mpi() const {
+  return Mpi::secret_from_bytes(x.view());
+}
 
 DsaPrivateKey DsaPrivateKey::generate() {
   init();
@@ -220,8 +222,7 @@ DsaSignature dsa_sign(const DsaPrivateKey& key, ByteView m, Rng& rng) {
   const std::size_t el = ct::limbs_for(qbits + 2);  // k + 2q < 3q < 2^(qbits + 2)
   const ct::Num x = ct::mod(ct::Num::from_be(key.x.view(), ql), grp.q);
   // h = m mod q. m is the MAC M_B or M_A, not secret, but reducing it this way costs nothing.
-  const ct::Num h =
-      ct::mod(ct::Num::from_be(m, ct::limbs_for(m.size() * 8 + 1)), grp.q);
+  const ct::Num h = ct::mod(ct::Num::from_be(m, ct::limbs_for(m.size() * 8 + 1)), grp.q);
   const ct::Num qn = grp.q.as_num(el);
   for (std::uint8_t attempt = 0;; ++attempt) {
     // Hedged nonce: k depends on the secret, the message and fresh randomness, so neither a
@@ -254,7 +255,8 @@ DsaSignature dsa_sign(const DsaPrivateKey& key, ByteView m, Rng& rng) {
       continue;
     }
     // s = k^-1 (h + x·r) mod q, with mpn_sec_invert and Montgomery multiplications.
-    const ct::Num s = ct::mulm(ct::invm(k, grp.q), ct::addm(h, ct::mulm(x, r, grp.q), grp.q), grp.q);
+    const ct::Num s =
+        ct::mulm(ct::invm(k, grp.q), ct::addm(h, ct::mulm(x, r, grp.q), grp.q), grp.q);
     s.to_be(sb);
     ct::declassify(sb.data(), sb.size());  // s is published
     if (all_zero(sb)) {

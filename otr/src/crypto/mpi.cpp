@@ -1,12 +1,12 @@
-// otr::crypto: big integers on libgcrypt (parsing, encoding) and GMP (public arithmetic). See crypto.hpp for the contract of each function.
-#include "crypto.hpp"
-
+// otr::crypto: big integers on libgcrypt (parsing, encoding) and GMP (public arithmetic). See
+// crypto.hpp for the contract of each function.
 #include <cstring>
 #include <string>
 #include <utility>
 
-#include "otr/bytes.hpp"
+#include "crypto.hpp"
 #include "crypto_internal.hpp"
+#include "otr/bytes.hpp"
 
 namespace otr::crypto {
 
@@ -62,7 +62,6 @@ gcry_mpi_t scan_usg(ByteView be, bool secret) {
   return m;
 }
 
-
 bool any_secret(const Mpi& a, const Mpi& b) {
   return a.is_secret() || b.is_secret();
 }
@@ -72,8 +71,12 @@ gcry_mpi_t new_like(bool secret, unsigned bits) {
 }
 }  // namespace
 
-Mpi Mpi::from_bytes(ByteView be) { return Mpi(scan_usg(be, false), Adopt{}); }
-Mpi Mpi::secret_from_bytes(ByteView be) { return Mpi(scan_usg(be, true), Adopt{}); }
+Mpi Mpi::from_bytes(ByteView be) {
+  return Mpi(scan_usg(be, false), Adopt{});
+}
+Mpi Mpi::secret_from_bytes(ByteView be) {
+  return Mpi(scan_usg(be, true), Adopt{});
+}
 
 Mpi Mpi::from_hex(std::string_view hex) {
   auto b = otr::from_hex(hex);
@@ -83,7 +86,9 @@ Mpi Mpi::from_hex(std::string_view hex) {
   return from_bytes(*b);
 }
 
-bool Mpi::is_secret() const { return gcry_mpi_get_flag(m_mpi, GCRYMPI_FLAG_SECURE) != 0; }
+bool Mpi::is_secret() const {
+  return gcry_mpi_get_flag(m_mpi, GCRYMPI_FLAG_SECURE) != 0;
+}
 
 Bytes Mpi::to_bytes() const {
   std::size_t n = 0;
@@ -142,9 +147,15 @@ Bytes Mpi::encode_mpi() const {
   return out;
 }
 
-std::size_t Mpi::bits() const { return gcry_mpi_get_nbits(m_mpi); }
-bool Mpi::is_zero() const { return gcry_mpi_cmp_ui(m_mpi, 0) == 0; }
-int Mpi::compare(const Mpi& o) const { return gcry_mpi_cmp(m_mpi, o.m_mpi); }
+std::size_t Mpi::bits() const {
+  return gcry_mpi_get_nbits(m_mpi);
+}
+bool Mpi::is_zero() const {
+  return gcry_mpi_cmp_ui(m_mpi, 0) == 0;
+}
+int Mpi::compare(const Mpi& o) const {
+  return gcry_mpi_cmp(m_mpi, o.m_mpi);
+}
 
 Mpi Mpi::powm(const Mpi& base, const Mpi& exp, const Mpi& mod) {
   if (!any_secret(base, exp) && !mod.is_zero()) {

@@ -1,8 +1,8 @@
 // otr::crypto: the random number generators. See crypto.hpp for the contract of each function.
-#include "crypto.hpp"
-
 #include <cstring>
 #include <string>
+
+#include "crypto.hpp"
 #include "crypto_internal.hpp"
 
 namespace otr::crypto {
@@ -52,6 +52,4 @@ void DeterministicRng::fill(std::span<std::uint8_t> out) {
 
 }  // namespace otr
 
-namespace otr::crypto {
-
-}  // namespace otr::crypto
+namespace otr::crypto {}  // namespace otr::crypto

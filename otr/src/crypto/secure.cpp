@@ -1,15 +1,15 @@
-// otr::crypto: libgcrypt's initialisation and secure memory, wiping, constant-time comparison. See crypto.hpp for the contract of each function.
-#include "crypto.hpp"
-
+// otr::crypto: libgcrypt's initialisation and secure memory, wiping, constant-time comparison. See
+// crypto.hpp for the contract of each function.
 #include <strings.h>
 
 #include <cstring>
 #include <mutex>
 #include <string>
 
+#include "crypto.hpp"
+#include "crypto_internal.hpp"
 #include "ct.hpp"
 #include "otr/result.hpp"
-#include "crypto_internal.hpp"
 
 namespace otr::crypto {
 
@@ -45,7 +45,9 @@ void init(std::size_t secure_memory_bytes) {
   });
 }
 
-std::size_t secure_memory_in_use() { return g_secure_in_use.load(); }
+std::size_t secure_memory_in_use() {
+  return g_secure_in_use.load();
+}
 
 void wipe(void* p, std::size_t n) {
   if (p != nullptr && n != 0) {
@@ -86,8 +88,7 @@ SecureBytes::SecureBytes(std::size_t n) : m_size(n) {
   m_data = static_cast<std::uint8_t*>(gcry_malloc_secure(n));
   if (m_data == nullptr) {
     m_size = 0;
-    throw CryptoError("libgcrypt secure memory exhausted (wanted " + std::to_string(n) +
-                      " bytes)");
+    throw CryptoError("libgcrypt secure memory exhausted (wanted " + std::to_string(n) + " bytes)");
   }
   std::memset(m_data, 0, n);
   g_secure_in_use += n;

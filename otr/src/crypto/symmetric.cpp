@@ -1,14 +1,14 @@
-// otr::crypto: hashes, HMACs and AES-128-CTR on libgcrypt, with a few handles per thread. See crypto.hpp for the contract of each function.
-#include "crypto.hpp"
-
+// otr::crypto: hashes, HMACs and AES-128-CTR on libgcrypt, with a few handles per thread. See
+// crypto.hpp for the contract of each function.
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "otr/result.hpp"
+#include "crypto.hpp"
 #include "crypto_internal.hpp"
+#include "otr/result.hpp"
 
 namespace otr::crypto {
 
