@@ -9,26 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "otr/transport/irc_session.hpp"
 #include "otr/transport/transport.hpp"
 
 namespace otr::transport {
 
-// IrcOptions says where to connect, who we are and whom we talk to.
-struct IrcOptions {
-  std::string host;                   // server name or address (IPv4 or IPv6)
-  std::uint16_t port = 6667;
-  std::string nick;                   // wanted nick; "_" is appended while it is in use
-  std::string peer;                   // the one nick we exchange messages with
-  std::string user = "otrchat";       // USER name (the server may prefix "~")
-  std::string realname = "otrchat";   // USER real name
-  std::string password;               // sent as PASS when not empty
-  std::chrono::milliseconds timeout{15'000};        // TCP connect plus registration
-  std::chrono::milliseconds write_timeout{30'000};  // send() gives up (and closes) after this
-  int max_nick_attempts = 8;          // nicks tried: nick, nick_, nick__, ...
-};
-
 // IrcTransport connects to an IRC server, registers (PASS, NICK, USER) and waits for the welcome
-// (001). Afterwards a message is one "PRIVMSG <peer> :<message>" line each way.
+// (001). Afterwards a message is one "PRIVMSG <peer> :<message>" line each way. The protocol is
+// IrcSession's (irc_session.hpp); this class is the socket around it.
 //
 //   * PING is answered with PONG at once, also while a send() waits for the server to read.
 //   * A PRIVMSG to us from the peer (compared case-insensitively) is a message. A PRIVMSG from
@@ -53,10 +41,11 @@ struct IrcOptions {
 class IrcTransport final : public Transport {
  public:
   // connect connects and registers, blocking for at most options.timeout. Throws
-  // std::invalid_argument if a nick, the peer or the user name is empty or contains a space,
-  // CR, LF, NUL, or the peer is a channel; TransportError if the connection fails, the server
-  // rejects us (erroneous nick, bad password, ERROR), every nick attempt is in use, or no
-  // welcome arrives in time, e.g. "IRC server 127.0.0.1:6667: no welcome (001) within 15000 ms".
+  // std::invalid_argument for options IrcSession refuses (a nick, the peer or the user name is
+  // empty or contains a space, CR, LF, NUL, the peer is a channel, ...; see IrcSession's
+  // constructor); TransportError if the connection fails, the server rejects us (erroneous
+  // nick, bad password, ERROR), every nick attempt is in use, or no welcome arrives in time,
+  // e.g. "IRC server 127.0.0.1:6667: no welcome (001) within 15000 ms".
   static std::unique_ptr<IrcTransport> connect(IrcOptions options);
 
   ~IrcTransport() override;
