@@ -275,15 +275,15 @@ AkeStep Ake::on_dh_commit(const wire::DhCommit& m, const AkeParties& p) {
     if (s->version != version) {
       // The peer restarted in another protocol version (a v2 AKE from a whitespace tag, then a
       // v3 one from a query). Our stored D-H Key has the old version, which the peer's new
-      // AWAITING_DHKEY state ignores, so retransmitting it would stall both sides for good
-      // (found by fuzz_interaction). Answer in the new version, with the same key.
+      // AWAITING_DHKEY state ignores, so retransmitting it would stall both sides for good.
+      // Answer in the new version, with the same key.
       return reply_dh_key(version, m, p, std::move(s->our));
     }
     // "Retransmit your D-H Key Message (the same one as you sent when you entered
     // AUTHSTATE_AWAITING_REVEALSIG). Forget the old D-H Commit message, and use this new one."
     // Re-addressed to the instance we know now: if the first Commit's sender tag was
     // corrupted on the way, we learned a wrong tag from it and the stored D-H Key carries it,
-    // so the peer would ignore every copy (found by fuzz_interaction).
+    // so the peer would ignore every copy.
     s->their_commit = m;
     s->our_dh_key.header = make_header(s->version, wire::MessageType::DhKey, p);
     AkeStep step;
