@@ -77,6 +77,32 @@ const char* smp_key(SmpUpdate::Kind k) {
   return "unknown";
 }
 
+// send_mode returns the outcome of Account::send, its MessageSent action. Without one the
+// message reached no conversation (the Account says why in a Notice): nothing was sent.
+SendMode send_mode(const Events& events) {
+  for (const Event& e : events) {
+    if (const auto* sent = std::get_if<MessageSent>(&e.action)) {
+      return sent->mode;
+    }
+  }
+  return SendMode::Refused;
+}
+
+// send_note is what the batch-mode echo of a typed line adds about its fate.
+const char* send_note(SendMode mode) {
+  switch (mode) {
+    case SendMode::Encrypted:
+      return "";
+    case SendMode::Held:
+      return "  (held until the conversation is private)";
+    case SendMode::Refused:
+      return "  (NOT sent)";
+    case SendMode::Plaintext:
+      return "  (sent unencrypted)";
+  }
+  return "  (sent unencrypted)";
+}
+
 int ms_until(Clock::time_point when, Clock::time_point now) {
   if (when <= now) {
     return 0;
@@ -132,9 +158,14 @@ void ChatSession::json(const JsonObject& obj) {
   }
 }
 
-std::string ChatSession::conversation_state() const {
+bool ChatSession::is_private() {
   Conversation* c = m_account->find(m_setup.peer);
-  return c == nullptr ? "plaintext" : msg_state_name(c->msg_state());
+  return c != nullptr && c->msg_state() == MsgState::Encrypted;
+}
+
+bool ChatSession::awaiting_smp_secret() {
+  Conversation* c = m_account->find(m_setup.peer);
+  return c != nullptr && c->awaiting_smp_secret();
 }
 
 // --- the loop ---
@@ -157,14 +188,14 @@ int ChatSession::run() {
            .str("account", m_setup.account)
            .str("protocol", m_setup.protocol)
            .str("peer", m_setup.peer)
-           .str("transport", m_setup.transport_kind)
+           .str("transport", transport_kind_name(m_setup.transport_kind))
            .str("fingerprint", fingerprint_hex(me.key.fingerprint()))
            .str("instance", tag_hex(me.instance_tag))
            .num("max_message_size", static_cast<std::int64_t>(m_setup.policy.max_message_size))
            .boolean("batch", m_setup.batch));
-  status("Chatting with " + m_setup.peer + " over " + m_setup.transport_kind + " as " +
-         m_setup.account + ". Your fingerprint: " + fingerprint_human(me.key.fingerprint()) +
-         ". Type /help for commands.");
+  status("Chatting with " + m_setup.peer + " over " + transport_kind_name(m_setup.transport_kind) +
+         " as " + m_setup.account + ". Your fingerprint: " +
+         fingerprint_human(me.key.fingerprint()) + ". Type /help for commands.");
   handle_transport_events();
   if (m_setup.start) {
     execute(parse_input_line("/otr init"), Clock::now());
@@ -199,8 +230,7 @@ int ChatSession::run() {
         succeed();
         break;
       }
-      if (Conversation* c = m_account->find(m_setup.peer);
-          c != nullptr && c->msg_state() == MsgState::Encrypted) {
+      if (is_private()) {
         // Private, yet held: they wait for the person to accept the peer's new key, and the
         // input has ended.
         fail(std::to_string(held()) + " message(s) never sent: " + m_setup.peer +
@@ -352,7 +382,7 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     case K::Release:
       json(event_json("command").str("command", "release"));
-      if (m_account->held_count(peer) == 0) {
+      if (held() == 0) {
         status("No messages are held for " + peer + ".");
         return;
       }
@@ -360,12 +390,12 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     case K::Auth:
       // The secret goes to the engine only: not into the JSON, not on the screen.
-      json(event_json("command").str("command", m_smp_asked ? "auth_respond" : "auth"));
-      if (m_smp_asked) {
-        m_smp_asked = false;
+      if (awaiting_smp_secret()) {
+        json(event_json("command").str("command", "auth_respond"));
         status("Answering " + peer + "'s verification request with your secret...");
         apply(m_account->smp_respond(peer, line.secret, now));
       } else {
+        json(event_json("command").str("command", "auth"));
         status("Asking " + peer + " to prove they know the same secret...");
         apply(m_account->smp_start(peer, line.secret, std::nullopt, now));
       }
@@ -378,7 +408,6 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     case K::AuthAbort:
       json(event_json("command").str("command", "authabort"));
-      m_smp_asked = false;
       apply(m_account->smp_abort(peer, now));
       return;
     case K::Genkey:
@@ -429,29 +458,14 @@ void ChatSession::send_text(const std::string& text, TimePoint now) {
     return;
   }
   Events events = m_account->send(m_setup.peer, text, now);
-  std::string mode = "plaintext";
-  for (const Event& e : events) {
-    if (const auto* n = std::get_if<Notice>(&e.action)) {
-      if (n->code == NoticeCode::MessageHeld) {
-        mode = "held";
-      } else if (n->code == NoticeCode::SendRefused) {
-        mode = "refused";
-      }
-    }
-  }
-  if (mode == "plaintext" && conversation_state() == "encrypted") {
-    mode = "encrypted";
-  }
-  json(event_json("send").str("text", text).str("mode", mode));
+  // The line's fate is reported before the actions that carry it out.
+  const SendMode mode = send_mode(events);
+  json(event_json("send").str("text", text).str("mode", send_mode_name(mode)));
   if (m_setup.batch && m_setup.messages != nullptr) {
-    const char* note = mode == "encrypted" ? ""
-                       : mode == "held"    ? "  (held until the conversation is private)"
-                       : mode == "refused" ? "  (NOT sent)"
-                                           : "  (sent unencrypted)";
-    *m_setup.messages << "<" << m_setup.account << "> " << printable(text) << note << "\n"
+    *m_setup.messages << "<" << m_setup.account << "> " << printable(text) << send_note(mode)
+                      << "\n"
                       << std::flush;
-  } else if (mode == "plaintext" && m_account->find(m_setup.peer) != nullptr &&
-             m_setup.policy.otr_enabled() && !m_warned_plaintext) {
+  } else if (mode == SendMode::Plaintext && m_setup.policy.otr_enabled() && !m_warned_plaintext) {
     m_warned_plaintext = true;
     status("Sent unencrypted: the conversation is not private yet (/otr init starts it).");
   }
@@ -521,15 +535,14 @@ void ChatSession::set_manual_trust(bool verified, TimePoint now) {
     return;
   }
   m_account->trust().set_trust(m_setup.peer, m_setup.account, m_setup.protocol,
-                               s->their_fingerprint, verified ? "verified" : "");
+                               s->their_fingerprint, verified ? kManualTrust : "");
   save_trust_if_dirty();
   status(m_setup.peer + "'s fingerprint " + fingerprint_human(s->their_fingerprint) + " is " +
          (verified ? "now verified." : "no longer verified."));
   json(event_json("trust")
            .str("fingerprint", fingerprint_hex(s->their_fingerprint))
            .boolean("verified", verified));
-  if (verified && c->msg_state() == MsgState::Encrypted &&
-      m_account->held_count(m_setup.peer) > 0) {
+  if (verified && c->msg_state() == MsgState::Encrypted && held() > 0) {
     // The messages held for this key can go now.
     apply(m_account->release_held(m_setup.peer, now));
   }
@@ -613,6 +626,7 @@ void ChatSession::apply_one(Event& e) {
     status(e.peer + " announced that they use the session's extra symmetric key (use " +
            std::to_string(x->use) + "); otrchat has no use for it.");
   }
+  // MessageSent: send_text reports it before the send's other actions are applied.
 }
 
 void ChatSession::on_state_changed(const Event& e, const StateChanged& s) {
@@ -652,9 +666,12 @@ void ChatSession::on_notice(const Notice& n) {
   if (n.code == NoticeCode::MessageHeld && m_setup.batch) {
     return;  // the echo of the line already says so
   }
-  const char* prefix = n.severity == Severity::Error && n.text.rfind("WARNING", 0) != 0 ? "ERROR: "
-                       : n.severity == Severity::Warning ? "Warning: "
-                                                         : "";
+  const char* prefix = "";
+  if (n.severity == Severity::Warning) {
+    prefix = "Warning: ";
+  } else if (n.severity == Severity::Error && n.code != NoticeCode::FingerprintChanged) {
+    prefix = "ERROR: ";  // a changed key's notice begins with its own "WARNING:"
+  }
   status(prefix + printable(n.text) + (n.text.empty() || n.text.back() == '.' ? "" : "."));
 }
 
@@ -668,7 +685,6 @@ void ChatSession::on_smp(const SmpUpdate& u) {
   json(j);
   switch (u.kind) {
     case SmpUpdate::Kind::AskForSecret:
-      m_smp_asked = true;
       if (u.question) {
         status(peer + " wants to verify that you are you, and asks: \"" + printable(*u.question) +
                "\". Answer with /otr auth ANSWER.");
@@ -695,12 +711,10 @@ void ChatSession::on_smp(const SmpUpdate& u) {
       return;
     case SmpUpdate::Kind::Aborted:
       ++m_smp_outcomes;
-      m_smp_asked = false;
       status("Verification aborted.");
       return;
     case SmpUpdate::Kind::Error:
       ++m_smp_outcomes;
-      m_smp_asked = false;
       status("Verification error: " + printable(u.text) + ".");
       return;
   }
@@ -797,7 +811,7 @@ bool ChatSession::wait_satisfied() {
     case Wait::None:
       return true;
     case Wait::Private:
-      return conversation_state() == "encrypted";
+      return is_private();
     case Wait::Text:
       for (std::size_t i = m_text_cursor; i < m_received.size(); ++i) {
         if (m_received[i].find(m_wait_text) != std::string::npos) {
@@ -819,7 +833,7 @@ bool ChatSession::wait_satisfied() {
       }
       return false;
     case Wait::Auth:
-      return m_smp_asked;
+      return awaiting_smp_secret();
     case Wait::Sleep:
       return Clock::now() >= m_wait_deadline;
   }
@@ -848,14 +862,14 @@ void ChatSession::check_wait(TimePoint now) {
 }
 
 std::string ChatSession::gone_reason() const {
-  if (m_setup.transport_kind == "irc") {
+  if (m_setup.transport_kind == TransportKind::Irc) {
     return "the IRC server closed the connection (" + m_closed_text + ")";
   }
   return "the peer left";
 }
 
 void ChatSession::on_transport_closed() {
-  if (m_setup.transport_kind == "irc") {
+  if (m_setup.transport_kind == TransportKind::Irc) {
     fail(gone_reason());
     return;
   }

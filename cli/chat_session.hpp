@@ -21,14 +21,30 @@
 
 namespace otr::cli {
 
+// TransportKind is the transport the person chose.
+enum class TransportKind { Stdio, Tcp, Irc };
+
+// transport_kind_name is "stdio", "tcp" or "irc", for messages and the "ready" JSON event.
+inline const char* transport_kind_name(TransportKind k) {
+  switch (k) {
+    case TransportKind::Stdio:
+      return "stdio";
+    case TransportKind::Tcp:
+      return "tcp";
+    case TransportKind::Irc:
+      return "irc";
+  }
+  return "unknown";
+}
+
 // ChatSetup is what `otrchat chat` decided from its options.
 struct ChatSetup {
   std::string account;
   std::string protocol;
-  std::string peer;                  // the peer's name in the trust store (IRC: its nick)
-  Policy policy;                     // max_message_size already set from the transport
-  std::size_t max_message_cap = 0;   // --max-message-size (0: none), reapplied on nick changes
-  std::string transport_kind;        // "stdio", "tcp" or "irc", for messages
+  std::string peer;                 // the peer's name in the trust store (IRC: its nick)
+  Policy policy;                    // max_message_size already set from the transport
+  std::size_t max_message_cap = 0;  // --max-message-size (0: none), reapplied on nick changes
+  TransportKind transport_kind = TransportKind::Stdio;
   int input_fd = 0;                  // the person's lines
   bool batch = false;                // input is not a terminal: see the README, "Batch mode"
   std::chrono::seconds timeout{30};  // each /wait, and the wait for held messages at the end
@@ -86,7 +102,8 @@ class ChatSession {
   // Output.
   void status(const std::string& text);
   void json(const JsonObject& obj);
-  std::string conversation_state() const;
+  bool is_private();           // the conversation with the peer is encrypted
+  bool awaiting_smp_secret();  // the peer's SMP request waits for our secret
 
   ChatSetup m_setup;
   Files m_files;
@@ -110,9 +127,6 @@ class ChatSession {
   std::size_t m_smp_cursor = 0;
   bool m_peer_ended = false;
 
-  // SMP: the peer asked us (so /otr auth answers).
-  bool m_smp_asked = false;
-  // held counts messages the engine holds until the AKE completes (policy always).
   // held is how many typed messages wait for a private conversation (or for the person to
   // accept the peer's key); the engine keeps them.
   std::size_t held() const { return m_account->held_count(m_setup.peer); }
