@@ -1,6 +1,6 @@
 // otrchat chat: a private conversation with one peer over stdio, TCP or IRC. This file turns
-// the options into a connected Transport, an Identity and a ChatSetup; chat_session.cpp runs
-// the conversation.
+// the options into a connected Transport, an Identity and a ChatSetup; ChatSession
+// (chat_session.hpp) runs the conversation.
 #include <fcntl.h>
 #include <unistd.h>
 
