@@ -2,6 +2,7 @@
 // a chat whose input is done or whose peer is gone (see the README, "Batch mode").
 #include <poll.h>
 
+#include <stdexcept>
 #include <utility>
 
 #include "chat_session.hpp"
@@ -25,9 +26,11 @@ void ChatScript::wait_for(const InputLine& line, TimePoint deadline) {
     case K::WaitSmp:
       m_wait = Wait::Smp;
       break;
-    default:
+    case K::WaitAuth:
       m_wait = Wait::Auth;
       break;
+    default:
+      throw std::logic_error("ChatScript::wait_for: not a /wait directive");
   }
   m_text = line.text;
   m_deadline = deadline;

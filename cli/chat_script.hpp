@@ -12,6 +12,7 @@
 
 namespace otr::cli {
 
+// ChatScript is one chat's script state: at most one wait at a time.
 class ChatScript {
  public:
   // wait_for pauses the input until the /wait directive |line| is satisfied; the session fails

@@ -24,6 +24,7 @@
 
 namespace otr::cli {
 
+// ChatSession is one chat, from the first poll() to the exit status.
 class ChatSession {
  public:
   // ChatSession takes our identity and the data directory's files (for the trust store and

@@ -1,4 +1,4 @@
-// ChatSetup: what `otrchat chat` decided from its options (chat.cpp), for the session to run.
+// chat_setup: what `otrchat chat` decided from its options (chat.cpp), for the session to run.
 #pragma once
 
 #include <chrono>
@@ -26,6 +26,8 @@ inline const char* transport_kind_name(TransportKind k) {
   return "unknown";
 }
 
+// ChatSetup is the chat's configuration. The session updates |policy| when the transport's
+// message limit changes (IRC nick changes); the rest stays as chat.cpp set it.
 struct ChatSetup {
   std::string account;
   std::string protocol;

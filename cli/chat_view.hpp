@@ -15,6 +15,8 @@
 
 namespace otr::cli {
 
+// ChatView is one chat's output. It remembers only whether it has already said that a message
+// went out unencrypted.
 class ChatView {
  public:
   // ChatView writes to the streams |setup| names; it reads |setup| (which must outlive it) at
