@@ -1,6 +1,6 @@
 // otrchat chat: a private conversation with one peer over stdio, TCP or IRC. This file turns
-// the options into a connected Transport, an Identity and a ChatSetup; chat_session.cpp runs
-// the conversation.
+// the options into a connected Transport, an Identity and a ChatSetup; ChatSession
+// (chat_session.hpp) runs the conversation.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -144,7 +144,9 @@ class Chat final : public Command {
     if (chosen != 1) {
       throw CommandLineError("choose exactly one of --stdio, --listen, --connect, --irc");
     }
-    const std::string kind = stdio ? "stdio" : vm.count("irc") != 0 ? "irc" : "tcp";
+    const TransportKind kind = stdio                  ? TransportKind::Stdio
+                               : vm.count("irc") != 0 ? TransportKind::Irc
+                                                      : TransportKind::Tcp;
     std::optional<HostPort> where;
     if (vm.count("listen") != 0) {
       where = parse_host_port("--listen", vm["listen"].as<std::string>(), true, true);
@@ -156,10 +158,10 @@ class Chat final : public Command {
     ChatSetup setup;
     setup.account = vm.count("account") != 0 ? vm["account"].as<std::string>() : default_account();
     setup.protocol = vm["protocol"].as<std::string>();
-    if (kind == "irc" && vm.count("peer") == 0) {
+    if (kind == TransportKind::Irc && vm.count("peer") == 0) {
       throw CommandLineError("--irc needs --peer NICK, the nick to talk to");
     }
-    if (kind != "irc" && vm.count("nick") != 0) {
+    if (kind != TransportKind::Irc && vm.count("nick") != 0) {
       throw CommandLineError("--nick is for --irc");
     }
     setup.peer = vm.count("peer") != 0 ? vm["peer"].as<std::string>() : "peer";

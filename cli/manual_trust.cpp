@@ -40,7 +40,7 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
   const std::string account =
       vm.count("account") != 0 ? vm["account"].as<std::string>() : default_account();
   const std::string protocol = vm["protocol"].as<std::string>();
-  const std::string trust = verify ? "verified" : "";
+  const std::string trust = verify ? kManualTrust : "";
   const char* const outcome = verify ? "now verified" : "no longer verified";
   Files files(ctx.dir);
   TrustStore store = load_trust(files);

@@ -165,10 +165,10 @@ std::string trust_words(const std::string& trust) {
   if (trust.empty()) {
     return "not verified";
   }
-  if (trust == "smp") {
+  if (trust == kSmpTrust) {
     return "verified by SMP";
   }
-  if (trust == "verified") {
+  if (trust == kManualTrust) {
     return "verified";
   }
   return "verified (" + trust + ")";

@@ -65,6 +65,11 @@ void save_trust(const Files& files, TrustStore& store);
 // fingerprint_human writes them, or the fingerprint file's lowercase form).
 std::optional<Fingerprint> parse_fingerprint(std::string_view text);
 
+// kManualTrust is the trust string pidgin-otr writes for a fingerprint the person checked
+// themselves; libotr writes kSmpTrust after a successful SMP. Any non-empty string means trusted.
+inline constexpr const char* kManualTrust = "verified";
+inline constexpr const char* kSmpTrust = "smp";
+
 // trust_words describes a trust string for people: "verified", "verified by SMP", "not
 // verified".
 std::string trust_words(const std::string& trust);

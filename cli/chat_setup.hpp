@@ -1,0 +1,47 @@
+// chat_setup: what `otrchat chat` decided from its options (chat.cpp), for the session to run.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <ostream>
+#include <string>
+
+#include "otr/policy.hpp"
+
+namespace otr::cli {
+
+// TransportKind is the transport the person chose.
+enum class TransportKind { Stdio, Tcp, Irc };
+
+// transport_kind_name is "stdio", "tcp" or "irc", for messages and the "ready" JSON event.
+inline const char* transport_kind_name(TransportKind k) {
+  switch (k) {
+    case TransportKind::Stdio:
+      return "stdio";
+    case TransportKind::Tcp:
+      return "tcp";
+    case TransportKind::Irc:
+      return "irc";
+  }
+  return "unknown";
+}
+
+// ChatSetup is the chat's configuration. The session updates |policy| when the transport's
+// message limit changes (IRC nick changes); the rest stays as chat.cpp set it.
+struct ChatSetup {
+  std::string account;
+  std::string protocol;
+  std::string peer;                 // the peer's name in the trust store (IRC: its nick)
+  Policy policy;                    // max_message_size already set from the transport
+  std::size_t max_message_cap = 0;  // --max-message-size (0: none), reapplied on nick changes
+  TransportKind transport_kind = TransportKind::Stdio;
+  int input_fd = 0;                  // the person's lines
+  bool batch = false;                // input is not a terminal: see the README, "Batch mode"
+  std::chrono::seconds timeout{30};  // each /wait, and the wait for held messages at the end
+  bool start = false;                // /otr init right away
+  std::ostream* messages = nullptr;  // the peer's messages (nullptr: not shown)
+  std::ostream* status = nullptr;    // everything else for the person (nullptr: not shown)
+  std::ostream* json = nullptr;      // JSON lines (nullptr: none)
+};
+
+}  // namespace otr::cli
