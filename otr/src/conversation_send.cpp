@@ -26,10 +26,10 @@ std::string query_text(const Policy& p, const std::string& account) {
 
 }  // namespace
 
-void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out) {
+void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out, bool best_effort) {
   std::string armored = wire::armor(wire::encode_binary(m));
   if (m_policy.max_message_size == 0 || armored.size() <= m_policy.max_message_size) {
-    out.emplace_back(SendToPeer{std::move(armored)});
+    out.emplace_back(SendToPeer{std::move(armored), best_effort});
     return;
   }
   std::uint16_t version = std::visit([](const auto& x) { return x.header.version; }, m);
@@ -40,7 +40,7 @@ void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out) {
     return;
   }
   for (std::string& p : *pieces) {
-    out.emplace_back(SendToPeer{std::move(p)});
+    out.emplace_back(SendToPeer{std::move(p), best_effort});
   }
 }
 
@@ -103,7 +103,7 @@ void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& 
     h.receiver_tag = m_their_tag;
   }
   wire::DataMessage m = m_keys->seal(h, flags, plain.view(), *m_rng, extra_key, reveal_own_mac_key);
-  emit_wire(m, out);
+  emit_wire(m, out, /*best_effort=*/reveal_own_mac_key);
   m_last_sent = now;
   m_last_activity = now;
 }
