@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -14,7 +16,10 @@
 #include "chat_session.hpp"
 #include "command.hpp"
 #include "json.hpp"
+#include "otr/identity.hpp"
+#include "otr/keyfile.hpp"
 #include "otr/policy.hpp"
+#include "otr/transport/irc_line.hpp"
 #include "otr/rng.hpp"
 #include "otr/transport/irc_transport.hpp"
 #include "otr/transport/stdio_transport.hpp"
@@ -75,24 +80,33 @@ class Chat final : public Command {
     return "chat privately with one peer over a pipe, TCP or IRC";
   }
   std::string synopsis() const override {
-    return "(--stdio | --listen [HOST:]PORT | --connect HOST:PORT | --irc HOST:PORT --nick NICK) "
-           "[--peer NAME] [--account NAME] [--policy POLICY] [--start] [--input PATH] "
-           "[--json[=PATH]] [--timeout SECONDS]";
+    return "(--stdio | --listen [HOST:]PORT | --connect HOST:PORT | --irc HOST:PORT --peer NICK "
+           "[--nick NICK]) [--peer NAME] [--account NAME] [--policy POLICY] [--start] "
+           "[--input PATH] [--json[=PATH]] [--timeout SECONDS]";
   }
   std::string details() const override {
     return "Transports (choose one):\n"
            "  --stdio    the peer's messages are lines on stdin, ours go to stdout (join two\n"
            "             otrchats with pipes or FIFOs); your lines come from --input PATH or\n"
            "             the terminal, and everything for you is shown on stderr\n"
-           "  --listen   wait for one peer to connect over TCP (port 0 picks a free port;\n"
-           "             the address is printed)\n"
+           "  --listen   wait for a peer to connect over TCP (port 0 picks a free port;\n"
+           "             the address is printed); --max-peers N takes N at once (named\n"
+           "             --peer, then PEER-2, PEER-3, ...), --keep-listening waits for the\n"
+           "             next one after a peer leaves\n"
            "  --connect  connect to a peer that listens\n"
            "  --irc      connect to an IRC server as --nick and talk to the nick --peer in\n"
-           "             private messages (long OTR messages are split into fragments)\n"
+           "             private messages (long OTR messages are split into fragments); other\n"
+           "             nicks that write to you become peers too (/query NICK)\n"
            "Over TCP and IRC the peer's messages go to stdout and everything else to stderr.\n"
            "\n"
            "Type a line to send it; /help lists the commands (/otr init, /otr finish, /otr info,\n"
-           "/otr trust, /otr auth SECRET, /otr authq QUESTION SECRET, /quit, ...).\n"
+           "/otr trust, /otr auth SECRET, /otr authq QUESTION SECRET, /me, /query NICK, /peers,\n"
+           "/nick NICK, /quit, ...). At a terminal lines are edited with readline (arrows,\n"
+           "Ctrl-A/E/K/U/W, Up/Down and Ctrl-R for the history, kept per account); the prompt\n"
+           "shows the peer and the state, [bob private, verified].\n"
+           "\n"
+           "An account without a key gets one on its first chat (otrchat says so and shows the\n"
+           "new fingerprint).\n"
            "\n"
            "Batch mode: when your input is not a terminal (a pipe, or --input FILE), lines are\n"
            "read from it, with the script directives /wait private, /wait text SUBSTRING,\n"
@@ -133,7 +147,15 @@ class Chat final : public Command {
         "timeout", po::value<int>()->value_name("SECONDS")->default_value(30),
         "limit for each /wait and for held messages at the end of the input")(
         "max-message-size", po::value<std::size_t>()->value_name("BYTES"),
-        "split OTR messages into fragments of at most BYTES (default: the transport's limit)");
+        "split OTR messages into fragments of at most BYTES (default: the transport's limit)")(
+        "max-peers", po::value<int>()->value_name("N")->default_value(1),
+        "--listen: peers connected at once")(
+        "keep-listening", po::bool_switch(), "--listen: wait for the next peer after one leaves")(
+        "reconnect", po::bool_switch(),
+        "--irc: reconnect (with backoff) when the server goes away; always on at a terminal")(
+        "color", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
+        "colour warnings: auto (when stderr is a terminal and NO_COLOR is unset), always, never")(
+        "timestamps", po::bool_switch(), "show the time before each line");
   }
 
   int run(const po::variables_map& vm, Context& ctx) override {
@@ -163,6 +185,24 @@ class Chat final : public Command {
     }
     if (kind != TransportKind::Irc && vm.count("nick") != 0) {
       throw CommandLineError("--nick is for --irc");
+    }
+    if (kind == TransportKind::Irc && transport::is_channel_name(vm["peer"].as<std::string>())) {
+      throw CommandLineError("--peer " + vm["peer"].as<std::string>() +
+                             " is a channel; otrchat talks to one nick in private messages");
+    }
+    const int max_peers = vm["max-peers"].as<int>();
+    if (max_peers < 1 || max_peers > 64) {
+      throw CommandLineError("--max-peers: expected 1 to 64");
+    }
+    if (vm.count("listen") == 0 && (max_peers != 1 || vm["keep-listening"].as<bool>())) {
+      throw CommandLineError("--max-peers and --keep-listening are for --listen");
+    }
+    if (kind != TransportKind::Irc && vm["reconnect"].as<bool>()) {
+      throw CommandLineError("--reconnect is for --irc");
+    }
+    const std::string color = vm["color"].as<std::string>();
+    if (color != "auto" && color != "always" && color != "never") {
+      throw CommandLineError("--color: expected auto, always or never, got \"" + color + "\"");
     }
     setup.peer = vm.count("peer") != 0 ? vm["peer"].as<std::string>() : "peer";
     if (setup.peer.empty() || setup.account.empty()) {
@@ -211,6 +251,19 @@ class Chat final : public Command {
     }
     setup.input_fd = input_fd;
     setup.batch = ::isatty(input_fd) == 0;
+    setup.max_peers = static_cast<std::size_t>(max_peers);
+    setup.keep_listening = vm["keep-listening"].as<bool>();
+    setup.reconnect = vm["reconnect"].as<bool>() || (kind == TransportKind::Irc && !setup.batch);
+    setup.timestamps = vm["timestamps"].as<bool>();
+    // https://no-color.org: "when present and not an empty string, prevents the addition of ANSI
+    // color".
+    const char* no_color = std::getenv("NO_COLOR");
+    setup.color = color == "always" ||
+                  (color == "auto" && ::isatty(STDERR_FILENO) != 0 &&
+                   (no_color == nullptr || no_color[0] == '\0'));
+    // The line editor needs a terminal to draw on as well as one to read.
+    setup.line_editor = !setup.batch && LineEditor::available() &&
+                        (::isatty(STDERR_FILENO) != 0 || (!stdio && ::isatty(STDOUT_FILENO) != 0));
 
     // Where things are shown.
     std::ofstream json_file;
@@ -233,6 +286,7 @@ class Chat final : public Command {
       }
     }
     setup.json = json_stream;
+    setup.json_on_stderr = json_stream == &std::cerr;
     setup.messages = stdio ? &std::cerr : &std::cout;
     setup.status = &std::cerr;
     if (setup.messages == json_stream) {
@@ -242,68 +296,113 @@ class Chat final : public Command {
       setup.status = nullptr;
     }
 
-    // Our identity: fails fast (no key, a key file others may read) before any connection.
+    // Our identity: fails fast (a key file others may read, a directory we cannot use) before
+    // any connection. An account without a key gets one, as Pidgin and irssi-otr do.
     Files files(ctx.dir);
     GcryptRng rng;
-    Identity me = load_identity(files, setup.account, setup.protocol, rng);
-
-    // The transport.
-    std::unique_ptr<transport::Transport> link;
-    if (stdio) {
-      link = std::make_unique<transport::StdioTransport>(STDIN_FILENO, STDOUT_FILENO);
-    } else if (vm.count("listen") != 0) {
-      transport::TcpListener listener = transport::TcpTransport::listen(where->host, where->port);
-      if (setup.status != nullptr) {
-        *setup.status << "*** Listening on " << listener.address() << "; waiting for " << setup.peer
-                      << " to connect...\n"
-                      << std::flush;
+    std::vector<keyfile::AccountKey> keys = load_keys(files);
+    if (keyfile::find_private_key(keys, setup.account, setup.protocol) == nullptr) {
+      ensure_dir(files.dir);
+      std::cerr << "*** " << setup.account << " has no key yet (" << files.private_keys.string()
+                << "): generating a 1024-bit DSA key, a second or so...\n"
+                << std::flush;
+      keys.push_back(
+          keyfile::AccountKey{setup.account, setup.protocol, PrivateKey::generate()});
+      Status saved = keyfile::save_private_keys(files.private_keys, keys);
+      if (!saved) {
+        throw Failure(saved.error().message);
       }
+      std::cerr << "*** New key saved. Your fingerprint (" << setup.account << ", "
+                << setup.protocol << "): " << fingerprint_human(keys.back().key.fingerprint())
+                << "\n"
+                << std::flush;
       if (json_stream != nullptr) {
-        *json_stream << event_json("listening")
-                            .str("address", listener.address())
-                            .num("port", listener.port())
+        *json_stream << event_json("new_key")
+                            .str("account", setup.account)
+                            .str("fingerprint", fingerprint_hex(keys.back().key.fingerprint()))
                             .done()
                      << "\n"
                      << std::flush;
       }
-      std::optional<std::chrono::milliseconds> wait;
-      if (setup.batch) {
-        wait = std::chrono::milliseconds(setup.timeout);
+    }
+    Identity me = load_identity(files, setup.account, setup.protocol, rng);
+    std::vector<std::string> problems;
+    (void)load_trust(files, &problems);
+    for (const std::string& p : problems) {
+      std::cerr << "*** Warning: " << p << ".\n";
+    }
+    if (setup.line_editor) {
+      std::string safe;
+      for (char c : setup.account) {
+        safe.push_back(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+                               c == '.'
+                           ? c
+                           : '_');
       }
-      link = listener.accept(wait);
-      if (!link) {
-        throw Failure("nobody connected to " + listener.address() + " within " +
-                      std::to_string(timeout) + " s");
-      }
+      setup.history = files.dir / ("history." + safe);
+    }
+
+    // The transport.
+    std::unique_ptr<transport::Transport> link;
+    std::optional<transport::TcpListener> listener;
+    transport::IrcTransport* irc = nullptr;
+    if (stdio) {
+      link = std::make_unique<transport::StdioTransport>(STDIN_FILENO, STDOUT_FILENO);
+    } else if (vm.count("listen") != 0) {
+      // The session accepts the peer: meanwhile /quit works and nothing typed is queued.
+      listener.emplace(transport::TcpTransport::listen(where->host, where->port));
       if (setup.status != nullptr) {
-        *setup.status << "*** " << static_cast<transport::TcpTransport&>(*link).peer_address()
-                      << " connected.\n"
+        *setup.status << "*** Listening on " << listener->address() << "; waiting for "
+                      << setup.peer << " to connect...\n"
                       << std::flush;
+      }
+      if (json_stream != nullptr) {
+        *json_stream << event_json("listening")
+                            .str("address", listener->address())
+                            .num("port", listener->port())
+                            .done()
+                     << "\n"
+                     << std::flush;
       }
     } else if (vm.count("connect") != 0) {
       link = transport::TcpTransport::connect(where->host, where->port);
     } else {
-      transport::IrcOptions irc;
-      irc.host = where->host;
-      irc.port = where->port;
-      irc.nick = vm.count("nick") != 0 ? vm["nick"].as<std::string>() : setup.account;
-      irc.peer = setup.peer;
+      transport::IrcOptions options;
+      options.host = where->host;
+      options.port = where->port;
+      options.nick = vm.count("nick") != 0 ? vm["nick"].as<std::string>() : setup.account;
+      options.peer = setup.peer;
+      options.accept_any_nick = true;
+      options.deliver_actions = true;
+      setup.nick = options.nick;
       try {
-        link = transport::IrcTransport::connect(irc);
+        std::unique_ptr<transport::IrcTransport> t = transport::IrcTransport::connect(options);
+        irc = t.get();
+        link = std::move(t);
       } catch (const std::invalid_argument& e) {
         throw CommandLineError(e.what());
       }
     }
 
-    // OTR fragments its messages to fit the transport.
-    policy->max_message_size = link->max_message_size();
+    // OTR fragments its messages to fit the transport (TCP: the default line limit).
+    policy->max_message_size =
+        link ? link->max_message_size() : transport::StreamOptions{}.max_line_bytes / 2;
     if (cap != 0 && (policy->max_message_size == 0 || cap < policy->max_message_size)) {
       policy->max_message_size = cap;
     }
     setup.policy = *policy;
     setup.max_message_cap = cap;
     setup.transport_kind = kind;
-    ChatSession session(std::move(setup), files, std::move(me), *link, rng);
+    ChatSession session(std::move(setup), files, std::move(me), rng);
+    if (link) {
+      Link l;
+      l.irc = irc;
+      l.transport = std::move(link);
+      session.add_link(std::move(l));
+    }
+    if (listener) {
+      session.listen_on(std::move(*listener));
+    }
     int status = session.run();
     if (input_fd != STDIN_FILENO) {
       ::close(input_fd);

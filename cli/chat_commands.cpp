@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "chat_session.hpp"
+#include "command.hpp"
 #include "otr/identity.hpp"
 #include "otr/keyfile.hpp"
 
@@ -34,19 +35,37 @@ void ChatSession::process_input(TimePoint now) {
   }
 }
 
-bool ChatSession::is_private() {
-  Conversation* c = m_account->find(m_setup.peer);
+bool ChatSession::is_private(const std::string& peer) {
+  Conversation* c = m_account->find(peer);
   return c != nullptr && c->msg_state() == MsgState::Encrypted;
 }
 
-bool ChatSession::awaiting_smp_secret() {
-  Conversation* c = m_account->find(m_setup.peer);
+bool ChatSession::awaiting_smp_secret(const std::string& peer) {
+  Conversation* c = m_account->find(peer);
   return c != nullptr && c->awaiting_smp_secret();
+}
+
+std::size_t ChatSession::held_total() const {
+  std::size_t n = 0;
+  for (const std::string& p : m_peers) {
+    n += held(p);
+  }
+  return n;
 }
 
 void ChatSession::execute(const InputLine& line, TimePoint now) {
   using K = InputLine::Kind;
-  const std::string& peer = m_setup.peer;
+  const std::string peer = m_current;
+  // Commands that talk to the peer need a connection; without one nothing is queued that might
+  // later go out in the clear.
+  const bool needs_peer = line.kind == K::Init || line.kind == K::Auth ||
+                          line.kind == K::AuthQ || line.kind == K::AuthAbort ||
+                          line.kind == K::Release;
+  if (needs_peer && !connected()) {
+    m_view.status("Not done: " + (m_listener ? "nobody has connected yet."
+                                             : std::string("the connection is closed.")));
+    return;
+  }
   switch (line.kind) {
     case K::Empty:
       return;
@@ -71,7 +90,8 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
         m_view.status("There is no private conversation with " + peer + " to end.");
         return;
       }
-      end_private(now);
+      m_ended_by_us.push_back(peer);
+      end_private(peer, now);
       return;
     }
     case K::Info:
@@ -83,14 +103,14 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     case K::Release:
       m_view.command("release");
-      if (held() == 0) {
+      if (held(peer) == 0) {
         m_view.status("No messages are held for " + peer + ".");
         return;
       }
       apply(m_account->release_held(peer, now));
       return;
     case K::Auth:
-      if (awaiting_smp_secret()) {
+      if (awaiting_smp_secret(peer)) {
         m_view.command("auth_respond");
         m_view.status("Answering " + peer + "'s verification request with your secret...");
         apply(m_account->smp_respond(peer, line.secret, now));
@@ -106,10 +126,16 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
                     "\"; they must answer with the same secret...");
       apply(m_account->smp_start(peer, line.secret, line.question, now));
       return;
-    case K::AuthAbort:
+    case K::AuthAbort: {
       m_view.command("authabort");
+      Conversation* c = m_account->find(peer);
+      if (c == nullptr || !c->smp_in_progress()) {
+        m_view.status("No verification with " + peer + " is running; there is nothing to abort.");
+        return;
+      }
       apply(m_account->smp_abort(peer, now));
       return;
+    }
     case K::Genkey:
       generate_key();
       return;
@@ -120,12 +146,25 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       m_view.command("quit");
       m_input_eof = true;
       m_lines.clear();
-      if (!m_setup.batch) {
-        if (held() > 0) {
-          m_view.status(std::to_string(held()) + " held message(s) were not sent.");
+      if (!m_setup.batch || !connected()) {
+        if (held_total() > 0) {
+          m_view.status(std::to_string(held_total()) + " held message(s) were not sent.");
         }
         succeed();
       }
+      return;
+    case K::Me:
+      // irssi-otr sends /me as a CTCP ACTION inside the private conversation.
+      send_text("\x01" "ACTION " + line.text + "\x01", now);
+      return;
+    case K::Query:
+      query(line.text);
+      return;
+    case K::Peers:
+      show_peers();
+      return;
+    case K::Nick:
+      change_nick(line.text);
       return;
     case K::WaitPrivate:
     case K::WaitText:
@@ -142,71 +181,167 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
 }
 
 void ChatSession::send_text(const std::string& text, TimePoint now) {
-  if (m_transport.closed()) {
+  const std::string peer = m_current;
+  Link* link = link_for(peer);
+  if (link == nullptr || link->transport->closed()) {
+    if (m_reconnect_at) {
+      // The IRC server is away: the line waits for the reconnection, nothing goes meanwhile.
+      m_offline.emplace_back(peer, text);
+      m_view.status("Held until the connection to the IRC server is back.");
+      return;
+    }
+    if (!m_ever_connected && m_listener) {
+      m_view.status("Not sent: nobody has connected yet (waiting on " + m_listener->address() +
+                    "); nothing was queued.");
+      return;
+    }
     if (m_setup.batch) {
-      fail("input line " + std::to_string(m_line_number) + " not sent: the peer has left");
+      fail("input line " + std::to_string(m_line_number) + " not sent: " + gone_reason());
     } else {
-      m_view.status("Not sent: the peer has left.");
+      m_view.status("Not sent: " + (link == nullptr && connected()
+                                        ? peer + " is not connected (/peers lists who is)."
+                                        : gone_reason() + "."));
     }
     return;
   }
-  Events events = m_account->send(m_setup.peer, text, now);
+  Events events = m_account->send(peer, text, now);
   // The line's fate is reported before the actions that carry it out.
-  m_view.sent(text, send_mode(events));
+  const bool ended_by_us =
+      std::find(m_ended_by_us.begin(), m_ended_by_us.end(), peer) != m_ended_by_us.end();
+  m_view.sent(peer, text, send_mode(events), ended_by_us);
   apply(std::move(events));
 }
 
-void ChatSession::end_private(TimePoint now) {
-  std::vector<std::uint32_t> tags = m_account->instances(m_setup.peer);
+void ChatSession::end_private(const std::string& peer, TimePoint now) {
+  std::vector<std::uint32_t> tags = m_account->instances(peer);
   tags.push_back(kMasterInstance);
+  Link* link = link_for(peer);
+  const bool reachable = link != nullptr && !link->transport->closed();
   for (std::uint32_t tag : tags) {
-    Conversation* c = m_account->find(m_setup.peer, tag);
+    Conversation* c = m_account->find(peer, tag);
     if (c != nullptr && c->msg_state() != MsgState::Plaintext) {
-      apply(m_account->end(m_setup.peer, now, tag));
+      Events events = m_account->end(peer, now, tag);
+      if (reachable) {
+        apply(std::move(events));
+      }
+      // Unreachable (the server is gone): nothing was sent and no key was published, so there
+      // is nothing to report.
     }
   }
 }
 
+void ChatSession::end_all_private(TimePoint now) {
+  for (const std::string& peer : m_peers) {
+    end_private(peer, now);
+  }
+}
+
+void ChatSession::query(const std::string& peer) {
+  if (peer == m_current) {
+    m_view.status("You are talking to " + peer + " already.");
+    return;
+  }
+  bool irc = false;
+  for (const Link& l : m_links) {
+    irc = irc || l.irc != nullptr;
+  }
+  if (!irc && link_for(peer) == nullptr) {
+    m_view.status(peer + " is not connected; /peers lists who is.");
+    return;
+  }
+  if (irc && (peer.empty() || peer.front() == '#' || peer.front() == '&' ||
+              peer.find_first_of(" ,*?!@") != std::string::npos)) {
+    m_view.status("\"" + printable(peer) + "\" is not a nick (otrchat talks to nicks, not channels).");
+    return;
+  }
+  add_peer(peer);
+  m_current = peer;
+  m_view.json(event_json("query").str("peer", peer));
+  Conversation* c = m_account->find(peer);
+  m_view.status("Now talking to " + peer + " (" +
+                (c != nullptr && c->msg_state() == MsgState::Encrypted ? "private"
+                 : c != nullptr && c->msg_state() == MsgState::Finished
+                     ? "finished: /otr init starts again"
+                     : "not private: /otr init starts it") +
+                ").");
+}
+
+void ChatSession::show_peers() {
+  for (const std::string& p : m_peers) {
+    Conversation* c = m_account->find(p);
+    const MsgState state = c == nullptr ? MsgState::Plaintext : c->msg_state();
+    std::optional<std::string> trust;
+    if (c != nullptr && c->session()) {
+      trust = m_account->trust().find(p, m_setup.account, m_setup.protocol,
+                                      c->session()->their_fingerprint);
+    }
+    Link* l = link_for(p);
+    const bool online = l != nullptr && !l->transport->closed();
+    m_view.peer_line(p, p == m_current, state, trust.has_value() && !trust->empty(), online,
+                     held(p), l != nullptr ? l->address : std::string());
+  }
+}
+
+void ChatSession::change_nick(const std::string& nick) {
+  for (Link& l : m_links) {
+    if (l.irc == nullptr) {
+      continue;
+    }
+    try {
+      l.irc->change_nick(nick);
+      m_setup.nick = nick;
+      m_view.status("Asking the server for the nick " + nick + "...");
+    } catch (const std::exception& e) {
+      m_view.status(std::string("Nick not changed: ") + e.what());
+    }
+    return;
+  }
+  m_view.status("/nick is for IRC chats.");
+}
+
 void ChatSession::show_info() {
-  Conversation* c = m_account->find(m_setup.peer);
+  Conversation* c = m_account->find(m_current);
   const MsgState state = c == nullptr ? MsgState::Plaintext : c->msg_state();
   std::optional<SessionInfo> s = c == nullptr ? std::nullopt : c->session();
   std::optional<std::string> trust;
   if (s) {
-    trust = m_account->trust().find(m_setup.peer, m_setup.account, m_setup.protocol,
+    trust = m_account->trust().find(m_current, m_setup.account, m_setup.protocol,
                                     s->their_fingerprint);
   }
-  m_view.info(m_account->identity(), state, s, trust, c != nullptr && c->smp_in_progress());
+  m_view.info(m_current, m_account->identity(), state, s, trust,
+              c != nullptr && c->smp_in_progress());
 }
 
 void ChatSession::set_manual_trust(bool verified, TimePoint now) {
-  Conversation* c = m_account->find(m_setup.peer);
+  const std::string peer = m_current;
+  Conversation* c = m_account->find(peer);
   std::optional<SessionInfo> s = c == nullptr ? std::nullopt : c->session();
   if (!s) {
-    m_view.status("No private conversation with " + m_setup.peer + " yet, so no fingerprint to " +
+    m_view.status("No private conversation with " + peer + " yet, so no fingerprint to " +
                   (verified ? "trust." : "distrust."));
     return;
   }
-  m_account->trust().set_trust(m_setup.peer, m_setup.account, m_setup.protocol,
-                               s->their_fingerprint, verified ? kManualTrust : "");
+  m_account->trust().set_trust(peer, m_setup.account, m_setup.protocol, s->their_fingerprint,
+                               verified ? kManualTrust : "");
   save_trust_if_dirty();
-  m_view.trust_changed(s->their_fingerprint, verified);
-  if (verified && c->msg_state() == MsgState::Encrypted && held() > 0) {
+  m_view.trust_changed(peer, s->their_fingerprint, verified);
+  if (verified && c->msg_state() == MsgState::Encrypted && held(peer) > 0) {
     // The messages held for this key can go now.
-    apply(m_account->release_held(m_setup.peer, now));
+    apply(m_account->release_held(peer, now));
   }
 }
 
 void ChatSession::generate_key() {
-  std::vector<std::uint32_t> tags = m_account->instances(m_setup.peer);
-  tags.push_back(kMasterInstance);
-  for (std::uint32_t tag : tags) {
-    Conversation* c = m_account->find(m_setup.peer, tag);
-    if (c != nullptr && c->msg_state() == MsgState::Encrypted) {
-      m_view.status(
-          "End the private conversation first (/otr finish); a new key is used from the "
-          "next one.");
-      return;
+  for (const std::string& peer : m_peers) {
+    std::vector<std::uint32_t> tags = m_account->instances(peer);
+    tags.push_back(kMasterInstance);
+    for (std::uint32_t tag : tags) {
+      Conversation* c = m_account->find(peer, tag);
+      if (c != nullptr && c->msg_state() == MsgState::Encrypted) {
+        m_view.status("End the private conversation with " + peer +
+                      " first (/otr finish); a new key is used from the next one.");
+        return;
+      }
     }
   }
   m_view.status("Generating a new 1024-bit DSA key for " + m_setup.account +

@@ -18,6 +18,9 @@ const char* const kInChatHelp =
     "                            or one word\n"
     "  /otr authabort            abort the verification\n"
     "  /otr genkey               generate a new key (outside a private conversation)\n"
+    "  /me ACTION                send an action (\"* you waves\"), encrypted like any line\n"
+    "  /query NICK               talk to NICK from now on; /peers lists your peers\n"
+    "  /nick NICK                IRC: change your nick\n"
     "  /wait private | /wait text SUBSTRING | /wait finished | /wait smp | /wait auth |\n"
     "  /sleep MS\n"
     "                            script directives: pause the input until then\n"
@@ -213,6 +216,27 @@ InputLine parse_input_line(std::string_view line) {
   }
   if (cmd == "/help") {
     return make(K::Help);
+  }
+  if (cmd == "/me") {
+    if (rest.empty()) {
+      return bad("usage: /me ACTION");
+    }
+    InputLine l = make(K::Me);
+    l.text = std::string(rest);
+    return l;
+  }
+  if (cmd == "/query" || cmd == "/nick") {
+    std::string_view more;
+    std::string_view nick = split_word(rest, more);
+    if (nick.empty() || !more.empty()) {
+      return bad("usage: " + std::string(cmd) + " NICK");
+    }
+    InputLine l = make(cmd == "/query" ? K::Query : K::Nick);
+    l.text = std::string(nick);
+    return l;
+  }
+  if (cmd == "/peers") {
+    return rest.empty() ? make(K::Peers) : bad("/peers takes no arguments");
   }
   return bad("unknown command " + std::string(cmd) + " (type /help; to send a line starting " +
              "with /, type it twice: /" + std::string(cmd) + ")");

@@ -12,8 +12,12 @@
 //                         is the rest of the line
 //   /otr authabort        abort SMP
 //   /otr genkey           generate a new key for the account
+//   /me ACTION            send "* you ACTION" (a CTCP ACTION, encrypted like any line)
+//   /query NICK           talk to NICK from now on (IRC: any nick; TCP: a connected peer)
+//   /peers                the peers of this chat and the state of each conversation
+//   /nick NICK            IRC: change our nick
 //   /help                 list these
-//   /quit                 end the private conversation and leave
+//   /quit                 end the private conversations and leave
 // Script directives (mostly for batch mode; they also work at a terminal):
 //   /wait private         until the conversation is encrypted
 //   /wait text SUBSTRING  until a message containing SUBSTRING has arrived (each /wait text
@@ -45,6 +49,10 @@ struct InputLine {
     Genkey,
     Help,
     Quit,
+    Me,
+    Query,
+    Peers,
+    Nick,
     WaitPrivate,
     WaitText,
     WaitFinished,
@@ -54,7 +62,8 @@ struct InputLine {
     Bad,  // a mistake: |text| says what is wrong; nothing is sent
   };
   Kind kind = Kind::Empty;
-  std::string text;      // Text: the message; WaitText: the substring; Bad: the complaint
+  std::string text;      // Text, Me: the message; WaitText: the substring; Query, Nick: the
+                         // nick; Bad: the complaint
   std::string question;  // AuthQ
   std::string secret;    // Auth, AuthQ: never log or echo it
   long ms = 0;           // Sleep

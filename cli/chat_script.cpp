@@ -115,14 +115,17 @@ void ChatScript::on_smp(const SmpUpdate& u) {
 
 // --- the session: waits and ending ---
 
+// The batch rules below name one peer: the current one (--peer, unless a /query changed it).
+
 void ChatSession::check_wait(TimePoint now) {
   if (!m_script.waiting() || m_exit) {
     return;
   }
-  if (m_script.satisfied(is_private(), awaiting_smp_secret()) || m_script.sleeping()) {
+  if (m_script.satisfied(is_private(m_current), awaiting_smp_secret(m_current)) ||
+      m_script.sleeping()) {
     return;
   }
-  if (m_transport.closed()) {
+  if (m_ever_connected && !connected() && !m_reconnect_at && !m_listener) {
     fail(gone_reason() + " while the input waited for " + m_script.name());
     return;
   }
@@ -133,33 +136,34 @@ void ChatSession::check_wait(TimePoint now) {
 }
 
 void ChatSession::check_end_of_input(TimePoint now) {
+  const std::size_t waiting = held_total();
   if (!m_flush_deadline) {
     m_flush_deadline = now + m_setup.timeout;
-    if (held() > 0) {
+    if (waiting > 0) {
       m_view.status("Input done; waiting up to " + std::to_string(m_setup.timeout.count()) +
-                    " s for " + std::to_string(held()) +
+                    " s for " + std::to_string(waiting) +
                     " held message(s) to go out once the conversation is private.");
     }
   }
-  if (held() == 0) {
+  if (waiting == 0 && m_offline.empty()) {
     succeed();
     return;
   }
-  if (is_private()) {
+  if (waiting > 0 && is_private(m_current)) {
     // Private, yet held: they wait for the person to accept the peer's new key, and the input
     // has ended.
-    fail(std::to_string(held()) + " message(s) never sent: " + m_setup.peer +
+    fail(std::to_string(waiting) + " message(s) never sent: " + m_current +
          "'s key is new or changed and was not accepted (/otr trust or /otr release)");
     return;
   }
-  if (m_transport.closed()) {
-    fail(std::to_string(held()) + " message(s) never sent: " + gone_reason() +
-         " before the conversation became private");
+  if (!connected() && !m_reconnect_at) {
+    fail(std::to_string(waiting + m_offline.size()) + " message(s) never sent: " +
+         gone_reason() + " before the conversation became private");
     return;
   }
   if (now >= *m_flush_deadline) {
     fail("timed out after " + std::to_string(m_setup.timeout.count()) +
-         " s: " + std::to_string(held()) +
+         " s: " + std::to_string(waiting + m_offline.size()) +
          " message(s) held and never sent, because the conversation never became private "
          "(is the peer running OTR?)");
   }
@@ -169,16 +173,11 @@ std::string ChatSession::gone_reason() const {
   if (m_setup.transport_kind == TransportKind::Irc) {
     return "the IRC server closed the connection (" + m_closed_text + ")";
   }
-  return "the peer left";
+  return m_peers.size() > 1 ? "the peers left" : "the peer left";
 }
 
-void ChatSession::on_transport_closed() {
-  if (m_setup.transport_kind == TransportKind::Irc) {
-    fail(gone_reason());
-    return;
-  }
+void ChatSession::on_all_gone() {
   if (!m_setup.batch) {
-    m_view.status(m_setup.peer + " has left.");
     m_finishing = true;
     m_exit = 0;
     return;

@@ -1,13 +1,16 @@
 // The chat loop. One thread, one poll():
 //
-//   signal pipe      SIGINT/SIGTERM: leave as /quit does
-//   transport        messages from the peer -> Account::receive -> actions
-//   person's input   lines -> commands or Account::send (only while no /wait or /sleep blocks)
+//   signal pipe      SIGINT/SIGTERM: leave as /quit does; SIGWINCH: the terminal was resized
+//   person's input   keys (LineEditor) or lines -> commands or Account::send (only while no
+//                    /wait or /sleep blocks; in batch mode only once a peer is connected)
+//   listener         --listen: a peer connects (up to --max-peers at once)
+//   links            messages from the peers -> Account::receive -> actions
 //   timeout          the earliest of the engine's next_deadline() (then tick()), the current
-//                    /wait or /sleep, and the end-of-input wait for held messages
+//                    /wait or /sleep, the end-of-input wait for held messages, the batch wait
+//                    for the first peer and the next IRC reconnection attempt
 //
-// Every action is applied in order: SendToPeer goes to the transport, the rest to the ChatView
-// (and the ChatScript, for what a /wait may look for).
+// Every action is applied in order: SendToPeer goes to the link that reaches the peer, the rest
+// to the ChatView (and the ChatScript, for what a /wait may look for).
 #include "chat_session.hpp"
 
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <utility>
 
 #include "command.hpp"
@@ -43,13 +47,16 @@ int ms_until(Clock::time_point when, Clock::time_point now) {
   return static_cast<int>(std::min<long long>(ms, 24LL * 3600 * 1000));
 }
 
+// A message split into at least this many IRC lines is sent with progress reports: servers let
+// a few lines a second through, so it takes a while.
+constexpr std::size_t kProgressPieces = 8;
+constexpr std::chrono::seconds kMaxBackoff{60};
+
 }  // namespace
 
-ChatSession::ChatSession(ChatSetup setup, Files files, Identity me, transport::Transport& transport,
-                         Rng& rng)
+ChatSession::ChatSession(ChatSetup setup, Files files, Identity me, Rng& rng)
     : m_setup(std::move(setup)),
       m_files(std::move(files)),
-      m_transport(transport),
       m_rng(rng),
       m_account(std::make_unique<Account>(std::move(me), m_setup.protocol, m_setup.policy, rng)) {
   m_account->trust() = load_trust(m_files);
@@ -63,6 +70,18 @@ ChatSession::~ChatSession() {
   }
 }
 
+void ChatSession::add_link(Link link) {
+  m_ever_connected = true;
+  if (link.peer.empty() && link.irc == nullptr) {
+    link.peer = m_setup.peer;
+  }
+  m_links.push_back(std::move(link));
+}
+
+void ChatSession::listen_on(transport::TcpListener listener) {
+  m_listener.emplace(std::move(listener));
+}
+
 // --- the loop ---
 
 int ChatSession::run() {
@@ -74,94 +93,367 @@ int ChatSession::run() {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   struct sigaction old_int {
-  }, old_term{};
+  }, old_term{}, old_winch{};
   ::sigaction(SIGINT, &sa, &old_int);
   ::sigaction(SIGTERM, &sa, &old_term);
+  ::sigaction(SIGWINCH, &sa, &old_winch);
 
-  m_view.ready(m_account->identity());
-  handle_transport_events();
-  if (m_setup.start) {
-    execute(parse_input_line("/otr init"), Clock::now());
+  if (m_setup.line_editor) {
+    // At a terminal the prompt stays at the bottom: whatever is shown goes above it.
+    const bool out_tty = ::isatty(STDOUT_FILENO) != 0;
+    const bool err_tty = ::isatty(STDERR_FILENO) != 0;
+    m_editor = std::make_unique<LineEditor>(m_setup.input_fd, err_tty ? STDERR_FILENO : STDOUT_FILENO,
+                                            m_setup.history);
+    m_out_stream = std::make_unique<EditorStream>(STDOUT_FILENO);
+    m_err_stream = std::make_unique<EditorStream>(STDERR_FILENO);
+    if (out_tty) {
+      m_out_stream->set_editor(m_editor.get());
+    }
+    if (err_tty) {
+      m_err_stream->set_editor(m_editor.get());
+    }
+    const auto route = [&](std::ostream*& s) {
+      if (s == &std::cout) {
+        s = m_out_stream.get();
+      } else if (s == &std::cerr) {
+        s = m_err_stream.get();
+      }
+    };
+    route(m_setup.messages);
+    route(m_setup.status);
+    route(m_setup.json);
   }
 
-  while (!m_exit) {
-    TimePoint now = Clock::now();
-    if (std::optional<TimePoint> d = m_account->next_deadline(); d && *d <= now) {
-      apply(m_account->tick(now));
-    }
-    check_wait(now);
-    process_input(now);
-    if (m_exit) {
-      break;
-    }
-    if (m_transport.closed()) {
-      on_transport_closed();
-      if (m_exit) {
-        break;
-      }
-    }
-    if (m_input_eof && m_lines.empty() && !m_script.waiting()) {
-      check_end_of_input(now);
-      if (m_exit) {
-        break;
-      }
-    }
+  m_current = m_setup.peer;
+  add_peer(m_setup.peer);
+  m_view.ready(m_account->identity());
+  for (Link& l : m_links) {
+    handle_transport_events(l);
+  }
+  if (m_listener && m_links.empty() && m_setup.batch) {
+    m_listen_deadline = Clock::now() + m_setup.timeout;
+  }
+  if (m_setup.start && connected()) {
+    execute(parse_input_line("/otr init"), Clock::now());
+  }
+  update_prompt();
 
-    // Wait for something to happen.
-    pollfd fds[3];
-    fds[0] = {m_signal_pipe[0], POLLIN, 0};
-    fds[1] = {m_transport.closed() ? -1 : m_transport.native_handle(), POLLIN, 0};
-    const bool want_input = !m_input_eof && m_lines.empty() && !m_script.waiting();
-    fds[2] = {want_input ? m_setup.input_fd : -1, POLLIN, 0};
-    std::optional<TimePoint> wake = m_account->next_deadline();
-    const auto sooner = [&](TimePoint t) { wake = wake ? std::min(*wake, t) : t; };
-    if (m_script.waiting()) {
-      sooner(m_script.deadline());
-    }
-    if (m_flush_deadline && m_input_eof && m_lines.empty()) {
-      sooner(*m_flush_deadline);
-    }
-    const int timeout = wake ? ms_until(*wake, now) : -1;
-    if (::poll(fds, 3, timeout) < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      fail(std::string("poll: ") + std::strerror(errno));
-      break;
-    }
-    if (fds[0].revents != 0) {
-      char sig = 0;
-      [[maybe_unused]] ssize_t n = ::read(m_signal_pipe[0], &sig, 1);
-      m_view.status("Interrupted: leaving.");
-      if (m_setup.batch) {
-        fail("interrupted by a signal");
-      } else {
-        succeed();
-      }
-      break;
-    }
-    if (fds[1].revents != 0) {
-      for (std::string& message : m_transport.read_available()) {
-        apply(m_account->receive(m_setup.peer, message, Clock::now()));
-        if (m_exit) {
-          break;
-        }
-      }
-      handle_transport_events();
-    }
-    if (fds[2].revents != 0) {
-      read_input();
-    }
+  while (!m_exit) {
+    poll_once();
+    update_prompt();
   }
 
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
-  m_transport.close();
+  ::sigaction(SIGWINCH, &old_winch, nullptr);
+  for (Link& l : m_links) {
+    l.transport->close();
+  }
+  m_listener.reset();
   m_view.json(event_json("exit").num("status", *m_exit));
+  if (m_editor) {
+    m_out_stream->set_editor(nullptr);
+    m_err_stream->set_editor(nullptr);
+    m_editor.reset();
+  }
   return *m_exit;
 }
 
+void ChatSession::poll_once() {
+  TimePoint now = Clock::now();
+  if (std::optional<TimePoint> d = m_account->next_deadline(); d && *d <= now) {
+    apply(m_account->tick(now));
+  }
+  check_wait(now);
+  process_input(now);
+  if (m_exit) {
+    return;
+  }
+  for (std::size_t i = 0; i < m_links.size() && !m_exit; ++i) {
+    if (m_links[i].transport->closed() && !m_links[i].reported_closed) {
+      on_link_closed(m_links[i]);
+    }
+  }
+  // A peer that left is forgotten with its connection; an IRC link waits to reconnect.
+  std::erase_if(m_links,
+                [](const Link& l) { return l.irc == nullptr && l.transport->closed(); });
+  if (m_exit) {
+    return;
+  }
+  if (m_input_eof && m_lines.empty() && !m_script.waiting()) {
+    check_end_of_input(now);
+    if (m_exit) {
+      return;
+    }
+  }
+  if (m_listen_deadline && now >= *m_listen_deadline && m_links.empty()) {
+    fail("nobody connected to " + m_listener->address() + " within " +
+         std::to_string(m_setup.timeout.count()) + " s");
+    return;
+  }
+  if (m_reconnect_at && now >= *m_reconnect_at) {
+    reconnect_irc();
+    return;
+  }
+
+  update_prompt();  // before waiting: the state may have changed since the last wake-up
+  std::size_t open_tcp = 0;
+  for (const Link& l : m_links) {
+    open_tcp += l.irc == nullptr && !l.transport->closed() ? 1 : 0;
+  }
+  const bool accepting = m_listener.has_value() && open_tcp < m_setup.max_peers;
+  const bool want_input = !m_input_eof && m_lines.empty() && !m_script.waiting() &&
+                          (!m_setup.batch || connected() || !m_listener);
+  std::vector<pollfd> fds;
+  fds.push_back({m_signal_pipe[0], POLLIN, 0});
+  fds.push_back({want_input ? m_setup.input_fd : -1, POLLIN, 0});
+  fds.push_back({accepting ? m_listener->native_handle() : -1, POLLIN, 0});
+  for (const Link& l : m_links) {
+    fds.push_back({l.transport->closed() ? -1 : l.transport->native_handle(), POLLIN, 0});
+  }
+  std::optional<TimePoint> wake = m_account->next_deadline();
+  const auto sooner = [&](TimePoint t) { wake = wake ? std::min(*wake, t) : t; };
+  if (m_script.waiting()) {
+    sooner(m_script.deadline());
+  }
+  if (m_flush_deadline && m_input_eof && m_lines.empty()) {
+    sooner(*m_flush_deadline);
+  }
+  if (m_listen_deadline) {
+    sooner(*m_listen_deadline);
+  }
+  if (m_reconnect_at) {
+    sooner(*m_reconnect_at);
+  }
+  const int timeout = wake ? ms_until(*wake, now) : -1;
+  if (::poll(fds.data(), fds.size(), timeout) < 0) {
+    if (errno != EINTR) {
+      fail(std::string("poll: ") + std::strerror(errno));
+    }
+    return;
+  }
+  if (fds[0].revents != 0) {
+    char sig = 0;
+    [[maybe_unused]] ssize_t n = ::read(m_signal_pipe[0], &sig, 1);
+    if (sig == SIGWINCH) {
+      if (m_editor) {
+        m_editor->resize();
+      }
+      return;
+    }
+    m_view.status("Interrupted: leaving.");
+    if (m_setup.batch) {
+      fail("interrupted by a signal");
+    } else {
+      succeed();
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < m_links.size() && !m_exit; ++i) {
+    if (fds[3 + i].revents != 0) {
+      read_link(m_links[i]);
+    }
+  }
+  if (!m_exit && fds[1].revents != 0) {
+    read_input();
+  }
+  if (!m_exit && fds[2].revents != 0) {
+    accept_peer();
+  }
+}
+
+// --- links ---
+
+bool ChatSession::connected() const {
+  return std::any_of(m_links.begin(), m_links.end(),
+                     [](const Link& l) { return !l.transport->closed(); });
+}
+
+Link* ChatSession::link_for(const std::string& peer) {
+  for (Link& l : m_links) {
+    if (l.irc != nullptr || l.peer == peer) {
+      return &l;
+    }
+  }
+  return nullptr;
+}
+
+void ChatSession::add_peer(const std::string& peer) {
+  if (std::find(m_peers.begin(), m_peers.end(), peer) == m_peers.end()) {
+    m_peers.push_back(peer);
+  }
+}
+
+void ChatSession::accept_peer() {
+  std::unique_ptr<transport::TcpTransport> t = m_listener->accept(std::chrono::milliseconds(0));
+  if (!t) {
+    return;
+  }
+  // The network names nobody: the first peer at a time is --peer, the others --peer-2, -3, ...
+  std::string name = m_setup.peer;
+  for (int n = 2; link_for(name) != nullptr; ++n) {
+    name = m_setup.peer + "-" + std::to_string(n);
+  }
+  Link l;
+  l.peer = name;
+  l.address = t->peer_address();
+  l.transport = std::move(t);
+  const bool first = !connected();
+  m_links.push_back(std::move(l));
+  m_ever_connected = true;
+  m_listen_deadline.reset();
+  add_peer(name);
+  m_view.peer_connected(name, m_links.back().address);
+  handle_transport_events(m_links.back());
+  if (first || m_current.empty() || link_for(m_current) == nullptr) {
+    m_current = name;
+  }
+  std::size_t open_tcp = 0;
+  for (const Link& x : m_links) {
+    open_tcp += x.irc == nullptr && !x.transport->closed() ? 1 : 0;
+  }
+  if (!m_setup.keep_listening && open_tcp >= m_setup.max_peers) {
+    m_listener.reset();  // nobody else is taken: free the port
+  }
+  if (m_setup.start) {
+    m_view.command("init");
+    apply(m_account->start(name, Clock::now()));
+  }
+}
+
+void ChatSession::read_link(Link& link) {
+  if (link.irc != nullptr) {
+    for (transport::IrcMessage& m : link.irc->read_messages()) {
+      if (std::find(m_peers.begin(), m_peers.end(), m.from) == m_peers.end()) {
+        add_peer(m.from);
+        m_view.new_peer(m.from, m_current);
+      }
+      apply(m_account->receive(m.from, m.text, Clock::now()));
+      if (m_exit) {
+        break;
+      }
+    }
+  } else {
+    for (std::string& message : link.transport->read_available()) {
+      apply(m_account->receive(link.peer, message, Clock::now()));
+      if (m_exit) {
+        break;
+      }
+    }
+  }
+  handle_transport_events(link);
+}
+
+void ChatSession::handle_transport_events(Link& link) {
+  for (const transport::TransportEvent& e : link.transport->take_events()) {
+    m_view.transport_event(e);
+    if (e.kind == transport::EventKind::NickChanged) {
+      // The IRC line limit depends on both nicks: fragment to the new one.
+      std::size_t limit = link.transport->max_message_size();
+      const std::size_t cap = m_setup.max_message_cap;
+      if (cap != 0 && (limit == 0 || cap < limit)) {
+        limit = cap;
+      }
+      if (limit != m_setup.policy.max_message_size) {
+        m_setup.policy.max_message_size = limit;
+        m_account->set_policy(m_setup.policy);
+      }
+      if (link.irc != nullptr && link.irc->nick() != m_setup.nick && !m_setup.nick.empty() &&
+          e.text.rfind("nick ", 0) == 0) {
+        m_view.nick_taken(m_setup.nick, link.irc->nick());
+      }
+    } else if (e.kind == transport::EventKind::Closed) {
+      m_closed_text = e.text;
+    }
+  }
+}
+
+void ChatSession::on_link_closed(Link& link) {
+  link.reported_closed = true;
+  const TimePoint now = Clock::now();
+  if (link.irc != nullptr) {
+    if (m_setup.reconnect && !m_finishing) {
+      m_reconnect_at = now + m_backoff;
+      m_view.reconnecting(m_closed_text, m_backoff);
+      return;
+    }
+    fail(gone_reason());
+    return;
+  }
+  // A peer left. Its conversation cannot go on over a new connection: forget it quietly (there
+  // is nobody to tell, and nothing to publish keys to).
+  const std::string peer = link.peer;
+  m_view.peer_left(peer);
+  std::vector<std::uint32_t> tags = m_account->instances(peer);
+  tags.push_back(kMasterInstance);
+  for (std::uint32_t tag : tags) {
+    Conversation* c = m_account->find(peer, tag);
+    if (c != nullptr && c->msg_state() != MsgState::Plaintext) {
+      (void)m_account->end(peer, now, tag);
+    }
+  }
+  bool others = false;
+  for (const Link& l : m_links) {
+    others = others || (&l != &link && !l.transport->closed());
+  }
+  if (others) {
+    return;
+  }
+  if (m_listener && m_setup.keep_listening) {
+    m_view.status("Waiting for the next peer on " + m_listener->address() + "...");
+    return;
+  }
+  on_all_gone();
+}
+
+void ChatSession::reconnect_irc() {
+  m_reconnect_at.reset();
+  Link* link = nullptr;
+  for (Link& l : m_links) {
+    if (l.irc != nullptr) {
+      link = &l;
+    }
+  }
+  if (link == nullptr) {
+    return;
+  }
+  m_view.status("Reconnecting to the IRC server...");
+  try {
+    link->irc->reconnect();
+  } catch (const transport::TransportError& e) {
+    m_backoff = std::min(m_backoff * 2, kMaxBackoff);
+    m_reconnect_at = Clock::now() + m_backoff;
+    m_view.status(std::string("Reconnecting failed: ") + e.what() + "; next try in " +
+                  std::to_string(m_backoff.count()) + " s.");
+    return;
+  }
+  link->reported_closed = false;
+  m_backoff = std::chrono::seconds(1);
+  handle_transport_events(*link);
+  m_view.json(event_json("reconnected"));
+  // What was typed meanwhile goes now, as it would have then: the engine encrypts it if the
+  // conversation is private.
+  std::deque<std::pair<std::string, std::string>> waiting;
+  waiting.swap(m_offline);
+  const std::string current = m_current;
+  for (auto& [peer, text] : waiting) {
+    m_current = peer;
+    send_text(text, Clock::now());
+  }
+  m_current = current;
+}
+
+// --- the person's input ---
+
 void ChatSession::read_input() {
+  if (m_editor) {
+    bool eof = false;
+    take_lines(m_editor->read(eof));
+    if (eof) {
+      m_input_eof = true;
+    }
+    return;
+  }
   char buf[64 * 1024];
   ssize_t n = ::read(m_setup.input_fd, buf, sizeof buf);
   if (n < 0) {
@@ -180,26 +472,77 @@ void ChatSession::read_input() {
     return;
   }
   m_partial.append(buf, static_cast<std::size_t>(n));
+  std::vector<std::string> lines;
   std::size_t nl;
   while ((nl = m_partial.find('\n')) != std::string::npos) {
-    m_lines.push_back(m_partial.substr(0, nl));
+    lines.push_back(m_partial.substr(0, nl));
     m_partial.erase(0, nl + 1);
   }
+  take_lines(std::move(lines));
+}
+
+void ChatSession::take_lines(std::vector<std::string> lines) {
+  for (std::string& line : lines) {
+    if (!m_setup.batch && !m_editor && line.size() == kCanonicalLineLimit) {
+      // Without the line editor the terminal's line discipline cut what was typed or pasted.
+      m_view.warning("That line is " + std::to_string(kCanonicalLineLimit) +
+                     " bytes long, the terminal's limit: longer text was cut there (send long "
+                     "text in several lines, or from a file with --input).");
+    }
+    m_lines.push_back(std::move(line));
+  }
+}
+
+void ChatSession::update_prompt() {
+  if (!m_editor) {
+    return;
+  }
+  std::string state;
+  if (!connected()) {
+    state = m_reconnect_at ? "reconnecting" : m_listener ? "waiting" : "offline";
+  } else if (Conversation* c = m_account->find(m_current); c == nullptr) {
+    state = "plaintext";
+  } else if (c->msg_state() == MsgState::Encrypted) {
+    state = "private";
+    std::optional<SessionInfo> s = c->session();
+    if (s) {
+      std::optional<std::string> trust = m_account->trust().find(
+          m_current, m_setup.account, m_setup.protocol, s->their_fingerprint);
+      if (trust && !trust->empty()) {
+        state += ", verified";
+      }
+    }
+  } else if (c->msg_state() == MsgState::Finished) {
+    state = "finished";
+  } else {
+    state = "plaintext";
+  }
+  m_editor->set_prompt("[" + m_current + " " + state + "] ");
 }
 
 // --- the engine's actions ---
 
 void ChatSession::apply(Events events) {
+  std::size_t pieces = 0;
   for (const Event& e : events) {
-    apply_one(e);
+    pieces += std::holds_alternative<SendToPeer>(e.action) ? 1 : 0;
+  }
+  std::size_t index = 0;
+  for (const Event& e : events) {
+    if (const auto* send = std::get_if<SendToPeer>(&e.action)) {
+      send_wire(e.peer, *send, index++, pieces);
+    } else {
+      apply_one(e);
+    }
+    if (m_exit) {
+      break;
+    }
   }
   save_trust_if_dirty();
 }
 
 void ChatSession::apply_one(const Event& e) {
-  if (const auto* send = std::get_if<SendToPeer>(&e.action)) {
-    send_wire(*send);
-  } else if (const auto* p = std::get_if<ShowPlaintext>(&e.action)) {
+  if (const auto* p = std::get_if<ShowPlaintext>(&e.action)) {
     m_script.on_message(p->text);
     m_view.message(e, *p);
   } else if (const auto* s = std::get_if<StateChanged>(&e.action)) {
@@ -207,35 +550,59 @@ void ChatSession::apply_one(const Event& e) {
     if (s->to == MsgState::Finished) {
       m_script.on_peer_ended();
     }
+    if (s->to == MsgState::Encrypted) {
+      std::erase(m_ended_by_us, e.peer);
+    }
   } else if (const auto* f = std::get_if<PeerFingerprint>(&e.action)) {
     m_view.fingerprint(e, *f);
   } else if (const auto* n = std::get_if<Notice>(&e.action)) {
-    m_view.notice(*n);
+    m_view.notice(e, *n);
   } else if (const auto* u = std::get_if<SmpUpdate>(&e.action)) {
     m_script.on_smp(*u);
-    m_view.smp(*u);
+    m_view.smp(e, *u);
   } else if (const auto* x = std::get_if<ExtraSymmetricKey>(&e.action)) {
     m_view.extra_key(e, *x);
   }
   // MessageSent: send_text reports it before the send's other actions are applied.
 }
 
-void ChatSession::send_wire(const SendToPeer& send) {
+void ChatSession::send_wire(const std::string& peer, const SendToPeer& send, std::size_t index,
+                            std::size_t count) {
   // A best-effort message (our last MAC-key reveal after the peer ended the session) may find
   // the peer gone: that is no failure, and nothing the person needs to hear about.
   const bool quiet = m_finishing || send.best_effort;
-  if (m_transport.closed()) {
-    if (!quiet) {
+  Link* link = link_for(peer);
+  if (link == nullptr || link->transport->closed()) {
+    if (!quiet && index == 0) {
       m_view.status("Not sent: the connection is closed.");
     }
     return;
   }
+  const bool progress = link->irc != nullptr && count >= kProgressPieces && !quiet;
+  if (progress && index == 0) {
+    m_view.progress(peer, 0, count);
+  }
   try {
-    m_transport.send(send.message);
+    if (link->irc != nullptr) {
+      link->irc->send_to(peer, send.message);
+    } else {
+      link->transport->send(send.message);
+    }
   } catch (const transport::TransportError& e) {
     if (!quiet) {
-      fail(std::string("cannot send to the peer: ") + e.what());
+      if (link->irc != nullptr && m_setup.reconnect) {
+        m_view.status(std::string("Not sent: ") + e.what());
+      } else {
+        fail(std::string("cannot send to ") + peer + ": " + e.what());
+      }
     }
+    return;
+  } catch (const std::invalid_argument& e) {
+    m_view.status(std::string("Not sent: ") + e.what());
+    return;
+  }
+  if (progress && ((index + 1) % 10 == 0 || index + 1 == count)) {
+    m_view.progress(peer, index + 1, count);
   }
 }
 
@@ -243,27 +610,7 @@ void ChatSession::save_trust_if_dirty() {
   try {
     save_trust(m_files, m_account->trust());
   } catch (const std::exception& e) {
-    m_view.status(std::string("Warning: the fingerprint file could not be saved: ") + e.what());
-  }
-}
-
-void ChatSession::handle_transport_events() {
-  for (const transport::TransportEvent& e : m_transport.take_events()) {
-    m_view.transport_event(e);
-    if (e.kind == transport::EventKind::NickChanged) {
-      // The IRC line limit depends on both nicks: fragment to the new one.
-      std::size_t limit = m_transport.max_message_size();
-      const std::size_t cap = m_setup.max_message_cap;
-      if (cap != 0 && (limit == 0 || cap < limit)) {
-        limit = cap;
-      }
-      if (limit != m_setup.policy.max_message_size) {
-        m_setup.policy.max_message_size = limit;
-        m_account->set_policy(m_setup.policy);
-      }
-    } else if (e.kind == transport::EventKind::Closed) {
-      m_closed_text = e.text;
-    }
+    m_view.warning(std::string("the fingerprint file could not be saved: ") + e.what());
   }
 }
 
@@ -271,7 +618,7 @@ void ChatSession::handle_transport_events() {
 
 void ChatSession::succeed() {
   m_finishing = true;
-  end_private(Clock::now());
+  end_all_private(Clock::now());
   m_exit = 0;
 }
 
@@ -280,7 +627,7 @@ void ChatSession::fail(const std::string& why) {
     return;
   }
   m_finishing = true;
-  end_private(Clock::now());
+  end_all_private(Clock::now());
   m_view.failure(why);
   m_exit = 1;
 }

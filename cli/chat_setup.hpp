@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <ostream>
 #include <string>
 
@@ -32,6 +33,7 @@ struct ChatSetup {
   std::string account;
   std::string protocol;
   std::string peer;                 // the peer's name in the trust store (IRC: its nick)
+  std::string nick;                 // IRC: the nick we asked for
   Policy policy;                    // max_message_size already set from the transport
   std::size_t max_message_cap = 0;  // --max-message-size (0: none), reapplied on nick changes
   TransportKind transport_kind = TransportKind::Stdio;
@@ -42,6 +44,18 @@ struct ChatSetup {
   std::ostream* messages = nullptr;  // the peer's messages (nullptr: not shown)
   std::ostream* status = nullptr;    // everything else for the person (nullptr: not shown)
   std::ostream* json = nullptr;      // JSON lines (nullptr: none)
+  bool json_on_stderr = false;       // they go to stderr (then the "error" event is the last line)
+
+  // The terminal (interactive mode).
+  bool line_editor = false;            // the input is a terminal: edit lines with readline
+  bool color = false;                  // colour warnings and errors (--color, NO_COLOR)
+  bool timestamps = false;             // "[HH:MM:SS] " before each line shown (--timestamps)
+  std::filesystem::path history;       // the account's line history (empty: none kept)
+
+  // Connections.
+  bool keep_listening = false;  // --listen: wait for the next peer after one leaves
+  std::size_t max_peers = 1;    // --listen: peers connected at once
+  bool reconnect = false;       // --irc: reconnect with backoff when the server goes away
 };
 
 }  // namespace otr::cli

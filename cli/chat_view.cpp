@@ -1,6 +1,7 @@
 #include "chat_view.hpp"
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "otr/identity.hpp"
@@ -79,16 +80,57 @@ std::string tag_hex(std::uint32_t tag) {
   return buf;
 }
 
-void ChatView::status(const std::string& text) {
-  if (m_setup.status != nullptr) {
-    *m_setup.status << "*** " << text << "\n" << std::flush;
+std::string ChatView::line_start() const {
+  if (!m_setup.timestamps) {
+    return "";
   }
+  std::time_t t = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&t, &local);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "[%H:%M:%S] ", &local);
+  return buf;
+}
+
+void ChatView::status(const std::string& text, Tone tone) {
+  if (m_setup.status == nullptr) {
+    return;
+  }
+  const char* on = "";
+  if (m_setup.color) {
+    on = tone == Tone::Warning ? "\x1b[33m"
+         : tone == Tone::Error ? "\x1b[1;31m"
+         : tone == Tone::Good  ? "\x1b[32m"
+                               : "";
+  }
+  *m_setup.status << line_start() << on << "*** " << text << (*on != '\0' ? "\x1b[0m" : "")
+                  << "\n"
+                  << std::flush;
+}
+
+void ChatView::warning(const std::string& text) {
+  status("Warning: " + text + (text.empty() || text.back() == '.' ? "" : "."), Tone::Warning);
 }
 
 void ChatView::json(const JsonObject& obj) {
-  if (m_setup.json != nullptr) {
-    *m_setup.json << json_line(obj) << std::flush;
+  if (m_setup.json == nullptr) {
+    return;
   }
+  // The wall-clock time of the event, to the millisecond, in UTC.
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+                      .count() %
+                  1000;
+  std::tm utc{};
+  ::gmtime_r(&t, &utc);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  char stamp[48];
+  std::snprintf(stamp, sizeof stamp, "%s.%03dZ", buf, static_cast<int>(ms));
+  JsonObject with_time = obj;
+  with_time.str("time", stamp);
+  *m_setup.json << json_line(with_time) << std::flush;
 }
 
 void ChatView::command(std::string_view name) {
@@ -119,11 +161,21 @@ void ChatView::message(const Event& e, const ShowPlaintext& p) {
            .str("text", p.text)
            .boolean("encrypted", p.encrypted)
            .boolean("warning", p.warning));
-  if (m_setup.messages != nullptr) {
-    *m_setup.messages << "<" << printable(e.peer) << "> " << (p.encrypted ? "" : "(unencrypted) ")
-                      << printable(p.text) << "\n"
-                      << std::flush;
+  if (m_setup.messages == nullptr) {
+    return;
   }
+  const std::string_view text = p.text;
+  // A CTCP ACTION (/me), as irssi-otr sends it inside the private conversation.
+  if (text.starts_with("\x01" "ACTION ") && text.size() > 8 && text.back() == '\x01') {
+    *m_setup.messages << line_start() << "* " << printable(e.peer) << " "
+                      << (p.encrypted ? "" : "(unencrypted) ")
+                      << printable(text.substr(8, text.size() - 9)) << "\n"
+                      << std::flush;
+    return;
+  }
+  *m_setup.messages << line_start() << "<" << printable(e.peer) << "> "
+                    << (p.encrypted ? "" : "(unencrypted) ") << printable(p.text) << "\n"
+                    << std::flush;
 }
 
 void ChatView::state_changed(const Event& e, const StateChanged& s, bool finishing) {
@@ -163,8 +215,9 @@ void ChatView::fingerprint(const Event& e, const PeerFingerprint& f) {
            .boolean("changed", f.changed));
 }
 
-void ChatView::notice(const Notice& n) {
+void ChatView::notice(const Event& e, const Notice& n) {
   json(event_json("notice")
+           .str("peer", e.peer)
            .str("severity", severity_key(n.severity))
            .str("code", notice_code_name(n.code))
            .str("text", n.text));
@@ -177,45 +230,84 @@ void ChatView::notice(const Notice& n) {
   } else if (n.severity == Severity::Error && n.code != NoticeCode::FingerprintChanged) {
     prefix = "ERROR: ";  // a changed key's notice begins with its own "WARNING:"
   }
-  status(prefix + printable(n.text) + (n.text.empty() || n.text.back() == '.' ? "" : "."));
+  status(prefix + printable(n.text) + (n.text.empty() || n.text.back() == '.' ? "" : "."),
+         n.severity == Severity::Error     ? Tone::Error
+         : n.severity == Severity::Warning ? Tone::Warning
+                                           : Tone::Plain);
 }
 
-void ChatView::smp(const SmpUpdate& u) {
-  const std::string& peer = m_setup.peer;
+void ChatView::smp(const Event& e, const SmpUpdate& u) {
+  const std::string& peer = e.peer;
+  // After a question the peer asked, only the peer learned something: we may ask back.
+  const bool may_ask_back = u.kind == SmpUpdate::Kind::Succeeded && !u.we_initiated &&
+                            !u.set_trust.value_or(false);
   JsonObject j = event_json("smp");
-  j.str("kind", smp_key(u.kind)).num("percent", u.percent).boolean("we_initiated", u.we_initiated);
+  j.str("peer", peer)
+      .str("kind", smp_key(u.kind))
+      .num("percent", u.percent)
+      .boolean("we_initiated", u.we_initiated);
   if (u.question) {
     j.str("question", *u.question);
   }
+  if (u.crossed) {
+    j.boolean("crossed", true);
+  }
+  if (may_ask_back) {
+    j.boolean("may_ask_back", true);
+  }
+  j.str("text", u.text);
   json(j);
   switch (u.kind) {
-    case SmpUpdate::Kind::AskForSecret:
+    case SmpUpdate::Kind::AskForSecret: {
+      const std::string crossed =
+          u.crossed ? "You both started a verification at once; " + peer + "'s goes ahead. " : "";
       if (u.question) {
-        status(peer + " wants to verify that you are you, and asks: \"" + printable(*u.question) +
-               "\". Answer with /otr auth ANSWER.");
+        status(crossed + peer + " wants to verify that you are you, and asks: \"" +
+               printable(*u.question) + "\". Answer with /otr auth ANSWER.");
       } else {
-        status(peer +
+        status(crossed + peer +
                " wants to verify that you are you with a secret you both know. Type "
                "/otr auth SECRET.");
       }
       return;
+    }
     case SmpUpdate::Kind::InProgress:
-      status("Verification in progress (" + std::to_string(u.percent) + "%).");
+      if (u.crossed) {
+        status("You both started a verification at once; yours goes ahead, and " + peer +
+               " is asked to answer it.");
+      } else {
+        status("Verification in progress (" + std::to_string(u.percent) + "%).");
+      }
       return;
     case SmpUpdate::Kind::Succeeded:
-      status("Verification succeeded: " + peer + " knows the same secret.");
+      if (u.we_initiated) {
+        status("Verification succeeded: " + peer + " knows the same secret; " + peer +
+                   "'s fingerprint is now verified.",
+               Tone::Good);
+      } else if (may_ask_back) {
+        status("Verification succeeded: you answered " + peer + "'s question, so " + peer +
+                   " knows it is you. You have not verified " + peer +
+                   " yet: ask back with /otr authq QUESTION ANSWER (or /otr auth SECRET).",
+               Tone::Good);
+      } else {
+        status("Verification succeeded: you both know the same secret; " + peer +
+                   "'s fingerprint is now verified.",
+               Tone::Good);
+      }
       return;
     case SmpUpdate::Kind::Failed:
-      status("Verification FAILED: the secrets differ. This may not be " + peer + ".");
+      status("Verification FAILED: the secrets differ. This may not be " + peer + ".", Tone::Error);
       return;
     case SmpUpdate::Kind::Cheated:
-      status("Verification FAILED: " + peer + " sent a proof that does not check out.");
+      status("Verification FAILED: " + peer + " sent a proof that does not check out.",
+             Tone::Error);
       return;
     case SmpUpdate::Kind::Aborted:
-      status("Verification aborted.");
+      status(u.text.starts_with("The peer") ? peer + " aborted the verification."
+                                            : std::string("You aborted the verification."));
       return;
     case SmpUpdate::Kind::Error:
-      status("Verification error: " + printable(u.text) + ".");
+      status("Verification error: " + printable(u.text) + ".", Tone::Error);
       return;
   }
 }
@@ -255,23 +347,95 @@ void ChatView::transport_event(const transport::TransportEvent& e) {
 
 // --- the person's commands ---
 
-void ChatView::sent(const std::string& text, SendMode mode) {
-  json(event_json("send").str("text", text).str("mode", send_mode_name(mode)));
+void ChatView::sent(const std::string& peer, const std::string& text, SendMode mode,
+                    bool ended_by_us) {
+  json(event_json("send").str("peer", peer).str("text", text).str("mode", send_mode_name(mode)));
   if (m_setup.batch && m_setup.messages != nullptr) {
-    *m_setup.messages << "<" << m_setup.account << "> " << printable(text) << send_note(mode)
-                      << "\n"
+    *m_setup.messages << line_start() << "<" << m_setup.account << "> " << printable(text)
+                      << send_note(mode) << "\n"
                       << std::flush;
   } else if (mode == SendMode::Plaintext && m_setup.policy.otr_enabled() && !m_warned_plaintext) {
     m_warned_plaintext = true;
-    status("Sent unencrypted: the conversation is not private yet (/otr init starts it).");
+    status(ended_by_us ? "Sent unencrypted: you ended the private conversation with " + peer +
+                             " (/otr init starts a new one)."
+                       : "Sent unencrypted: the conversation with " + peer +
+                             " is not private yet (/otr init starts it).",
+           Tone::Warning);
   }
 }
 
-void ChatView::info(const Identity& me, MsgState state, const std::optional<SessionInfo>& s,
-                    const std::optional<std::string>& trust, bool smp_in_progress) {
-  const std::string& peer = m_setup.peer;
+// --- connections and peers ---
+
+void ChatView::peer_connected(const std::string& peer, const std::string& address) {
+  json(event_json("connected").str("peer", peer).str("address", address));
+  status(address + " connected (" + peer + ").");
+}
+
+void ChatView::peer_left(const std::string& peer) {
+  json(event_json("peer_left").str("peer", peer));
+  status(peer + " has left.");
+}
+
+void ChatView::new_peer(const std::string& peer, const std::string& current) {
+  json(event_json("new_peer").str("peer", peer));
+  status(printable(peer) + " is writing to you" +
+         (current.empty() ? std::string() : " (not " + current + ")") + "; /query " +
+         printable(peer) + " to talk to them.");
+}
+
+void ChatView::nick_taken(const std::string& wanted, const std::string& got) {
+  status("The nick " + wanted + " was taken, so you are " + got +
+             " on this server: your peer's otrchat sees messages from " + got +
+             " (it offers /query " + got + "); /nick " + wanted + " takes it back once free.",
+         Tone::Warning);
+}
+
+void ChatView::reconnecting(const std::string& why, std::chrono::seconds in) {
+  json(event_json("reconnecting").str("text", why).num("in_seconds", in.count()));
+  status("Lost the IRC server (" + printable(why) + "); reconnecting in " +
+             std::to_string(in.count()) +
+             " s. What you type waits until then; nothing is sent in the clear.",
+         Tone::Warning);
+}
+
+void ChatView::progress(const std::string& peer, std::size_t sent, std::size_t total) {
+  json(event_json("progress").str("peer", peer).num("sent", sent).num("of", total));
+  if (sent == 0) {
+    status("Sending a long message to " + peer + " in " + std::to_string(total) +
+           " pieces; the IRC server lets only a few through each second, so this takes a "
+           "while...");
+  } else if (sent < total) {
+    status("... " + std::to_string(sent) + " of " + std::to_string(total) + " pieces sent.");
+  } else {
+    status("... all " + std::to_string(total) + " pieces sent.");
+  }
+}
+
+void ChatView::peer_line(const std::string& peer, bool current, MsgState state, bool verified,
+                         bool online, std::size_t held, const std::string& address) {
+  const std::string words = state == MsgState::Encrypted
+                                ? (verified ? "private, verified" : "private")
+                            : state == MsgState::Finished ? "finished"
+                                                          : "plaintext";
+  json(event_json("peer")
+           .str("peer", peer)
+           .boolean("current", current)
+           .str("state", msg_state_name(state))
+           .boolean("verified", verified)
+           .boolean("online", online)
+           .num("held", held));
+  status(std::string(current ? "> " : "  ") + printable(peer) + "  " + words +
+         (online ? "" : ", not connected") +
+         (held > 0 ? ", " + std::to_string(held) + " held" : std::string()) +
+         (address.empty() ? std::string() : "  (" + address + ")"));
+}
+
+void ChatView::info(const std::string& peer, const Identity& me, MsgState state,
+                    const std::optional<SessionInfo>& s, const std::optional<std::string>& trust,
+                    bool smp_in_progress) {
   JsonObject j = event_json("info");
-  j.str("state", msg_state_name(state))
+  j.str("peer", peer)
+      .str("state", msg_state_name(state))
       .str("our_instance", tag_hex(me.instance_tag))
       .str("our_fingerprint", fingerprint_hex(me.key.fingerprint()));
   std::string words = state == MsgState::Encrypted ? "private (encrypted)"
@@ -305,16 +469,25 @@ void ChatView::info(const Identity& me, MsgState state, const std::optional<Sess
   json(j);
 }
 
-void ChatView::trust_changed(const Fingerprint& fp, bool verified) {
-  status(m_setup.peer + "'s fingerprint " + fingerprint_human(fp) + " is " +
+void ChatView::trust_changed(const std::string& peer, const Fingerprint& fp, bool verified) {
+  status(peer + "'s fingerprint " + fingerprint_human(fp) + " is " +
          (verified ? "now verified." : "no longer verified."));
-  json(event_json("trust").str("fingerprint", fingerprint_hex(fp)).boolean("verified", verified));
+  json(event_json("trust")
+           .str("peer", peer)
+           .str("fingerprint", fingerprint_hex(fp))
+           .boolean("verified", verified));
 }
 
 void ChatView::failure(const std::string& why) {
   json(event_json("error").str("text", why));
-  if (m_setup.json != &std::cerr) {  // else the JSON error event is that line
-    std::cerr << "otrchat chat: " << why << "\n" << std::flush;
+  if (!m_setup.json_on_stderr) {
+    // else the JSON error event is that line
+    const std::string line = "otrchat chat: " + why + "\n";
+    if (m_setup.status != nullptr && m_setup.status != &std::cerr) {
+      *m_setup.status << line << std::flush;  // through the line editor
+    } else {
+      std::cerr << line << std::flush;
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // Secrets (SMP answers, keys) never reach it.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,9 +24,14 @@ class ChatView {
   // each call, so policy changes are seen.
   explicit ChatView(const ChatSetup& setup) : m_setup(setup) {}
 
-  // status writes one line "*** text" for the person; json writes one JSON event. Each does
-  // nothing when its stream is not set.
-  void status(const std::string& text);
+  // Tone colours a status line (when colours are on): warnings yellow, errors red.
+  enum class Tone { Plain, Good, Warning, Error };
+
+  // status writes one line "*** text" for the person; warning writes "*** Warning: text." in
+  // the warning colour; json writes one JSON event, with the time it happened ("time", UTC, ISO
+  // 8601 with milliseconds) added last. Each does nothing when its stream is not set.
+  void status(const std::string& text, Tone tone = Tone::Plain);
+  void warning(const std::string& text);
   void json(const JsonObject& obj);
   // command writes the JSON event for a command the person gave: {"event":"command",...}.
   void command(std::string_view name);
@@ -38,31 +44,49 @@ class ChatView {
   // state_changed: |finishing| says otrchat itself is ending the conversation on the way out.
   void state_changed(const Event& e, const StateChanged& s, bool finishing);
   void fingerprint(const Event& e, const PeerFingerprint& f);
-  void notice(const Notice& n);
-  void smp(const SmpUpdate& u);
+  void notice(const Event& e, const Notice& n);
+  void smp(const Event& e, const SmpUpdate& u);
   void extra_key(const Event& e, const ExtraSymmetricKey& x);
 
   // transport_event shows a status event of the transport.
   void transport_event(const transport::TransportEvent& e);
 
-  // sent reports what became of a line the person typed: the "send" event, in batch mode the
-  // line echoed with its fate, else (once per private-conversation attempt) a note that it went
-  // out unencrypted.
-  void sent(const std::string& text, SendMode mode);
+  // Connections and peers: a peer connected to --listen, a peer left (the "peer_left" event),
+  // a nick we did not expect wrote to us (IRC), our nick is not the one asked for (IRC), the
+  // IRC server went away and we try again in |in|, progress sending a long message.
+  void peer_connected(const std::string& peer, const std::string& address);
+  void peer_left(const std::string& peer);
+  void new_peer(const std::string& peer, const std::string& current);
+  void nick_taken(const std::string& wanted, const std::string& got);
+  void reconnecting(const std::string& why, std::chrono::seconds in);
+  void progress(const std::string& peer, std::size_t sent, std::size_t total);
+  // peer_line is one line of /peers.
+  void peer_line(const std::string& peer, bool current, MsgState state, bool verified,
+                 bool online, std::size_t held, const std::string& address);
 
-  // info shows /otr info: our identity, the conversation's |state|, its authenticated |session|
-  // (if any) with the |trust| in the peer's key, and whether SMP is under way.
-  void info(const Identity& me, MsgState state, const std::optional<SessionInfo>& session,
-            const std::optional<std::string>& trust, bool smp_in_progress);
+  // sent reports what became of a line the person typed to |peer|: the "send" event, in batch
+  // mode the line echoed with its fate, else (once per private-conversation attempt) a note that
+  // it went out unencrypted (|ended_by_us|: because we ended the private conversation).
+  void sent(const std::string& peer, const std::string& text, SendMode mode, bool ended_by_us);
 
-  // trust_changed reports /otr trust or /otr distrust of the peer's key |fp|.
-  void trust_changed(const Fingerprint& fp, bool verified);
+  // info shows /otr info: our identity, the conversation's |state| with |peer|, its
+  // authenticated |session| (if any) with the |trust| in the peer's key, and whether SMP is
+  // under way.
+  void info(const std::string& peer, const Identity& me, MsgState state,
+            const std::optional<SessionInfo>& session, const std::optional<std::string>& trust,
+            bool smp_in_progress);
+
+  // trust_changed reports /otr trust or /otr distrust of |peer|'s key |fp|.
+  void trust_changed(const std::string& peer, const Fingerprint& fp, bool verified);
 
   // failure reports why the chat ends with exit status 1: one line on stderr (unless the JSON
   // goes there, when the "error" event is that line).
   void failure(const std::string& why);
 
  private:
+  // line_start is "[HH:MM:SS] " with --timestamps, else "".
+  std::string line_start() const;
+
   const ChatSetup& m_setup;
   bool m_warned_plaintext = false;  // "Sent unencrypted" said since the last private start
 };

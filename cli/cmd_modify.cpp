@@ -18,7 +18,8 @@ class ModifyCommand final : public Command {
     return "MAC_KEY OLD_TEXT NEW_TEXT OFFSET [--in FILE] [--json]";
   }
   std::string details() const override {
-    return "Reads one OTR data message from stdin or --in. If OLD_TEXT is at byte OFFSET of\n"
+    return "Reads the first OTR data message from stdin or --in (a whole transcript may be\n"
+           "given: other messages before it are skipped). If OLD_TEXT is at byte OFFSET of\n"
            "its plaintext (a guess: the AES key is not needed), XORs OLD_TEXT ^ NEW_TEXT into\n"
            "the ciphertext (AES-CTR is malleable), so the plaintext then reads NEW_TEXT there,\n"
            "and MACs the message again with MAC_KEY (e.g. one published later in the\n"

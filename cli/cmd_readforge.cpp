@@ -18,7 +18,8 @@ class ReadforgeCommand final : public Command {
     return "AES_KEY [NEW_MESSAGE] [--in FILE] [--force] [--json]";
   }
   std::string details() const override {
-    return "Reads one OTR data message (\"?OTR:...\", the first one found) from stdin or --in.\n"
+    return "Reads the first OTR data message (\"?OTR:...\") from stdin or --in; a whole\n"
+           "transcript may be given (other OTR messages and text before it are skipped).\n"
            "Checks its MAC with SHA-1(AES_KEY), prints the plaintext as Plaintext: ``...''\n"
            "and, with NEW_MESSAGE, prints a new data message with the same fields and\n"
            "NEW_MESSAGE encrypted under the same key and counter, MACed again: it verifies\n"

@@ -46,11 +46,13 @@ class FingerprintCommand final : public Command {
     std::vector<keyfile::AccountKey> keys = load_keys(files);
     const keyfile::AccountKey* mine = keyfile::find_private_key(keys, account, protocol);
     if (mine == nullptr) {
-      throw Failure("no key for account " + account + " (protocol " + protocol + ") in " +
-                    files.private_keys.string() + "; create one with: otrchat keygen --account " +
-                    account + " --protocol " + protocol);
+      throw Failure(no_key_message(files, keys, account, protocol));
     }
-    TrustStore store = load_trust(files);
+    std::vector<std::string> problems;
+    TrustStore store = load_trust(files, &problems);
+    for (const std::string& p : problems) {
+      ctx.err << "Warning: " << p << ".\n";
+    }
     std::vector<keyfile::FingerprintEntry> peers;
     for (const keyfile::FingerprintEntry& e : store.entries()) {
       if (e.account == account && e.protocol == protocol &&

@@ -8,6 +8,7 @@
 // usage line on stderr).
 #include <signal.h>
 
+#include <cctype>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -98,6 +99,23 @@ int run_command(Command& c, const std::vector<std::string>& args) {
       return 0;
     }
     po::notify(vm);
+  } catch (const po::too_many_positional_options_error&) {
+    // Boost says "too many positional options have been specified on the command line".
+    const unsigned max = positional.max_total_count();
+    return usage_error(max == 0 ? "unexpected argument: " + c.name() + " takes options only"
+                                : "too many arguments: " + c.name() + " takes at most " +
+                                      std::to_string(max),
+                       usage_line(c), c.name());
+  } catch (const po::required_option& e) {
+    // "the option '--aes_key' is required but missing": positionals are words, not options.
+    std::string name = e.get_option_name();
+    while (!name.empty() && name.front() == '-') {
+      name.erase(0, 1);
+    }
+    for (char& ch : name) {
+      ch = ch == '_' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+    return usage_error("missing argument " + name, usage_line(c), c.name());
   } catch (const po::error& e) {
     return usage_error(e.what(), usage_line(c), c.name());
   }

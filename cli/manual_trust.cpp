@@ -1,5 +1,6 @@
 #include "manual_trust.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include "otr/identity.hpp"
@@ -43,7 +44,36 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
   const std::string trust = verify ? kManualTrust : "";
   const char* const outcome = verify ? "now verified" : "no longer verified";
   Files files(ctx.dir);
-  TrustStore store = load_trust(files);
+  std::vector<std::string> problems;
+  TrustStore store = load_trust(files, &problems);
+  for (const std::string& p : problems) {
+    ctx.err << "Warning: " << p << ".\n";
+  }
+  // other_accounts says under which other accounts |peer| (or, with "", anyone) is on record,
+  // for a forgotten --account.
+  const auto other_accounts = [&](const std::string& peer) {
+    std::vector<std::string> names;
+    for (const keyfile::FingerprintEntry& e : store.entries()) {
+      if (e.account != account && e.protocol == protocol && (peer.empty() || e.username == peer) &&
+          std::find(names.begin(), names.end(), e.account) == names.end()) {
+        names.push_back(e.account);
+      }
+    }
+    if (names.empty()) {
+      // No records elsewhere: maybe a key for another account says which one was meant.
+      try {
+        return other_accounts_hint(load_keys(files), account, protocol);
+      } catch (const std::exception&) {
+        return std::string();
+      }
+    }
+    std::string list;
+    for (const std::string& n : names) {
+      list += (list.empty() ? "" : ", ") + n;
+    }
+    return " (" + (peer.empty() ? std::string("fingerprints are on record") : peer + " is on record") +
+           " for account " + list + "; add --account " + names.front() + ")";
+  };
 
   std::vector<keyfile::FingerprintEntry> changed;
   if (std::optional<Fingerprint> fp = parse_fingerprint(target)) {
@@ -56,7 +86,8 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
     if (changed.empty()) {
       if (vm.count("peer") == 0) {
         throw Failure("fingerprint " + fingerprint_human(*fp) + " is not on record for " + account +
-                      " (" + protocol + "); add --peer NAME to record it for NAME");
+                      " (" + protocol + ")" + other_accounts("") +
+                      "; add --peer NAME to record it for NAME");
       }
       keyfile::FingerprintEntry e;
       e.username = vm["peer"].as<std::string>();
@@ -73,7 +104,8 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
     changed = store.for_peer(target, account, protocol);
     if (changed.empty()) {
       throw Failure("no fingerprint on record for " + target + " (account " + account + ", " +
-                    protocol + "); chat with them first, or give the fingerprint: otrchat " +
+                    protocol + ")" + other_accounts(target) +
+                    "; chat with them first, or give the fingerprint: otrchat " + dir_flag(files) +
                     (verify ? "trust" : "distrust") + " --peer " + target + " FINGERPRINT");
     }
     if (verify && changed.size() > 1) {

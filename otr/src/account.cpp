@@ -269,7 +269,11 @@ class Account::Router {
                          "another way and /otr trust)"};
         } else if (o.trusted) {
           n = Notice{Severity::Info, NoticeCode::FingerprintVerified,
-                     peer + "'s fingerprint " + human + " is verified (" + o.trust + ")"};
+                     peer + "'s fingerprint " + human + " is verified" +
+                         (o.trust == "smp" ? std::string(" (by SMP)")
+                          : o.trust == "verified" || o.trust.empty()
+                              ? std::string()
+                              : " (" + o.trust + ")")};
         } else {
           n = Notice{Severity::Warning, NoticeCode::FingerprintUnverified,
                      peer + "'s fingerprint " + human + " is known but not verified"};

@@ -198,9 +198,14 @@ Actions Conversation::Impl::end(TimePoint now) {
       const std::size_t published = m_keys->pending_reveals().size() / wire::kMacBytes;
       wire::Tlv disconnect{static_cast<std::uint16_t>(wire::TlvType::Disconnected), {}};
       send_data({}, {disconnect}, wire::kFlagIgnoreUnreadable, now, out);
+      // Say what happened in words a person reads: no "0 MAC key(s)".
       note(out, Severity::Info, NoticeCode::SessionEnded,
-           "Private conversation ended; " + std::to_string(published) +
-               " MAC key(s) published so past messages are deniable");
+           published == 0 ? std::string("Private conversation ended")
+           : published == 1
+               ? std::string("Private conversation ended; 1 MAC key published so past messages "
+                             "are deniable")
+               : "Private conversation ended; " + std::to_string(published) +
+                     " MAC keys published so past messages are deniable");
     }
     wipe_ake(now);
     m_held.clear();

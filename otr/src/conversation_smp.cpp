@@ -35,15 +35,22 @@ void Conversation::Impl::on_smp_step(SmpStep step, bool we_initiated, TimePoint 
         using T = std::decay_t<decltype(ev)>;
         if constexpr (std::is_same_v<T, SmpAskForSecret>) {
           u.kind = SmpUpdate::Kind::AskForSecret;
+          u.crossed = ev.crossed;
           if (ev.question) {
             u.question = sanitize_question(*ev.question);
             u.text = "The peer wants to verify your identity and asks: " + *u.question;
           } else {
             u.text = "The peer wants to verify your identity with a shared secret";
           }
+          if (ev.crossed) {
+            u.text = "Both sides started authentication at once; the peer's goes ahead. " + u.text;
+          }
         } else if constexpr (std::is_same_v<T, SmpInProgress>) {
           u.kind = SmpUpdate::Kind::InProgress;
-          u.text = "Authentication in progress";
+          u.crossed = ev.crossed;
+          u.text = ev.crossed ? "Both sides started authentication at once; ours goes ahead and "
+                                "the peer is asked to answer it"
+                              : "Authentication in progress";
         } else if constexpr (std::is_same_v<T, SmpSucceeded>) {
           u.kind = SmpUpdate::Kind::Succeeded;
           u.text = "Authentication succeeded: the peer knows the secret";
@@ -62,6 +69,9 @@ void Conversation::Impl::on_smp_step(SmpStep step, bool we_initiated, TimePoint 
         }
       },
       step.event);
+  if (u.kind == SmpUpdate::Kind::AskForSecret) {
+    u.we_initiated = false;  // also when our own request just yielded to this one (crossed)
+  }
   out.emplace_back(std::move(u));
 }
 

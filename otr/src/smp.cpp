@@ -377,6 +377,14 @@ SmpStep Smp::on_tlv(const wire::Tlv& tlv) {
     case TlvType::Smp1Q: {
       // OTRv3, "Receiving a type 2 TLV (SMP message 1)": "If smpstate is not SMPSTATE_EXPECT1:
       // Set smpstate to SMPSTATE_EXPECT1 and send a type 6 TLV (SMP abort) to Alice."
+      // Except when both sides started at once (we are in EXPECT2): then the two SMP1s crossed,
+      // and aborting both would leave nobody verified. One side yields, the same on both ends:
+      // the one whose fingerprint is lower answers the other's SMP1 (see crossed()).
+      if (expect == SmpExpect::Expect2) {
+        if (std::optional<SmpStep> c = crossed(tlv)) {
+          return std::move(*c);
+        }
+      }
       if (expect != SmpExpect::Expect1) {
         return wrong_state("SMP1Q");
       }
@@ -393,6 +401,11 @@ SmpStep Smp::on_tlv(const wire::Tlv& tlv) {
       return on_smp1(split->payload, std::move(split->question));
     }
     case TlvType::Smp1:
+      if (expect == SmpExpect::Expect2) {
+        if (std::optional<SmpStep> c = crossed(tlv)) {
+          return std::move(*c);
+        }
+      }
       if (expect != SmpExpect::Expect1) {
         return wrong_state("SMP1");
       }
@@ -578,6 +591,23 @@ SmpStep Smp::on_smp4(const Expect4& s, ByteView value) {
   SmpStep step{std::nullopt, SmpFailed{}, equal};
   if (equal) {
     step.event.emplace<SmpSucceeded>();
+  }
+  return step;
+}
+
+std::optional<SmpStep> Smp::crossed(const wire::Tlv& tlv) {
+  if (m_our_fingerprint == m_their_fingerprint) {
+    return std::nullopt;  // no order to decide by (our own key reflected?): abort as the spec says
+  }
+  if (m_their_fingerprint < m_our_fingerprint) {
+    // Ours goes ahead: set the peer's SMP1 aside; the peer yields and answers ours.
+    return SmpStep{std::nullopt, SmpInProgress{0, true}, std::nullopt};
+  }
+  // We yield: forget our SMP1 (the peer sets it aside) and take the peer's as a fresh request.
+  reset();
+  SmpStep step = on_tlv(tlv);
+  if (auto* ask = std::get_if<SmpAskForSecret>(&step.event)) {
+    ask->crossed = true;
   }
   return step;
 }

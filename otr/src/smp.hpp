@@ -31,11 +31,15 @@ enum class SmpExpect { Expect1, Expect2, Expect3, Expect4 };
 // first NUL: it may be empty, non-UTF-8 or hold control characters; sanitise before display.
 struct SmpAskForSecret {
   std::optional<std::string> question;
+  // crossed: we had started SMP too and the TLVs crossed; ours yielded to this one (see on_tlv).
+  bool crossed = false;
   bool operator==(const SmpAskForSecret&) const = default;
 };
 // SmpInProgress: an intermediate step went well (the initiator after SMP2).
 struct SmpInProgress {
   int percent = 0;
+  // crossed: the peer's SMP1 crossed ours and was set aside; ours goes ahead (see on_tlv).
+  bool crossed = false;
   bool operator==(const SmpInProgress&) const = default;
 };
 // SmpSucceeded: both proofs held and the secrets are equal.
@@ -179,6 +183,12 @@ class Smp {
   SmpStep on_smp2(const Expect2& s, ByteView value);
   SmpStep on_smp3(const Expect3& s, ByteView value);
   SmpStep on_smp4(const Expect4& s, ByteView value);
+  // crossed handles an SMP1 (or SMP1Q) that arrives while our own SMP1 waits for its SMP2: both
+  // started at once. The side with the lower fingerprint yields (its exchange is dropped and the
+  // peer's SMP1 is handled as a new request, SmpAskForSecret{crossed}); the other sets the
+  // peer's SMP1 aside (SmpInProgress{0, crossed}) and waits for the SMP2 that answers its own.
+  // nullopt when the fingerprints are equal (the spec's abort applies).
+  std::optional<SmpStep> crossed(const wire::Tlv& tlv);
   SmpStep cheated(Error reason, std::optional<bool> trust = std::nullopt);
   SmpStep error(Error reason);
 

@@ -32,21 +32,24 @@ TEST_CASE("a missing or unreadable key file stops chat with one clear line", "[e
   Account alice("alice");
   const std::string input = alice.script("in.txt", "hello\n");
 
-  SECTION("no key file") {
+  SECTION("no key file: the first chat makes one and says so") {
     test::TempDir empty("otrchat-e2e-empty");
-    Result r = run_otrchat({"--dir", empty.path().string(), "chat", "--account", "alice",
+    Result r = run_otrchat({"--dir", (empty / "data").string(), "chat", "--account", "alice",
                             "--connect", "127.0.0.1:9", "--input", input});
     REQUIRE(r.outcome.exited);
-    CHECK(r.outcome.code == 1);
-    REQUIRE(r.err_lines().size() == 1);
-    CHECK_THAT(r.err, Catch::Contains("no key file") && Catch::Contains("keygen"));
+    CHECK(r.outcome.code == 1);  // port 9 refuses, after the key was made
+    CHECK_THAT(r.err, Catch::Contains("alice has no key yet") &&
+                          Catch::Contains("Your fingerprint (alice, otrchat): "));
+    CHECK(test::file_mode(empty / "data" / "otr.private_key") == 0600);
+    CHECK_THAT(test::read_text(empty / "data" / "otr.private_key"),
+               Catch::Contains("(name alice)"));
   }
-  SECTION("no key for the account") {
-    Result r = run_otrchat({"--dir", alice.dir(), "chat", "--account", "zed", "--protocol",
-                            kTestProtocol, "--stdio", "--input", input});
-    CHECK(r.outcome.code == 1);
-    REQUIRE(r.err_lines().size() == 1);
-    CHECK_THAT(r.err, Catch::Contains("no key for account zed"));
+  SECTION("a directory that is a file, or that we may not read") {
+    Result file = run_otrchat({"--dir", "/etc/passwd", "chat", "--account", "alice", "--stdio",
+                               "--input", input});
+    CHECK(file.outcome.code == 1);
+    REQUIRE(file.err_lines().size() == 1);
+    CHECK_THAT(file.err, Catch::Contains("/etc/passwd: not a directory"));
   }
   SECTION("a key file others may read (0644)") {
     REQUIRE(::chmod(alice.path("otr.private_key").c_str(), 0644) == 0);

@@ -1,8 +1,10 @@
 // The otrchat command line: --help tells the truth, usage errors exit 2 with one usage line,
 // and keygen / fingerprint / trust / distrust manage libotr-format files.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <regex>
 
 #include "e2e_support.hpp"
@@ -171,6 +173,105 @@ TEST_CASE("keygen, fingerprint, trust and distrust", "[e2e][keys]") {
     CHECK(home.outcome.code == 1);
     CHECK_THAT(home.err, Catch::Contains((tmp / "home" / ".local" / "share" / "otrchat").string()));
   }
+}
+
+}  // namespace
+}  // namespace otr::e2e
+
+namespace otr::e2e {
+namespace {
+
+// Issue 16, item 13: usage errors in words, not Boost's; the chat usage line says --irc needs
+// --peer.
+TEST_CASE("usage errors say what is wrong in plain words", "[e2e][usage][i16]") {
+  Result stray = run_otrchat({"fingerprint", "stray"});
+  CHECK(stray.outcome.code == 2);
+  CHECK_THAT(stray.err, Catch::Contains("unexpected argument: fingerprint takes options only"));
+  CHECK_THAT(stray.err, !Catch::Contains("positional"));
+  Result missing = run_otrchat({"mackey"});
+  CHECK(missing.outcome.code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("missing argument AES_KEY"));
+  Result irc = run_otrchat({"chat", "--irc", "127.0.0.1:6667"});
+  CHECK(irc.outcome.code == 2);
+  CHECK_THAT(irc.err, Catch::Contains("--irc HOST:PORT --peer NICK"));
+  Result channel = run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--peer", "#otr"});
+  CHECK(channel.outcome.code == 2);
+  CHECK_THAT(channel.err, Catch::Contains("--peer #otr is a channel") &&
+                              !Catch::Contains("IrcTransport"));
+}
+
+// Issue 16, items 7 and 8: a data directory that cannot be used says why, hints keep --dir, and
+// a forgotten --account is named.
+TEST_CASE("key directory problems and a forgotten --account are named", "[e2e][keys][i16]") {
+  test::TempDir tmp("otrchat-e2e-dir");
+  const std::string dir = (tmp / "data").string();
+  REQUIRE(run_otrchat({"--dir", dir, "keygen", "--account", "alice"}).outcome.code == 0);
+
+  SECTION("--dir naming a file") {
+    Result r = run_otrchat({"--dir", "/etc/passwd", "fingerprint", "--account", "alice"});
+    CHECK(r.outcome.code == 1);
+    CHECK(r.err_lines().size() == 1);
+    CHECK_THAT(r.err, Catch::Contains("/etc/passwd: not a directory"));
+  }
+  SECTION("a directory we may not read") {
+    // Root reads everything, so the command runs as nobody when the test runs as root.
+    std::vector<std::string> args = {"--dir", dir, "fingerprint", "--account", "alice"};
+    Result r;
+    if (::geteuid() == 0) {
+      if (!std::filesystem::exists("/usr/bin/setpriv")) {
+        WARN("setpriv is missing; skipping");
+        return;
+      }
+      Spawn s;
+      s.argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kOtrchat};
+      s.argv.insert(s.argv.end(), args.begin(), args.end());
+      s.stderr_path = (tmp / "err").string();
+      Process p(s);
+      r.outcome = p.wait(20s);
+      r.err = read_file(tmp / "err");
+    } else {
+      REQUIRE(::chmod(dir.c_str(), 0) == 0);
+      r = run_otrchat(args);
+      ::chmod(dir.c_str(), 0700);
+    }
+    INFO(r.err);
+    CHECK(r.outcome.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("cannot read " + dir + ": permission denied"));
+    CHECK_THAT(r.err, !Catch::Contains("keygen"));
+  }
+  SECTION("the default account has no key, alice has one") {
+    Result fp = run_otrchat({"--dir", dir, "fingerprint"}, "", 20s, {{"USER", "tester"}});
+    CHECK(fp.outcome.code == 1);
+    CHECK_THAT(fp.err, Catch::Contains("no key for account tester") &&
+                           Catch::Contains("keys here are for: alice; add --account alice") &&
+                           Catch::Contains("otrchat --dir " + dir + " keygen"));
+    Result trust = run_otrchat({"--dir", dir, "trust", "bob"}, "", 20s, {{"USER", "tester"}});
+    CHECK(trust.outcome.code == 1);
+    CHECK_THAT(trust.err, Catch::Contains("add --account alice"));
+  }
+}
+
+// Issue 16, item 9: a fingerprint line otrchat cannot read is reported, and kept by the next
+// write instead of being deleted.
+TEST_CASE("an unreadable fingerprint line is reported and kept", "[e2e][keys][i16]") {
+  test::TempDir tmp("otrchat-e2e-fp");
+  const std::string dir = (tmp / "data").string();
+  REQUIRE(run_otrchat({"--dir", dir, "keygen", "--account", "carol"}).outcome.code == 0);
+  const std::string dave = "0123456789abcdef0123456789abcdef01234567";
+  const std::string corrupt = "erin\tcarol\totrchat\tnot-a-fingerprint\tverified";
+  test::write_text(tmp / "data" / "otr.fingerprints",
+                   "dave\tcarol\totrchat\t" + dave + "\t\n" + corrupt + "\n", 0600);
+  Result shown = run_otrchat({"--dir", dir, "fingerprint", "--account", "carol"});
+  CHECK(shown.outcome.code == 0);
+  CHECK_THAT(shown.err, Catch::Contains("otr.fingerprints line 2 is not understood") &&
+                            Catch::Contains("kept as it is"));
+  Result trusted = run_otrchat({"--dir", dir, "trust", "--account", "carol", "dave"});
+  CHECK(trusted.outcome.code == 0);
+  CHECK_THAT(trusted.err, Catch::Contains("line 2 is not understood"));
+  const std::string after = test::read_text(tmp / "data" / "otr.fingerprints");
+  CHECK_THAT(after, Catch::Contains("dave\tcarol\totrchat\t" + dave + "\tverified\n"));
+  CHECK_THAT(after, Catch::Contains(corrupt + "\n"));
+  CHECK(test::file_mode(tmp / "data" / "otr.fingerprints") == 0600);
 }
 
 }  // namespace

@@ -133,6 +133,29 @@ TEST_CASE("otrchat modify forges what otr_readforge accepts", "[e2e][toolkit]") 
   CHECK(read.out == "Plaintext: ``HELLO bob''\n");
 }
 
+// Issue 16, item 10: readforge and modify used to stop at the first OTR message of a transcript
+// ("OTR Non-Data Message found") when it opened with the key exchange.
+TEST_CASE("readforge and modify take a whole transcript and use its first data message",
+          "[e2e][toolkit][i16]") {
+  test::TempDir dir("toolkit-e2e");
+  test::write_text(dir / "transcript.otr", std::string("?OTRv3?\n?OTR:AAMKgsifoQw8gAsAAAABAg==.\n") +
+                                              "some plain text\n" + kHelloBob + "\n" +
+                                              kBobReply + "\n");
+  auto read = run_otrchat({"readforge", kAliceAes}, (dir / "transcript.otr").string());
+  INFO(read.err);
+  REQUIRE(read.outcome.exited);
+  CHECK(read.outcome.code == 0);
+  CHECK(read.out == "Plaintext: ``hello bob''\n");
+  auto modified = run_otrchat({"modify", kPublishedMac, "hello", "HELLO", "0"},
+                              (dir / "transcript.otr").string());
+  CHECK(modified.outcome.code == 0);
+  CHECK(modified.out == std::string(kModifyForgery) + "\n");
+  test::write_text(dir / "akeonly.otr", "?OTR:AAMKgsifoQw8gAsAAAABAg==.\n");
+  auto none = run_otrchat({"readforge", kAliceAes}, (dir / "akeonly.otr").string());
+  CHECK(none.outcome.code == 1);
+  CHECK_THAT(none.err, Catch::Contains("No OTR Data Message found (1 OTR message(s)"));
+}
+
 TEST_CASE("otrchat toolkit commands: exit statuses and audit", "[e2e][toolkit]") {
   test::TempDir dir("toolkit-e2e");
   test::write_text(dir / "m1.otr", std::string(kHelloBob) + "\n");

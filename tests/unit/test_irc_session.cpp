@@ -451,7 +451,8 @@ TEST_CASE("irc_session: options are checked before anything is sent", "[irc]") {
   CHECK_THROWS_WITH(IrcSession(with([](IrcOptions& o) { o.peer = ":bob"; })),
                     "IRC options: peer \":bob\" starts with ':'");
   CHECK_THROWS_WITH(IrcSession(with([](IrcOptions& o) { o.peer = "#otr"; })),
-                    "IRC options: peer \"#otr\" is a channel; IrcTransport talks to one nick");
+                    "IRC options: peer \"#otr\" is a channel, not a nick (private messages go to "
+                    "nicks)");
   CHECK_THROWS_WITH(IrcSession(with([](IrcOptions& o) { o.user = "a\nb"; })),
                     Catch::Contains("contains a space, CR, LF or NUL"));
   CHECK_THROWS_WITH(IrcSession(with([](IrcOptions& o) { o.realname = "a\rb"; })),
@@ -468,4 +469,43 @@ TEST_CASE("irc_session: options are checked before anything is sent", "[irc]") {
   IrcSession s = started(with([](IrcOptions& o) { o.nick = std::string(505, 'n'); }));
   CHECK(s.receive_line(":fake.server 433 * nnn :in use").empty());
   CHECK_THAT(s.refusal(), Catch::EndsWith("and a longer one does not fit in an IRC line"));
+}
+
+// Issue 16: a chat that talks to several nicks (/query), /me and /nick.
+TEST_CASE("irc_session: accept_any_nick delivers every private message with its sender",
+          "[irc][i16]") {
+  IrcOptions o = alice_options();
+  o.accept_any_nick = true;
+  o.deliver_actions = true;
+  IrcSession s = registered(o);
+  IrcOutput from_peer = s.receive_line(":BOB!b@h PRIVMSG alice :hi");
+  CHECK(from_peer.messages.empty());
+  CHECK(from_peer.from == std::vector<IrcMessage>{{"bob", "hi"}});
+  IrcOutput from_other = s.receive_line(":alice_!a@h PRIVMSG alice :?OTRv3?");
+  CHECK(from_other.events.empty());
+  CHECK(from_other.from == std::vector<IrcMessage>{{"alice_", "?OTRv3?"}});
+  // Channels, notices and servers stay out; an ACTION is a message, other CTCP is not.
+  CHECK(s.receive_line(":carol!c@h PRIVMSG #otr :hi all").from.empty());
+  CHECK(s.receive_line(":carol!c@h NOTICE alice :psst").from.empty());
+  CHECK(s.receive_line(":carol!c@h PRIVMSG alice :\001ACTION waves\001").from ==
+        std::vector<IrcMessage>{{"carol", "\001ACTION waves\001"}});
+  CHECK(s.receive_line(":carol!c@h PRIVMSG alice :\001VERSION\001").events ==
+        Events{ev(EventKind::Ignored, "CTCP VERSION from carol ignored")});
+  // Replies go to any nick; the limit allows for a 30-byte nick.
+  CHECK(s.send_to("alice_", "hello").lines == Strings{"PRIVMSG alice_ :hello\r\n"});
+  CHECK_THROWS_AS(s.send_to("#otr", "hello"), std::invalid_argument);
+  CHECK(s.max_message_size() == 417 - (IrcSession::kAnyNickBytes - 3));
+}
+
+TEST_CASE("irc_session: change_nick asks the server, which answers", "[irc][i16]") {
+  IrcSession s = registered();
+  CHECK(s.change_nick("alice2").lines == Strings{"NICK alice2\r\n"});
+  CHECK(s.receive_line(":alice!a@h NICK :alice2").events ==
+        Events{ev(EventKind::NickChanged, "our nick is now alice2")});
+  CHECK(s.nick() == "alice2");
+  CHECK(s.receive_line(":irc.test 433 alice2 bob :Nickname already in use").events ==
+        Events{ev(EventKind::Server, "nick change refused: bob Nickname already in use")});
+  CHECK_THROWS_AS(s.change_nick("two words"), std::invalid_argument);
+  IrcSession closed(alice_options());
+  CHECK_THROWS_AS(closed.change_nick("x"), TransportError);
 }

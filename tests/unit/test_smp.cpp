@@ -407,7 +407,6 @@ TEST_CASE("SMP TLVs in the wrong state are errors that abort", "[smp]") {
       {Stage::BobAwaiting, &t.smp2, "SMP2 received while expecting SMP1"},
       {Stage::BobAwaiting, &t.smp3, "SMP3 received while expecting SMP1"},
       {Stage::BobAwaiting, &t.smp4, "SMP4 received while expecting SMP1"},
-      {Stage::AliceExpect2, &t.smp1, "SMP1 received while expecting SMP2"},
       {Stage::AliceExpect2, &t.smp3, "SMP3 received while expecting SMP2"},
       {Stage::AliceExpect2, &t.smp4, "SMP4 received while expecting SMP2"},
       {Stage::BobExpect3, &t.smp1, "SMP1 received while expecting SMP3"},
@@ -446,11 +445,28 @@ TEST_CASE("SMP TLVs in the wrong state are errors that abort", "[smp]") {
                   "SMP4 received while expecting SMP1");
     require_idle(carol.smp);
   }
-  SECTION("SMP1Q while expecting SMP2") {
+  SECTION("both start at once: the lower fingerprint yields and the exchange completes") {
+    // Issue 16, item 13: this used to abort both ("SMP1Q received while expecting SMP2").
+    // Alice's fingerprint (a1...) is lower than Bob's (b0...): she yields, on both ends alike.
     wire::Tlv q1 = p.alice.smp.start(as_bytes("s"), "q");
-    (void)p.bob.smp.start(as_bytes("s"));  // both started: the TLVs cross
-    require_error(p.bob.smp.on_tlv(q1), ErrorCode::WrongState,
-                  "SMP1Q received while expecting SMP2");
+    wire::Tlv b1 = p.bob.smp.start(as_bytes("other"));  // both started: the TLVs cross
+    SmpStep at_bob = p.bob.smp.on_tlv(q1);
+    CHECK_FALSE(at_bob.send.has_value());
+    CHECK(at_bob.event == SmpEvent(SmpInProgress{0, true}));
+    CHECK(p.bob.smp.expecting() == SmpExpect::Expect2);
+    SmpStep at_alice = p.alice.smp.on_tlv(b1);
+    CHECK_FALSE(at_alice.send.has_value());
+    CHECK(at_alice.event == SmpEvent(SmpAskForSecret{std::nullopt, true}));
+    CHECK(p.alice.smp.awaiting_secret());
+    // Alice answers Bob's request with his secret; the run ends as usual on both sides.
+    wire::Tlv smp2 = p.alice.smp.respond(as_bytes("other"));
+    SmpStep bob2 = p.bob.smp.on_tlv(smp2);
+    REQUIRE(bob2.send.has_value());
+    SmpStep alice3 = p.alice.smp.on_tlv(*bob2.send);
+    REQUIRE(alice3.send.has_value());
+    CHECK(is_success(alice3));
+    SmpStep bob4 = p.bob.smp.on_tlv(*alice3.send);
+    CHECK(is_success(bob4));
   }
   SECTION("a new SMP1 while waiting for the secret replaces the old request (libotr)") {
     (void)p.bob.smp.on_tlv(p.alice.smp.start(as_bytes("old"), "old?"));

@@ -244,7 +244,17 @@ TEST_CASE("toolkit read_and_forge: errors", "[toolkit]") {
   CHECK(none.error().message == "No OTR Data Message found");
   auto dhkey = tk::read_and_forge("?OTR:AAMKgsifoQw8gAsAAAABAg==.", std::string_view(kAliceAes));
   REQUIRE_FALSE(dhkey.ok());
-  CHECK(dhkey.error().message == "OTR Non-Data Message found");
+  CHECK(dhkey.error().message ==
+        "No OTR Data Message found (1 OTR message(s) of other types skipped)");
+  // Issue 16, item 10: a whole transcript (key exchange first) gives its first data message.
+  auto transcript = tk::read_and_forge(
+      std::string("?OTRv3?\n?OTR:AAMKgsifoQw8gAsAAAABAg==.\nplain text\n") + kHelloBob + "\n",
+      std::string_view(kAliceAes));
+  REQUIRE(transcript.ok());
+  auto direct = tk::read_and_forge(kHelloBob, std::string_view(kAliceAes));
+  REQUIRE(direct.ok());
+  CHECK(transcript->text == direct->text);
+  CHECK(transcript->mac_verified);
   auto truncated =
       tk::read_and_forge("?OTR:AAMDgsifoQw8gAsAAAAAAQ==.", std::string_view(kAliceAes));
   REQUIRE_FALSE(truncated.ok());

@@ -10,6 +10,7 @@
 // the protocol has no way to learn that the socket closed.
 #include "otr/transport/irc_session.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -113,6 +114,9 @@ void IrcOutput::append(IrcOutput&& more) {
   for (auto& m : more.messages) {
     messages.push_back(std::move(m));
   }
+  for (auto& m : more.from) {
+    from.push_back(std::move(m));
+  }
   for (auto& e : more.events) {
     events.push_back(std::move(e));
   }
@@ -124,7 +128,7 @@ IrcSession::IrcSession(IrcOptions options) : m_options(std::move(options)) {
   check_name("user", m_options.user);
   if (is_channel_name(m_options.peer)) {
     throw std::invalid_argument("IRC options: peer \"" + m_options.peer +
-                                "\" is a channel; IrcTransport talks to one nick");
+                                "\" is a channel, not a nick (private messages go to nicks)");
   }
   if (m_options.realname.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
     throw std::invalid_argument("IRC options: realname contains CR, LF or NUL");
@@ -210,7 +214,31 @@ std::optional<IrcSession::TimePoint> IrcSession::next_deadline() const {
 }
 
 IrcOutput IrcSession::send(std::string_view message) {
-  std::string to = m_peer + " via " + m_address;
+  return send_to(m_peer, message);
+}
+
+IrcOutput IrcSession::change_nick(std::string_view nick) {
+  if (!usable_nick(nick)) {
+    throw std::invalid_argument("\"" + std::string(nick) + "\" cannot be a nick");
+  }
+  if (m_closed || !m_registered) {
+    throw TransportError("nick change: not connected to " + server_text());
+  }
+  IrcOutput out;
+  std::optional<std::string> line = try_line("NICK", {std::string(nick)});
+  if (!line) {
+    throw std::invalid_argument("the nick \"" + std::string(nick) + "\" is too long");
+  }
+  out.lines.push_back(std::move(*line));
+  return out;
+}
+
+IrcOutput IrcSession::send_to(std::string_view nick, std::string_view message) {
+  if (!usable_nick(nick) || is_channel_name(nick)) {
+    throw std::invalid_argument("send to \"" + std::string(nick) + "\": not a nick");
+  }
+  std::string peer(nick);
+  std::string to = peer + " via " + m_address;
   if (m_closed) {
     throw TransportError("send to " + to + ": the connection is closed");
   }
@@ -234,10 +262,10 @@ IrcOutput IrcSession::send(std::string_view message) {
       continue;
     }
     // m_peer is a usable nick and |piece| holds no CR, LF or NUL, so only the length can fail.
-    std::optional<std::string> line = try_line("PRIVMSG", {m_peer, std::string(piece)});
+    std::optional<std::string> line = try_line("PRIVMSG", {peer, std::string(piece)});
     if (!line) {
       throw TransportError("send to " + to + ": a PRIVMSG to a nick of " +
-                           std::to_string(m_peer.size()) + " bytes would exceed " +
+                           std::to_string(peer.size()) + " bytes would exceed " +
                            std::to_string(kIrcLineBytes) + " bytes");
     }
     out.lines.push_back(std::move(*line));
@@ -276,8 +304,10 @@ IrcOutput IrcSession::end_with(std::string text) {
 }
 
 std::size_t IrcSession::max_message_size() const {
+  const std::size_t peer_bytes =
+      m_options.accept_any_nick ? std::max(m_peer.size(), kAnyNickBytes) : m_peer.size();
   std::size_t overhead = 1 + m_nick.size() + 1 + 1 + m_options.user.size() + 1 + kMaxHostBytes +
-                         std::string_view(" PRIVMSG ").size() + m_peer.size() + 2 + 2;
+                         std::string_view(" PRIVMSG ").size() + peer_bytes + 2 + 2;
   // Absurdly long nicks would leave nothing; 1 keeps the meaning "limited" (0 is unlimited).
   return overhead >= kIrcLineBytes ? 1 : kIrcLineBytes - overhead;
 }
@@ -337,7 +367,11 @@ void IrcSession::on_message(const IrcLine& line, IrcOutput& out) {
           line.command + " in " + target + " from " + from.nick + " ignored: " + quote(text));
     return;
   }
-  if (!irc_equal(from.nick, m_peer)) {
+  const bool from_peer = irc_equal(from.nick, m_peer);
+  if (!from_peer && !notice && m_options.accept_any_nick && usable_nick(from.nick) &&
+      !from.is_server()) {
+    // Another nick writes to us: a conversation of its own (checked for CTCP below).
+  } else if (!from_peer) {
     event(out, EventKind::Ignored,
           line.command + " from " + from.nick + " (not the peer " + m_peer +
               ") ignored: " + quote(text));
@@ -348,12 +382,19 @@ void IrcSession::on_message(const IrcLine& line, IrcOutput& out) {
     return;
   }
   if (!text.empty() && text.front() == '\x01') {
-    // CTCP (ACTION, VERSION, ...): "\x01NAME args\x01". Not OTR traffic.
+    // CTCP (ACTION, VERSION, ...): "\x01NAME args\x01". Not OTR traffic; an ACTION (/me) sent in
+    // the clear is a message for a client that asked for them.
     std::string_view body = std::string_view(text).substr(1);
     std::string name(body.substr(0, body.find_first_of(" \x01")));
-    event(out, EventKind::Ignored,
-          "CTCP " + (name.empty() ? std::string("request") : name) + " from " + from.nick +
-              " ignored");
+    if (!(m_options.deliver_actions && name == "ACTION")) {
+      event(out, EventKind::Ignored,
+            "CTCP " + (name.empty() ? std::string("request") : name) + " from " + from.nick +
+                " ignored");
+      return;
+    }
+  }
+  if (m_options.accept_any_nick) {
+    out.from.push_back({from_peer ? m_peer : from.nick, std::move(text)});
     return;
   }
   out.messages.push_back(std::move(text));

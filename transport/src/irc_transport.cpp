@@ -45,8 +45,13 @@ class IrcTransport::Impl {
   ~Impl() { close(); }
 
   void open();
-  void send(std::string_view message);
+  void send(std::string_view message) { send_lines(m_session.send(message)); }
+  void send_to(std::string_view nick, std::string_view message) {
+    send_lines(m_session.send_to(nick, message));
+  }
+  void change_nick(std::string_view nick) { send_lines(m_session.change_nick(nick)); }
   std::vector<std::string> read_available();
+  std::vector<IrcMessage> read_messages();
   std::vector<TransportEvent> take_events();
   void close();
 
@@ -59,6 +64,7 @@ class IrcTransport::Impl {
 
  private:
   void watch(int fd);
+  void send_lines(IrcOutput lines);
   void apply(IrcOutput out);
   void flush(Clock::time_point deadline);
   void pump();
@@ -78,6 +84,7 @@ class IrcTransport::Impl {
   std::string m_out;      // bytes queued for the socket, always whole lines
   bool m_flushing = false;
   std::vector<std::string> m_messages;
+  std::vector<IrcMessage> m_from;
   std::vector<TransportEvent> m_events;
 };
 
@@ -96,6 +103,9 @@ void IrcTransport::Impl::apply(IrcOutput out) {
   }
   for (std::string& m : out.messages) {
     m_messages.push_back(std::move(m));
+  }
+  for (IrcMessage& m : out.from) {
+    m_from.push_back(std::move(m));
   }
   for (TransportEvent& e : out.events) {
     m_events.push_back(std::move(e));
@@ -140,8 +150,8 @@ void IrcTransport::Impl::open() {
   update_wakeup();
 }
 
-void IrcTransport::Impl::send(std::string_view message) {
-  apply(m_session.send(message));  // refuses with TransportError when closed or unfit
+void IrcTransport::Impl::send_lines(IrcOutput lines) {
+  apply(std::move(lines));  // the session refused with TransportError when closed or unfit
   try {
     flush(Clock::now() + m_write_timeout);
   } catch (const TransportError& e) {
@@ -165,6 +175,14 @@ std::vector<std::string> IrcTransport::Impl::read_available() {
   }
   std::vector<std::string> out;
   out.swap(m_messages);
+  update_wakeup();
+  return out;
+}
+
+std::vector<IrcMessage> IrcTransport::Impl::read_messages() {
+  read_available();  // reads the socket; with accept_any_nick its list stays empty
+  std::vector<IrcMessage> out;
+  out.swap(m_from);
   update_wakeup();
   return out;
 }
@@ -264,7 +282,7 @@ void IrcTransport::Impl::lost(IrcOutput closed_event) {
 }
 
 void IrcTransport::Impl::update_wakeup() {
-  bool want = !m_messages.empty() || !m_events.empty();
+  bool want = !m_messages.empty() || !m_from.empty() || !m_events.empty();
   if (want && !m_wakeup_set) {
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(m_wakeup.get(), &one, sizeof one);
@@ -301,6 +319,14 @@ bool IrcTransport::closed() const { return m_impl->closed(); }
 void IrcTransport::close() { m_impl->close(); }
 
 void IrcTransport::reconnect() { m_impl->open(); }
+
+std::vector<IrcMessage> IrcTransport::read_messages() { return m_impl->read_messages(); }
+
+void IrcTransport::send_to(std::string_view nick, std::string_view message) {
+  m_impl->send_to(nick, message);
+}
+
+void IrcTransport::change_nick(std::string_view nick) { m_impl->change_nick(nick); }
 
 const std::string& IrcTransport::nick() const { return m_impl->nick(); }
 

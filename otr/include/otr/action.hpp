@@ -120,6 +120,10 @@ struct SmpUpdate {
   std::optional<std::string> question;
   std::string text;
   bool we_initiated = false;
+  // crossed: both sides started SMP at once. The side whose fingerprint is lower yields: it gets
+  // AskForSecret with crossed set (answer the peer's request), the other InProgress with crossed
+  // set (its request goes ahead, the peer is asked to answer it).
+  bool crossed = false;
   // set_trust is libotr's trust update for the peer's fingerprint: true = verified by SMP
   // (libotr writes "smp"), false = clear the trust, nullopt = leave it alone.
   std::optional<bool> set_trust;

@@ -21,12 +21,11 @@ Error size_error(std::string_view argument, std::string_view what, std::size_t w
                                              std::to_string(got));
 }
 
-Result<RecordedData> read_data_message(std::string_view text) {
-  // libotr toolkit/readotr.c: skip to the first "?OTR:", copy up to and including the next ".".
-  std::size_t start = text.find("?OTR:");
-  if (start == std::string_view::npos) {
-    return make_error(ErrorCode::Malformed, "No OTR Data Message found");
-  }
+namespace {
+
+// armored_at copies the message that starts at |start| ("?OTR:") up to and including the next
+// "." with whitespace removed, as libotr's toolkit/readotr.c does; |end| is where it stopped.
+std::string armored_at(std::string_view text, std::size_t start, std::size_t& end) {
   std::string armored = "?OTR:";
   std::size_t i = start + 5;
   for (; i < text.size() && text[i] != '.'; ++i) {
@@ -36,26 +35,52 @@ Result<RecordedData> read_data_message(std::string_view text) {
     }
   }
   armored += '.';
-  // otrl_proto_message_type: "?OTR:AAMD"/"?OTR:AAID" are data messages, "?OTR:AAED" OTR v1 ones.
-  if (armored.starts_with("?OTR:AAED") || armored.starts_with("?OTR:AAEK")) {
-    return make_error(ErrorCode::UnsupportedVersion,
-                      "OTR v1 message found: not supported (OTR v1 is insecure)");
+  end = i;
+  return armored;
+}
+
+}  // namespace
+
+Result<RecordedData> read_data_message(std::string_view text) {
+  // libotr toolkit/readotr.c reads the first "?OTR:" message and stops there; a whole transcript
+  // usually opens with the key exchange, so the first *data* message is the one looked for:
+  // non-data OTR messages before it are skipped.
+  std::size_t skipped = 0;
+  std::size_t start = text.find("?OTR:");
+  if (start == std::string_view::npos) {
+    return make_error(ErrorCode::Malformed, "No OTR Data Message found");
   }
-  if (wire::peek_type(armored) != wire::MessageType::Data) {
-    return make_error(ErrorCode::Malformed, "OTR Non-Data Message found");
+  for (; start != std::string_view::npos; start = text.find("?OTR:", start + 5)) {
+    std::size_t end = start;
+    std::string armored = armored_at(text, start, end);
+    // otrl_proto_message_type: "?OTR:AAMD"/"?OTR:AAID" are data messages, "?OTR:AAED" OTR v1
+    // ones.
+    if (armored.starts_with("?OTR:AAED") || armored.starts_with("?OTR:AAEK")) {
+      return make_error(ErrorCode::UnsupportedVersion,
+                        "OTR v1 message found: not supported (OTR v1 is insecure)");
+    }
+    if (wire::peek_type(armored) != wire::MessageType::Data) {
+      ++skipped;
+      continue;
+    }
+    Result<Bytes> raw = wire::dearmor(armored);
+    if (!raw) {
+      return make_error(raw.error().code, "Invalid OTR Data Message: " + raw.error().message);
+    }
+    Result<wire::BinaryMessage> decoded = wire::decode_binary(*raw);
+    if (!decoded) {
+      return make_error(decoded.error().code,
+                        "Invalid OTR Data Message: " + decoded.error().message);
+    }
+    if (!std::holds_alternative<wire::DataMessage>(*decoded)) {
+      ++skipped;
+      continue;
+    }
+    return RecordedData{std::get<wire::DataMessage>(std::move(*decoded)), std::move(*raw)};
   }
-  Result<Bytes> raw = wire::dearmor(armored);
-  if (!raw) {
-    return make_error(raw.error().code, "Invalid OTR Data Message: " + raw.error().message);
-  }
-  Result<wire::BinaryMessage> decoded = wire::decode_binary(*raw);
-  if (!decoded) {
-    return make_error(decoded.error().code, "Invalid OTR Data Message: " + decoded.error().message);
-  }
-  if (!std::holds_alternative<wire::DataMessage>(*decoded)) {
-    return make_error(ErrorCode::Malformed, "OTR Non-Data Message found");
-  }
-  return RecordedData{std::get<wire::DataMessage>(std::move(*decoded)), std::move(*raw)};
+  return make_error(ErrorCode::Malformed,
+                    "No OTR Data Message found (" + std::to_string(skipped) +
+                        " OTR message(s) of other types skipped)");
 }
 
 bool mac_verifies(const RecordedData& d, ByteView mac_key) {

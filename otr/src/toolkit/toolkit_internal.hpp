@@ -19,10 +19,10 @@ struct RecordedData {
   Bytes raw;
 };
 
-// read_data_message finds the first "?OTR:" message in |text| (libotr's readotr(): anything
-// before it is skipped, whitespace inside the base64 is dropped, the "." ends it) and decodes it
-// as a data message. Errors carry otr_readforge's words: "No OTR Data Message found", "OTR
-// Non-Data Message found", "Invalid OTR Data Message: …".
+// read_data_message finds the first "?OTR:" data message in |text| (as libotr's readotr():
+// anything before it is skipped, whitespace inside the base64 is dropped, the "." ends it; unlike
+// it, OTR messages of other types are skipped too, so a whole transcript works) and decodes it.
+// Errors carry otr_readforge's words: "No OTR Data Message found", "Invalid OTR Data Message: …".
 Result<RecordedData> read_data_message(std::string_view text);
 
 // mac_verifies says whether HMAC-SHA1(mac_key, the authenticated part of raw) equals the MAC.

@@ -29,6 +29,20 @@ struct IrcOptions {
   std::chrono::milliseconds timeout{15'000};        // TCP connect plus registration
   std::chrono::milliseconds write_timeout{30'000};  // send() gives up (and closes) after this
   int max_nick_attempts = 8;          // nicks tried: nick, nick_, nick__, ...
+  // accept_any_nick: a private PRIVMSG from any nick is a message (IrcOutput::from, with its
+  // sender) instead of an Ignored event, for a client that talks to several nicks (send_to()).
+  bool accept_any_nick = false;
+  // deliver_actions: a CTCP ACTION ("/me", "\x01ACTION text\x01") is a message like any other
+  // instead of an Ignored event. Other CTCP requests are always ignored.
+  bool deliver_actions = false;
+};
+
+// IrcMessage is one private message and the nick it came from.
+struct IrcMessage {
+  std::string from;
+  std::string text;
+
+  bool operator==(const IrcMessage&) const = default;
 };
 
 // IrcOutput is what one IrcSession call asks its caller to do, each list in order.
@@ -36,9 +50,14 @@ struct IrcOutput {
   std::vector<std::string> lines;      // write to the server as they are; each ends in CR LF,
                                        // holds no other CR, LF or NUL and is at most 512 bytes
   std::vector<std::string> messages;   // whole messages from the peer, for read_available()
+                                       // (without accept_any_nick)
+  std::vector<IrcMessage> from;        // with accept_any_nick: every private message, the
+                                       // peer's included, with its sender (|messages| is empty)
   std::vector<TransportEvent> events;  // for take_events()
 
-  bool empty() const { return lines.empty() && messages.empty() && events.empty(); }
+  bool empty() const {
+    return lines.empty() && messages.empty() && from.empty() && events.empty();
+  }
   // append moves everything of |more| to the end of each list.
   void append(IrcOutput&& more);
 };
@@ -64,6 +83,9 @@ struct IrcOutput {
 // Peer input never makes it throw; only the caller's mistakes do (see each member).
 class IrcSession {
  public:
+  // kAnyNickBytes is the nick length max_message_size() allows for with accept_any_nick (the
+  // NICKLEN of common servers).
+  static constexpr std::size_t kAnyNickBytes = 30;
   using Clock = std::chrono::steady_clock;
   using TimePoint = Clock::time_point;
 
@@ -103,6 +125,15 @@ class IrcSession {
   // exceed 512 bytes (only with absurdly long nicks).
   IrcOutput send(std::string_view message);
 
+  // send_to is send() to |nick| instead of the peer (accept_any_nick clients). Throws as send()
+  // does, and std::invalid_argument if |nick| is not a usable nick or names a channel.
+  IrcOutput send_to(std::string_view nick, std::string_view message);
+
+  // change_nick returns the NICK line asking the server for |nick|; the server's answer is a
+  // NickChanged event (our nick is now ...) or a Server event (the nick change was refused).
+  // Throws TransportError when not registered, std::invalid_argument for an unusable nick.
+  IrcOutput change_nick(std::string_view nick);
+
   // close ends the session without an event (the caller knows): the QUIT line it returns, if
   // registered, is worth sending without waiting. closed() is then true.
   IrcOutput close();
@@ -117,7 +148,9 @@ class IrcSession {
   // max_message_size returns the longest message send() accepts, so that the line the server
   // relays to the peer with our full prefix in front fits in 512 bytes:
   //   512 - len(":" nick "!" "~" user "@" <63-byte host> " PRIVMSG " peer " :" CR LF),
-  // 417 for nick "alice", user "otrchat", peer "bob"; at least 1 (0 would mean unlimited).
+  // 417 for nick "alice", user "otrchat", peer "bob"; at least 1 (0 would mean unlimited). With
+  // accept_any_nick the peer's nick is counted as at least kAnyNickBytes long, so the limit fits
+  // every nick send_to() is likely to get.
   std::size_t max_message_size() const;
 
   // closed returns true before start() and after close(), server_closed() or

@@ -64,6 +64,18 @@ class IrcTransport final : public Transport {
   // original options, as connect() does (same errors). Queued messages and events are kept.
   void reconnect();
 
+  // read_messages is read_available() for options.accept_any_nick: every private message with
+  // the nick it came from, oldest first.
+  std::vector<IrcMessage> read_messages();
+
+  // send_to is send() to |nick| (options.accept_any_nick). Errors as send(), and
+  // std::invalid_argument for a name that is not a nick.
+  void send_to(std::string_view nick, std::string_view message);
+
+  // change_nick asks the server for |nick| (/nick); the answer arrives as a NickChanged or Server
+  // event. Throws as IrcSession::change_nick, and TransportError if the write fails.
+  void change_nick(std::string_view nick);
+
   // nick returns our current nick, as the server confirmed it.
   const std::string& nick() const;
 
