@@ -18,7 +18,6 @@
 //
 // Only libotr, libgcrypt and the file reader are used here; nothing of the engine.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -43,10 +42,14 @@ constexpr const char* kProtocol = "otrchat-test";  // of tests/kat/vectors/test_
 
 // RFC 3526 group 5, the OTR D-H modulus (generator 2).
 constexpr const char* kPrime =
-    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
-    "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
-    "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F"
-    "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA237327FFFFFFFFFFFFFFFF";
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404"
+    "DD"
+    "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7"
+    "ED"
+    "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF"
+    "5F"
+    "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA237327FFFFFFFFFFFFFF"
+    "FF";
 
 std::string unescape(const std::string& s) {
   std::vector<std::string> problems;
@@ -307,9 +310,10 @@ std::string line_value(const std::string& out, const std::string& title) {
 
 }  // namespace
 
-TEST_CASE("libotr's AKE accepts the recorded Reveal Signature and Signature and computes the "
-          "recorded ssid",
-          "[interop][kat]") {
+TEST_CASE(
+    "libotr's AKE accepts the recorded Reveal Signature and Signature and computes the "
+    "recorded ssid",
+    "[interop][kat]") {
   const Transcript t;
   Side alice("alice", "bob", t);
   Side bob("bob", "alice", t);
@@ -337,8 +341,8 @@ TEST_CASE("libotr's AKE accepts the recorded Reveal Signature and Signature and 
   REQUIRE(otrl_auth_start_v23(&bob2.ctx->auth, 3) == 0);
   bob2.use_recorded_key();
   int havemsg = 0;
-  REQUIRE(otrl_auth_handle_key(&bob2.ctx->auth, t.ake_wire("dh-key").c_str(), &havemsg,
-                               bob2.key) == 0);
+  REQUIRE(otrl_auth_handle_key(&bob2.ctx->auth, t.ake_wire("dh-key").c_str(), &havemsg, bob2.key) ==
+          0);
   std::vector<unsigned char> raw = decode(t.ake_wire("signature"));
   raw[raw.size() - 1] ^= 1;  // the last MAC byte
   char* bad = otrl_base64_otr_encode(raw.data(), raw.size());
@@ -352,9 +356,10 @@ TEST_CASE("libotr's AKE accepts the recorded Reveal Signature and Signature and 
   otrl_dh_keypair_free(&rejected.next);
 }
 
-TEST_CASE("libotr's otrl_proto_accept_data reads every recorded data message, rotates keys as "
-          "recorded and queues the MAC keys the engine publishes",
-          "[interop][kat]") {
+TEST_CASE(
+    "libotr's otrl_proto_accept_data reads every recorded data message, rotates keys as "
+    "recorded and queues the MAC keys the engine publishes",
+    "[interop][kat]") {
   const Transcript t;
   Side alice("alice", "bob", t);
   Side bob("bob", "alice", t);
@@ -425,16 +430,17 @@ TEST_CASE("libotr's otrl_proto_accept_data reads every recorded data message, ro
     // libotr refuses the same message again (its counter, or its retired keys).
     plaintext = nullptr;
     tlvs = nullptr;
-    CHECK(otrl_proto_accept_data(&plaintext, &tlvs, receiver.ctx, wire.c_str(), nullptr,
-                                 nullptr) != 0);
+    CHECK(otrl_proto_accept_data(&plaintext, &tlvs, receiver.ctx, wire.c_str(), nullptr, nullptr) !=
+          0);
     CHECK(plaintext == nullptr);
     otrl_tlv_free(tlvs);
   }
 }
 
-TEST_CASE("libotr-bin: otr_sesskeys prints the recorded keys and otr_readforge the recorded "
-          "plaintexts",
-          "[interop][kat]") {
+TEST_CASE(
+    "libotr-bin: otr_sesskeys prints the recorded keys and otr_readforge the recorded "
+    "plaintexts",
+    "[interop][kat]") {
   if (!have_libotr_bin()) {
     WARN("libotr-bin is not installed; skipped");
     return;
@@ -452,12 +458,14 @@ TEST_CASE("libotr-bin: otr_sesskeys prints the recorded keys and otr_readforge t
     const auto& theirs = keys.at({receiver, e->get("RecipientKeyId")});
     // Either end's private key gives the message's keys: the sender's as sending keys, the
     // receiver's as receiving keys.
-    CommandResult snd = run_command("/usr/bin/otr_sesskeys " + mine.first + " " + theirs.second, "");
+    CommandResult snd =
+        run_command("/usr/bin/otr_sesskeys " + mine.first + " " + theirs.second, "");
     REQUIRE(snd.rc == 0);
     CHECK(line_value(snd.out, "Sending   AES key") == e->get("SendingAesKey"));
     CHECK(line_value(snd.out, "Sending   MAC key") == e->get("SendingMacKey"));
     CHECK(line_value(snd.out, "Our public key") == mine.second);
-    CommandResult rcv = run_command("/usr/bin/otr_sesskeys " + theirs.first + " " + mine.second, "");
+    CommandResult rcv =
+        run_command("/usr/bin/otr_sesskeys " + theirs.first + " " + mine.second, "");
     REQUIRE(rcv.rc == 0);
     CHECK(line_value(rcv.out, "Receiving AES key") == e->get("SendingAesKey"));
     CHECK(line_value(rcv.out, "Receiving MAC key") == e->get("SendingMacKey"));

@@ -339,8 +339,8 @@ class Peer {
                   (a.arg == "failure" && outcome == "FAILURE");
         if (!ok) {
           emit(event("error")
-              .str("message", "SMP ended with " + outcome + ", expected " + a.arg)
-              .num("line", a.line));
+                   .str("message", "SMP ended with " + outcome + ", expected " + a.arg)
+                   .num("line", a.line));
           return 1;
         }
         return -1;
@@ -356,8 +356,9 @@ class Peer {
       return -1;
     }
     emit(event(m_eof ? "eof" : "timeout")
-        .str("waiting_for", m_current->name + (m_current->arg.empty() ? "" : " " + m_current->arg))
-        .num("line", m_current->line));
+             .str("waiting_for",
+                  m_current->name + (m_current->arg.empty() ? "" : " " + m_current->arg))
+             .num("line", m_current->line));
     return 1;
   }
 
@@ -482,9 +483,9 @@ class Peer {
           break;
         case LibotrEventKind::ReceivedSymkey:
           emit(event("received_symkey")
-              .num("use", e.symkey_use)
-              .str("usedata", e.symkey_usedata)
-              .str("key", otr::test::hex(e.symkey)));
+                   .num("use", e.symkey_use)
+                   .str("usedata", e.symkey_usedata)
+                   .str("key", otr::test::hex(e.symkey)));
           break;
         case LibotrEventKind::TimerControl:
           break;  // libotr's timer requests are noise here; poll() is not needed in short runs
@@ -581,9 +582,9 @@ int main(int argc, char** argv) {
     eo.fingerprints_file = opts.fingerprints;
     LibotrEndpoint ep(opts.account, opts.protocol, opts.peer, eo);
     emit(event("ready")
-        .str("account", opts.account)
-        .str("instag", tag_hex(ep.our_instag()))
-        .str("fingerprint", otr::test::hex(ep.our_fingerprint())));
+             .str("account", opts.account)
+             .str("instag", tag_hex(ep.our_instag()))
+             .str("fingerprint", otr::test::hex(ep.our_fingerprint())));
     Peer peer(opts, ep);
     int status = peer.run(actions);
     if (!opts.fingerprints.empty()) {

@@ -6,7 +6,6 @@
 // OTR_REGENERATE_VECTORS=1 rewrites both files from the current engine instead of comparing
 // (after a deliberate change of the wire output; review the diff).
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <map>
 
@@ -130,8 +129,10 @@ TEST_CASE("transcripts: the AKE's recorded keys follow from the recorded D-H pri
   const auto sig = decode_as<wire::Signature>(unescape(messages[4]->get("Wire")));
   // Instance tags: a Query carries none, so bob's Commit goes to receiver tag 0 (the only
   // message where v3 allows it); every later message names both tags.
-  const std::uint32_t ta = static_cast<std::uint32_t>(std::stoul(setup.get("AliceInstanceTag"), nullptr, 16));
-  const std::uint32_t tb = static_cast<std::uint32_t>(std::stoul(setup.get("BobInstanceTag"), nullptr, 16));
+  const std::uint32_t ta =
+      static_cast<std::uint32_t>(std::stoul(setup.get("AliceInstanceTag"), nullptr, 16));
+  const std::uint32_t tb =
+      static_cast<std::uint32_t>(std::stoul(setup.get("BobInstanceTag"), nullptr, 16));
   CHECK(commit.header.sender_tag == tb);
   CHECK(commit.header.receiver_tag == 0);
   CHECK(key.header == wire::Header{3, wire::MessageType::DhKey, ta, tb});
@@ -167,23 +168,22 @@ TEST_CASE("transcripts: the AKE's recorded keys follow from the recorded D-H pri
   CHECK(to_hex(k.m1_prime.view()) == s.get("M1Prime"));
   CHECK(to_hex(k.m2_prime.view()) == s.get("M2Prime"));
   // The ssid as otr_sesskeys' library twin computes it from alice's key and bob's public one.
-  Result<toolkit::SessionKeyInfo> info = toolkit::session_keys(s.get("AliceDhPrivate"),
-                                                               s.get("BobDhPublic"));
+  Result<toolkit::SessionKeyInfo> info =
+      toolkit::session_keys(s.get("AliceDhPrivate"), s.get("BobDhPublic"));
   REQUIRE(info.ok());
   CHECK(to_hex(info->ssid) == s.get("Ssid"));
   // The AKE MACs check under the recorded keys: m2 over bob's encrypted signature, m2' over
   // alice's.
-  CHECK(crypto::hmac_sha256_160(hex(s.get("M2")),
-                                {wire::encrypted_signature_authenticated(reveal.encrypted_signature)}) ==
-        reveal.mac);
-  CHECK(crypto::hmac_sha256_160(hex(s.get("M2Prime")),
-                                {wire::encrypted_signature_authenticated(sig.encrypted_signature)}) ==
-        sig.mac);
+  CHECK(crypto::hmac_sha256_160(hex(s.get("M2")), {wire::encrypted_signature_authenticated(
+                                                      reveal.encrypted_signature)}) == reveal.mac);
+  CHECK(crypto::hmac_sha256_160(hex(s.get("M2Prime")), {wire::encrypted_signature_authenticated(
+                                                           sig.encrypted_signature)}) == sig.mac);
 }
 
-TEST_CASE("transcripts: every data message's keys, plaintext and revealed MAC keys follow from "
-          "the recorded D-H keys",
-          "[kat]") {
+TEST_CASE(
+    "transcripts: every data message's keys, plaintext and revealed MAC keys follow from "
+    "the recorded D-H keys",
+    "[kat]") {
   crypto::init();
   const VecFile f = read_vec_file(data_transcript_path());
   std::map<std::pair<std::string, std::uint32_t>, std::pair<std::string, std::string>> keys;
@@ -223,12 +223,14 @@ TEST_CASE("transcripts: every data message's keys, plaintext and revealed MAC ke
     REQUIRE(sk != keys.end());
     REQUIRE(rk != keys.end());
     // The sender's sending keys from its private key and the receiver's public key ...
-    Result<toolkit::SessionKeyInfo> snd = toolkit::session_keys(sk->second.first, rk->second.second);
+    Result<toolkit::SessionKeyInfo> snd =
+        toolkit::session_keys(sk->second.first, rk->second.second);
     REQUIRE(snd.ok());
     CHECK(to_hex(snd->sending_aes_key.view()) == e.get("SendingAesKey"));
     CHECK(to_hex(snd->sending_mac_key.view()) == e.get("SendingMacKey"));
     // ... are the receiver's receiving keys from the other two.
-    Result<toolkit::SessionKeyInfo> rcv = toolkit::session_keys(rk->second.first, sk->second.second);
+    Result<toolkit::SessionKeyInfo> rcv =
+        toolkit::session_keys(rk->second.first, sk->second.second);
     REQUIRE(rcv.ok());
     CHECK(to_hex(rcv->receiving_aes_key.view()) == e.get("SendingAesKey"));
     CHECK(to_hex(rcv->receiving_mac_key.view()) == e.get("SendingMacKey"));

@@ -418,8 +418,8 @@ class LibotrEndpoint {
   // otrl_message_receiving; what libotr injects goes to |out|.
   bool send_raw(const std::string& peer, const std::string& text, otrl_instag_t instance,
                 std::vector<std::string>& out);
-  int receive_raw(const std::string& peer, const std::string& wire, char** newmsg,
-                  OtrlTLV** tlvs, ConnContext** ctx, std::vector<std::string>& out);
+  int receive_raw(const std::string& peer, const std::string& wire, char** newmsg, OtrlTLV** tlvs,
+                  ConnContext** ctx, std::vector<std::string>& out);
   void load_key();
   void load_instag();
   std::string temp_path(const std::string& name);

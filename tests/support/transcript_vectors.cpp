@@ -35,7 +35,9 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-const char* side_name(char side) { return side == 'a' ? "alice" : "bob"; }
+const char* side_name(char side) {
+  return side == 'a' ? "alice" : "bob";
+}
 
 // kind_of names a wire message as libotr's otrl_proto_message_type would classify it.
 std::string kind_of(std::string_view wire) {
@@ -77,8 +79,8 @@ void collect(const Conversation& c, char side, Keys& keys) {
   for (const ForensicDhKey& k : c.forensic_dh_keys()) {
     Bytes x(k.private_key.view().begin(), k.private_key.view().end());
     auto [it, added] = keys.emplace(std::make_pair(side, k.keyid), x);
-    require(added || it->second == x, std::string(side_name(side)) + "'s key id " +
-                                          std::to_string(k.keyid) + " changed");
+    require(added || it->second == x,
+            std::string(side_name(side)) + "'s key id " + std::to_string(k.keyid) + " changed");
   }
 }
 
@@ -89,7 +91,9 @@ const Bytes& key_of(const Keys& keys, char side, std::uint32_t keyid) {
   return it->second;
 }
 
-Bytes public_of(ByteView priv) { return crypto::DhKeyPair::from_private(priv).pub.to_bytes(); }
+Bytes public_of(ByteView priv) {
+  return crypto::DhKeyPair::from_private(priv).pub.to_bytes();
+}
 
 std::vector<std::string> common_header(const char* what) {
   char seeds[200];
@@ -229,8 +233,8 @@ TranscriptVectors make_transcript_vectors() {
     for (const auto& [who, w] : pair.wire_log) {
       got += std::string(got.empty() ? "" : ", ") + who + ":" + kind_of(w);
     }
-    require(false, "expected 5 AKE messages, one per line, the Disconnect and bob's last; got " +
-                       got);
+    require(false,
+            "expected 5 AKE messages, one per line, the Disconnect and bob's last; got " + got);
   }
   std::optional<wire::DhCommit> commit;
   std::optional<wire::DhKey> dh_key;
@@ -258,9 +262,8 @@ TranscriptVectors make_transcript_vectors() {
     require(kind == "data", "message " + std::to_string(i + 1) + " is a " + kind);
     const auto m = decode_as<wire::DataMessage>(w);
     const char receiver = sender == 'a' ? 'b' : 'a';
-    Result<toolkit::SessionKeyInfo> k =
-        toolkit::session_keys(key_of(keys, sender, m.sender_keyid),
-                              public_of(key_of(keys, receiver, m.recipient_keyid)));
+    Result<toolkit::SessionKeyInfo> k = toolkit::session_keys(
+        key_of(keys, sender, m.sender_keyid), public_of(key_of(keys, receiver, m.recipient_keyid)));
     require(k.ok(), "session_keys");
     Result<toolkit::ReadForgeResult> read = toolkit::read_and_forge(w, k->sending_aes_key.view());
     require(read.ok() && read->mac_verified, "a recorded message does not verify");
@@ -298,7 +301,8 @@ TranscriptVectors make_transcript_vectors() {
   require(crypto::Mpi::from_bytes(ByteView(gx_mpi).subspan(4)) ==
               crypto::Mpi::from_bytes(public_of(xb)),
           "bob's key id 1 is not the g^x he committed to");
-  crypto::SecureBytes secbytes = crypto::dh_secbytes_raw(xa, crypto::Mpi::from_bytes(public_of(xb)));
+  crypto::SecureBytes secbytes =
+      crypto::dh_secbytes_raw(xa, crypto::Mpi::from_bytes(public_of(xb)));
   AkeKeys ake = AkeKeys::derive(secbytes.view());
   require(ake.ssid == ssid, "ssid");
   VecEntry session;

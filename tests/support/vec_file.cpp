@@ -77,8 +77,7 @@ VecFile parse_vec(std::string_view text) {
       continue;
     }
     std::size_t eq = line.find(" =");
-    if (eq == std::string_view::npos || eq == 0 ||
-        (eq + 2 < line.size() && line[eq + 2] != ' ')) {
+    if (eq == std::string_view::npos || eq == 0 || (eq + 2 < line.size() && line[eq + 2] != ' ')) {
       throw std::runtime_error("line " + std::to_string(lineno) + ": not \"Key = value\"");
     }
     if (section.empty()) {

@@ -7,7 +7,6 @@
 // Signature that fails verification leaves the state unchanged (the spec returns to NONE), and a
 // D-H Key that would complete a key pair already in the SessionRegistry is refused.
 #include <catch2/catch.hpp>
-
 #include <memory>
 
 #include "ake.hpp"
@@ -36,8 +35,12 @@ struct Party {
   }
 };
 
-Party alice(std::uint64_t seed = 1) { return Party(make_identity("alice", kAliceTag), seed, kBobTag); }
-Party bob(std::uint64_t seed = 2) { return Party(make_identity("bob", kBobTag), seed, kAliceTag); }
+Party alice(std::uint64_t seed = 1) {
+  return Party(make_identity("alice", kAliceTag), seed, kBobTag);
+}
+Party bob(std::uint64_t seed = 2) {
+  return Party(make_identity("bob", kBobTag), seed, kAliceTag);
+}
 
 // An identity whose public key is mallory's and whose secret is |name|'s: its signatures never
 // verify, everything else (DH keys, MACs) is computed correctly.
@@ -197,8 +200,8 @@ TEST_CASE("AKE: start sends a fresh D-H Commit from every state", "[ake]") {
   crypto::init();
   Party a = alice();
   Party b = bob();
-  const std::string from = GENERATE(as<std::string>{}, "none", "awaiting_dhkey", "awaiting_revealsig",
-                                    "awaiting_sig");
+  const std::string from =
+      GENERATE(as<std::string>{}, "none", "awaiting_dhkey", "awaiting_revealsig", "awaiting_sig");
   CAPTURE(from);
   std::optional<wire::DhCommit> earlier;
   if (from == "awaiting_dhkey") {
@@ -259,9 +262,10 @@ TEST_CASE("on_dh_commit in AWAITING_DHKEY: the higher hashed g^x wins", "[ake]")
   }
 }
 
-TEST_CASE("on_dh_commit in AWAITING_REVEALSIG retransmits the same D-H Key and adopts the new "
-          "Commit",
-          "[ake]") {
+TEST_CASE(
+    "on_dh_commit in AWAITING_REVEALSIG retransmits the same D-H Key and adopts the new "
+    "Commit",
+    "[ake]") {
   crypto::init();
   Party a1 = alice(11);
   Party a2 = alice(12);
@@ -293,14 +297,15 @@ TEST_CASE("on_dh_commit in AWAITING_REVEALSIG retransmits the same D-H Key and a
   CHECK(done.done->their_dh == gx_of(c2, r2.revealed_key));
 }
 
-TEST_CASE("on_dh_commit in AWAITING_REVEALSIG in another version answers in that version with "
-          "the same key",
-          "[ake]") {
+TEST_CASE(
+    "on_dh_commit in AWAITING_REVEALSIG in another version answers in that version with "
+    "the same key",
+    "[ake]") {
   crypto::init();
   Party a = alice();
   Party b = bob();
-  wire::DhKey k3 = only<wire::DhKey>(b.ake.on_dh_commit(
-      only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
+  wire::DhKey k3 =
+      only<wire::DhKey>(b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
   const std::uint64_t g = b.ake.generation();
   wire::DhKey k2 =
       only<wire::DhKey>(b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(2, a.p())), b.p()));
@@ -309,8 +314,8 @@ TEST_CASE("on_dh_commit in AWAITING_REVEALSIG in another version answers in that
   CHECK(std::string(b.ake.state_name()) == "awaiting_revealsig");
   CHECK(b.ake.generation() == g + 1);
   // The v2 exchange completes.
-  AkeStep done = b.ake.on_reveal_signature(
-      only<wire::RevealSignature>(a.ake.on_dh_key(k2, a.p())), b.p());
+  AkeStep done =
+      b.ake.on_reveal_signature(only<wire::RevealSignature>(a.ake.on_dh_key(k2, a.p())), b.p());
   REQUIRE(done.done.has_value());
   CHECK(done.done->version == 2);
 }
@@ -320,16 +325,21 @@ TEST_CASE("on_dh_commit in NONE and AWAITING_SIG replies with a new D-H Key", "[
   Party a = alice();
   Party b = bob();
   Party c = bob(22);
-  wire::DhKey first = only<wire::DhKey>(b.ake.on_dh_commit(
-      only<wire::DhCommit>(c.ake.start(3, c.p())), b.p()));
+  // From NONE: a D-H Key, AWAITING_REVEALSIG.
+  const std::uint64_t g0 = b.ake.generation();
+  wire::DhKey first =
+      only<wire::DhKey>(b.ake.on_dh_commit(only<wire::DhCommit>(c.ake.start(3, c.p())), b.p()));
+  check_header(first.header, wire::MessageType::DhKey, 3, kBobTag, kAliceTag);
+  CHECK(std::string(b.ake.state_name()) == "awaiting_revealsig");
+  CHECK(b.ake.generation() == g0 + 1);
   // Now b is in AWAITING_SIG by starting its own exchange with a.
   wire::DhCommit bc = only<wire::DhCommit>(b.ake.start(3, b.p()));
   only<wire::RevealSignature>(
       b.ake.on_dh_key(only<wire::DhKey>(a.ake.on_dh_commit(bc, a.p())), b.p()));
   REQUIRE(std::string(b.ake.state_name()) == "awaiting_sig");
   const std::uint64_t g = b.ake.generation();
-  wire::DhKey k = only<wire::DhKey>(b.ake.on_dh_commit(
-      only<wire::DhCommit>(c.ake.start(3, c.p())), b.p()));
+  wire::DhKey k =
+      only<wire::DhKey>(b.ake.on_dh_commit(only<wire::DhCommit>(c.ake.start(3, c.p())), b.p()));
   CHECK(std::string(b.ake.state_name()) == "awaiting_revealsig");
   CHECK(b.ake.generation() == g + 1);
   CHECK(k.gy != first.gy);  // "a new D-H Key": a fresh y
@@ -356,14 +366,15 @@ TEST_CASE("on_dh_key is ignored in NONE and AWAITING_REVEALSIG", "[ake]") {
   CHECK_FALSE(b.ake.answers_own_commit(key));
 }
 
-TEST_CASE("on_dh_key in AWAITING_SIG: the same g^y retransmits the Reveal Signature, any other "
-          "is ignored",
-          "[ake]") {
+TEST_CASE(
+    "on_dh_key in AWAITING_SIG: the same g^y retransmits the Reveal Signature, any other "
+    "is ignored",
+    "[ake]") {
   crypto::init();
   Party a = alice();
   Party b = bob();
-  wire::DhKey key = only<wire::DhKey>(
-      b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
+  wire::DhKey key =
+      only<wire::DhKey>(b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
   wire::RevealSignature reveal = only<wire::RevealSignature>(a.ake.on_dh_key(key, a.p()));
   const std::uint64_t g = a.ake.generation();
   CHECK(a.ake.answers_own_commit(key));
@@ -382,9 +393,10 @@ TEST_CASE("on_dh_key in AWAITING_SIG: the same g^y retransmits the Reveal Signat
   CHECK(a.ake.generation() == g);
 }
 
-TEST_CASE("on_dh_key in AWAITING_DHKEY: another version is ignored, g^y out of range is refused, "
-          "our own g^x is a reflection",
-          "[ake]") {
+TEST_CASE(
+    "on_dh_key in AWAITING_DHKEY: another version is ignored, g^y out of range is refused, "
+    "our own g^x is a reflection",
+    "[ake]") {
   crypto::init();
   Party a = alice();
   Party b = bob();
@@ -426,9 +438,10 @@ TEST_CASE("on_dh_key in AWAITING_DHKEY: another version is ignored, g^y out of r
   CHECK(twin.ake.generation() == g + 1);
 }
 
-TEST_CASE("on_dh_key refuses a D-H Key that would complete a key pair already in the "
-          "SessionRegistry",
-          "[ake]") {
+TEST_CASE(
+    "on_dh_key refuses a D-H Key that would complete a key pair already in the "
+    "SessionRegistry",
+    "[ake]") {
   crypto::init();
   Party a = alice();
   Party b = bob();
@@ -487,9 +500,10 @@ TEST_CASE("on_reveal_signature is ignored outside AWAITING_REVEALSIG and in anot
   CHECK(b.ake.generation() == g);
 }
 
-TEST_CASE("on_reveal_signature: a bad r, MAC or signature leaves AWAITING_REVEALSIG unchanged, "
-          "and the genuine message still completes",
-          "[ake]") {
+TEST_CASE(
+    "on_reveal_signature: a bad r, MAC or signature leaves AWAITING_REVEALSIG unchanged, "
+    "and the genuine message still completes",
+    "[ake]") {
   crypto::init();
   Party a = alice();
   // a_broken has the same seed, so the same x and r; only its signatures do not verify.
@@ -536,12 +550,11 @@ TEST_CASE("on_reveal_signature: a Commit of our own g^y is a reflection", "[ake]
   crypto::init();
   Party a = alice();
   Party b = bob();
-  wire::DhKey key = only<wire::DhKey>(
-      b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
+  wire::DhKey key =
+      only<wire::DhKey>(b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
   // Commit to b's own g^y, then reveal it.
   const Bytes r(16, 0x42);
-  wire::DhCommit mirror =
-      commit_for(crypto::Mpi::from_bytes(key.gy), r, kAliceTag, kBobTag);
+  wire::DhCommit mirror = commit_for(crypto::Mpi::from_bytes(key.gy), r, kAliceTag, kBobTag);
   CHECK(only<wire::DhKey>(b.ake.on_dh_commit(mirror, b.p())) == key);
   wire::RevealSignature reveal = only<wire::RevealSignature>(a.ake.on_dh_key(key, a.p()));
   reveal.revealed_key = r;
@@ -585,9 +598,10 @@ TEST_CASE("on_signature is ignored outside AWAITING_SIG and in another version",
   CHECK(a.ake.on_signature(sig, a.p()).done.has_value());
 }
 
-TEST_CASE("on_signature: a bad MAC or signature leaves AWAITING_SIG unchanged, and the genuine "
-          "message still completes",
-          "[ake]") {
+TEST_CASE(
+    "on_signature: a bad MAC or signature leaves AWAITING_SIG unchanged, and the genuine "
+    "message still completes",
+    "[ake]") {
   crypto::init();
   Party a = alice();
   Party b = bob();
@@ -684,8 +698,8 @@ TEST_CASE("reset returns to NONE from any state and wipes the exchange", "[ake]"
   crypto::init();
   Party a = alice();
   Party b = bob();
-  wire::DhKey key = only<wire::DhKey>(
-      b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
+  wire::DhKey key =
+      only<wire::DhKey>(b.ake.on_dh_commit(only<wire::DhCommit>(a.ake.start(3, a.p())), b.p()));
   const std::uint64_t g = a.ake.generation();
   a.ake.reset();
   CHECK(std::string(a.ake.state_name()) == "none");

@@ -3,7 +3,6 @@
 // range check, Mpi encodings, fingerprints and OTR-style DSA. The constant-time arithmetic under
 // them (ct.hpp) and dsa_sign against gcry_pk_verify are tested in test_crypto_ct.cpp.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "crypto/crypto.hpp"
@@ -20,7 +19,9 @@ Bytes hex(std::string_view h) {
   return *b;
 }
 
-Bytes repeat(std::uint8_t v, std::size_t n) { return Bytes(n, v); }
+Bytes repeat(std::uint8_t v, std::size_t n) {
+  return Bytes(n, v);
+}
 
 const char* kMsg448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 const char* kLargeKeyMsg = "Test Using Larger Than Block-Size Key - Hash Key First";
@@ -110,9 +111,9 @@ TEST_CASE("AES-128-CTR: NIST AESAVS known answers and OTR's counter block", "[cr
   // (block 2 is AES_K(ctr_top ‖ 0…01), so a stream cut at a block boundary continues it).
   const Bytes key = hex("2b7e151628aed2a6abf7158809cf4f3c");
   const Bytes top = hex("f0f1f2f3f4f5f6f7");
-  const Bytes plain = hex(
-      "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
-      "30c81c46a35ce411e5fbc1191a0a52ef");
+  const Bytes plain =
+      hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+          "30c81c46a35ce411e5fbc1191a0a52ef");
   Bytes ct(plain.size());
   aes128_ctr(key, top, plain, ct);
   CHECK(ct != plain);
@@ -224,8 +225,8 @@ TEST_CASE("fingerprint of a known key, as libotr computes it", "[crypto]") {
   const DsaPublicKey& pub = test::test_key("alice").dsa().pub;
   const Bytes encoded = pub.encode();
   CHECK(to_hex(ByteView(encoded).first(2)) == "0000");
-  CHECK(encoded.size() == 2 + (4 + 128) + (4 + 20) + (4 + pub.g.to_bytes().size()) +
-                              (4 + pub.y.to_bytes().size()));
+  CHECK(encoded.size() ==
+        2 + (4 + 128) + (4 + 20) + (4 + pub.g.to_bytes().size()) + (4 + pub.y.to_bytes().size()));
   CHECK(fingerprint_human(pub.fingerprint()) == "D5F8B93E 89CD40BF 51DF6376 6065C1F7 76FA2D7B");
   CHECK(pub.fingerprint() == sha1(ByteView(encoded).subspan(2)));
   CHECK(fingerprint_human(test::test_key("bob").dsa().pub.fingerprint()) ==
@@ -234,7 +235,8 @@ TEST_CASE("fingerprint of a known key, as libotr computes it", "[crypto]") {
         "00112233 44556677 8899AABB CCDDEEFF 01234567");
 }
 
-TEST_CASE("DSA: sign and verify OTR's 32-byte MACs; malformed signatures are rejected", "[crypto]") {
+TEST_CASE("DSA: sign and verify OTR's 32-byte MACs; malformed signatures are rejected",
+          "[crypto]") {
   crypto::init();
   const DsaPrivateKey& key = test::test_key("alice").dsa();
   REQUIRE(key.check());

@@ -91,8 +91,8 @@ TEST_CASE("seal and open: a round trip with counter 1, our next key announced", 
 
   crypto::SecureArray<32> extra_sent;
   const std::string text("hello bob\0", 10);
-  wire::DataMessage m = s.alice.seal(kToBob, wire::kFlagIgnoreUnreadable, as_bytes(text), s.rng,
-                                     &extra_sent);
+  wire::DataMessage m =
+      s.alice.seal(kToBob, wire::kFlagIgnoreUnreadable, as_bytes(text), s.rng, &extra_sent);
   CHECK(m.header == wire::Header{3, wire::MessageType::Data, kAliceTag, kBobTag});
   CHECK(m.flags == wire::kFlagIgnoreUnreadable);
   CHECK(keyids(m) == "1/1");
@@ -205,9 +205,10 @@ TEST_CASE("key ids: zero, unknown (too new) and stale (retired) are refused with
   CHECK(e.stale);
 }
 
-TEST_CASE("rotation: key ids advance as libotr's, and a retired MAC key is revealed exactly when "
-          "it verified a message",
-          "[data]") {
+TEST_CASE(
+    "rotation: key ids advance as libotr's, and a retired MAC key is revealed exactly when "
+    "it verified a message",
+    "[data]") {
   crypto::init();
   Session s;
   // 1. A→B 1/1.
@@ -344,9 +345,10 @@ TEST_CASE("carry_over_reveals hands a re-keyed session the old one's MAC keys", 
   CHECK(open_ok(fresh.alice, first) == "new session");
 }
 
-TEST_CASE("keys derived for a message whose MAC fails are kept: a second forgery costs no "
-          "exponentiation",
-          "[data]") {
+TEST_CASE(
+    "keys derived for a message whose MAC fails are kept: a second forgery costs no "
+    "exponentiation",
+    "[data]") {
   crypto::init();
   Session s;
   CHECK(open_ok(s.bob, s.a_sends("one")) == "one");
@@ -401,7 +403,8 @@ TEST_CASE("a next D-H key out of range is refused after the MAC check and consum
   // Re-MAC a copy with a bad next_dh under the pair's real key, as only alice could.
   const SessionKeys k = SessionKeys::for_pair(s.a1, s.b1.pub);
   const Snapshot before(s.bob);
-  for (const crypto::Mpi& bad : {crypto::Mpi(1), crypto::Mpi::sub(crypto::dh_prime(), crypto::Mpi(1))}) {
+  for (const crypto::Mpi& bad :
+       {crypto::Mpi(1), crypto::Mpi::sub(crypto::dh_prime(), crypto::Mpi(1))}) {
     wire::DataMessage evil = m;
     evil.next_dh = bad.to_bytes();
     evil.mac = crypto::hmac_sha1(k.send_mac.view(), {wire::data_message_authenticated(evil)});
@@ -426,7 +429,8 @@ TEST_CASE("open verifies the MAC over the bytes as received (a non-minimal next_
                       (std::uint32_t{wire_bytes[len_at + 2]} << 8) | wire_bytes[len_at + 3];
   ++len;
   for (int i = 0; i < 4; ++i) {
-    wire_bytes[len_at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(len >> (24 - 8 * i));
+    wire_bytes[len_at + static_cast<std::size_t>(i)] =
+        static_cast<std::uint8_t>(len >> (24 - 8 * i));
   }
   wire_bytes.insert(wire_bytes.begin() + static_cast<std::ptrdiff_t>(len_at + 4), 0x00);
   // Re-MAC the received form as a libotr sender writing that MPI would.
