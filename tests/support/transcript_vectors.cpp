@@ -75,12 +75,32 @@ T decode_as(std::string_view wire) {
 // Keys maps (side, key id) to a DH private key, as forensic_dh_keys() showed it.
 using Keys = std::map<std::pair<char, std::uint32_t>, Bytes>;
 
+// seized_keys returns the D-H private keys |c| holds right now, by key id: what
+// forensic_dh_keys shows. That function moves from Conversation into otr::toolkit on main
+// (issue 14, ConversationAccess); this compiles with either.
+// TODO(#14): call toolkit::forensic_dh_keys(c) directly once both changes are merged.
+template <class C>
+std::vector<std::pair<std::uint32_t, Bytes>> seized_keys(const C& c) {
+  using namespace otr::toolkit;
+  std::vector<std::pair<std::uint32_t, Bytes>> out;
+  auto take = [&](const auto& keys) {
+    for (const auto& k : keys) {
+      out.emplace_back(k.keyid, Bytes(k.private_key.view().begin(), k.private_key.view().end()));
+    }
+  };
+  if constexpr (requires { c.forensic_dh_keys(); }) {
+    take(c.forensic_dh_keys());
+  } else {
+    take(forensic_dh_keys(c));
+  }
+  return out;
+}
+
 void collect(const Conversation& c, char side, Keys& keys) {
-  for (const ForensicDhKey& k : c.forensic_dh_keys()) {
-    Bytes x(k.private_key.view().begin(), k.private_key.view().end());
-    auto [it, added] = keys.emplace(std::make_pair(side, k.keyid), x);
+  for (auto& [keyid, x] : seized_keys(c)) {
+    auto [it, added] = keys.emplace(std::make_pair(side, keyid), x);
     require(added || it->second == x,
-            std::string(side_name(side)) + "'s key id " + std::to_string(k.keyid) + " changed");
+            std::string(side_name(side)) + "'s key id " + std::to_string(keyid) + " changed");
   }
 }
 
