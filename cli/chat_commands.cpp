@@ -27,6 +27,9 @@ SendMode send_mode(const Events& events) {
 
 void ChatSession::process_input(TimePoint now) {
   while (!m_exit && !m_script.waiting() && !m_lines.empty()) {
+    if (m_setup.batch && m_listener && !connected()) {
+      return;  // a script's lines wait for the next peer (--keep-listening)
+    }
     std::string line = std::move(m_lines.front());
     m_lines.pop_front();
     ++m_line_number;
@@ -58,9 +61,8 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
   const std::string peer = m_current;
   // Commands that talk to the peer need a connection; without one nothing is queued that might
   // later go out in the clear.
-  const bool needs_peer = line.kind == K::Init || line.kind == K::Auth ||
-                          line.kind == K::AuthQ || line.kind == K::AuthAbort ||
-                          line.kind == K::Release;
+  const bool needs_peer = line.kind == K::Init || line.kind == K::Auth || line.kind == K::AuthQ ||
+                          line.kind == K::AuthAbort || line.kind == K::Release;
   if (needs_peer && !connected()) {
     m_view.status("Not done: " + (m_listener ? "nobody has connected yet."
                                              : std::string("the connection is closed.")));
@@ -155,7 +157,11 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     case K::Me:
       // irssi-otr sends /me as a CTCP ACTION inside the private conversation.
-      send_text("\x01" "ACTION " + line.text + "\x01", now);
+      send_text(
+          "\x01"
+          "ACTION " +
+              line.text + "\x01",
+          now);
       return;
     case K::Query:
       query(line.text);
@@ -251,7 +257,8 @@ void ChatSession::query(const std::string& peer) {
   }
   if (irc && (peer.empty() || peer.front() == '#' || peer.front() == '&' ||
               peer.find_first_of(" ,*?!@") != std::string::npos)) {
-    m_view.status("\"" + printable(peer) + "\" is not a nick (otrchat talks to nicks, not channels).");
+    m_view.status("\"" + printable(peer) +
+                  "\" is not a nick (otrchat talks to nicks, not channels).");
     return;
   }
   add_peer(peer);
@@ -305,8 +312,8 @@ void ChatSession::show_info() {
   std::optional<SessionInfo> s = c == nullptr ? std::nullopt : c->session();
   std::optional<std::string> trust;
   if (s) {
-    trust = m_account->trust().find(m_current, m_setup.account, m_setup.protocol,
-                                    s->their_fingerprint);
+    trust =
+        m_account->trust().find(m_current, m_setup.account, m_setup.protocol, s->their_fingerprint);
   }
   m_view.info(m_current, m_account->identity(), state, s, trust,
               c != nullptr && c->smp_in_progress());

@@ -102,8 +102,8 @@ int ChatSession::run() {
     // At a terminal the prompt stays at the bottom: whatever is shown goes above it.
     const bool out_tty = ::isatty(STDOUT_FILENO) != 0;
     const bool err_tty = ::isatty(STDERR_FILENO) != 0;
-    m_editor = std::make_unique<LineEditor>(m_setup.input_fd, err_tty ? STDERR_FILENO : STDOUT_FILENO,
-                                            m_setup.history);
+    m_editor = std::make_unique<LineEditor>(
+        m_setup.input_fd, err_tty ? STDERR_FILENO : STDOUT_FILENO, m_setup.history);
     m_out_stream = std::make_unique<EditorStream>(STDOUT_FILENO);
     m_err_stream = std::make_unique<EditorStream>(STDERR_FILENO);
     if (out_tty) {
@@ -164,6 +164,16 @@ void ChatSession::poll_once() {
   if (std::optional<TimePoint> d = m_account->next_deadline(); d && *d <= now) {
     apply(m_account->tick(now));
   }
+  // Links that closed are handled first, so the waits below see an IRC link that is about to
+  // reconnect as such rather than as gone.
+  for (std::size_t i = 0; i < m_links.size() && !m_exit; ++i) {
+    if (m_links[i].transport->closed() && !m_links[i].reported_closed) {
+      on_link_closed(m_links[i]);
+    }
+  }
+  if (m_exit) {
+    return;
+  }
   check_wait(now);
   process_input(now);
   if (m_exit) {
@@ -175,8 +185,7 @@ void ChatSession::poll_once() {
     }
   }
   // A peer that left is forgotten with its connection; an IRC link waits to reconnect.
-  std::erase_if(m_links,
-                [](const Link& l) { return l.irc == nullptr && l.transport->closed(); });
+  std::erase_if(m_links, [](const Link& l) { return l.irc == nullptr && l.transport->closed(); });
   if (m_exit) {
     return;
   }
@@ -203,7 +212,8 @@ void ChatSession::poll_once() {
   }
   const bool accepting = m_listener.has_value() && open_tcp < m_setup.max_peers;
   const bool want_input = !m_input_eof && m_lines.empty() && !m_script.waiting() &&
-                          (!m_setup.batch || connected() || !m_listener);
+                          (!m_setup.batch || connected() || !m_listener ||
+                           (m_setup.keep_listening && m_ever_connected));
   std::vector<pollfd> fds;
   fds.push_back({m_signal_pipe[0], POLLIN, 0});
   fds.push_back({want_input ? m_setup.input_fd : -1, POLLIN, 0});

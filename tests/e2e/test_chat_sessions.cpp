@@ -25,16 +25,16 @@ Spawn chat_spawn(const Account& who, const std::string& peer, const std::vector<
                  const std::string& script, const std::string& tag = "") {
   Spawn s;
   s.argv = with(who.chat_args(peer), more);
-  const std::vector<std::string> tail = {
-      "--timeout", "20", "--input", who.script("in" + tag + ".txt", script),
-      "--json=" + who.path("events" + tag + ".json").string()};
+  const std::vector<std::string> tail = {"--timeout", "20", "--input",
+                                         who.script("in" + tag + ".txt", script),
+                                         "--json=" + who.path("events" + tag + ".json").string()};
   s.argv.insert(s.argv.end(), tail.begin(), tail.end());
   s.stderr_path = who.path("stderr" + tag + ".txt").string();
   s.stdout_path = who.path("stdout" + tag + ".txt").string();
   return s;
 }
 
-TEST_CASE("--keep-listening takes the next peer after one leaves", "[e2e][tcp][i16]") {
+TEST_CASE("keep-listening: takes the next peer after one leaves", "[e2e][tcp][i16]") {
   Account bob("bob");
   Account alice("alice");
   Process pb(chat_spawn(bob, "alice", {"--listen", "127.0.0.1:0", "--keep-listening"},
@@ -58,7 +58,7 @@ TEST_CASE("--keep-listening takes the next peer after one leaves", "[e2e][tcp][i
   CHECK(events_named(events, "message", "encrypted", "true").size() == 2);
 }
 
-TEST_CASE("--max-peers: several peers, /query and /me", "[e2e][tcp][i16]") {
+TEST_CASE("max-peers: several peers, /query and /me", "[e2e][tcp][i16]") {
   Account bob("bob");
   Account alice("alice");
   Account carol("carol");
@@ -90,7 +90,9 @@ TEST_CASE("--max-peers: several peers, /query and /me", "[e2e][tcp][i16]") {
   auto c = read_events(carol.path("events.json"));
   auto got = events_named(c, "message");
   REQUIRE(got.size() == 2);
-  CHECK(got[0]["text"] == "\x01" "ACTION waves at carol\x01");
+  CHECK(got[0]["text"] ==
+        "\x01"
+        "ACTION waves at carol\x01");
   CHECK(got[0]["encrypted"] == "true");
   CHECK_THAT(read_file(carol.path("stdout.txt")), Catch::Contains("* bob waves at carol"));
   CHECK(got[1]["text"] == "hello carol");
@@ -100,9 +102,10 @@ TEST_CASE("SMP: one-sided question, abort with nothing running, the reason in JS
           "[e2e][smp][i16]") {
   Account alice("alice");
   Account bob("bob");
-  Spawn sa = chat_spawn(alice, "bob", {"--stdio"},
-                        "/otr authabort\n/otr init\n/wait private\n/otr authabort\n"
-                        "/otr authq \"Where did we meet?\" the library\n/wait smp\n/wait finished\n");
+  Spawn sa =
+      chat_spawn(alice, "bob", {"--stdio"},
+                 "/otr authabort\n/otr init\n/wait private\n/otr authabort\n"
+                 "/otr authq \"Where did we meet?\" the library\n/wait smp\n/wait finished\n");
   Spawn sb = chat_spawn(bob, "alice", {"--stdio"},
                         "/wait auth\n/otr auth the library\n/wait smp\n/otr finish\n");
   sa.stdout_path.clear();
@@ -152,11 +155,13 @@ TEST_CASE("the README's FIFO recipe works as written", "[e2e][stdio][i16]") {
   Account alice("alice");
   Account bob("bob");
   test::TempDir work("otrchat-fifo");
-  const std::string a_script = alice.script("in.txt", "/otr init\n/wait private\nover the fifo\n/wait finished\n");
+  const std::string a_script =
+      alice.script("in.txt", "/otr init\n/wait private\nover the fifo\n/wait finished\n");
   const std::string b_script = bob.script("in.txt", "/wait text over the fifo\n/otr finish\n");
   // Each line runs in its own shell, in the same directory, as two people would type them.
   const auto shell = [&](const std::string& line, const Account& who, const std::string& script) {
-    std::string cmd = std::regex_replace(line, std::regex("^otrchat "), std::string(kOtrchat) + " --dir " + who.dir() + " ");
+    std::string cmd = std::regex_replace(line, std::regex("^otrchat "),
+                                         std::string(kOtrchat) + " --dir " + who.dir() + " ");
     cmd += " --protocol otrchat-test --timeout 15 --input " + script + " 2>" +
            (work / (who.name() + ".err")).string();
     Spawn s;
@@ -217,7 +222,9 @@ TEST_CASE("IRC: a taken nick, /query, a long message with progress, reconnection
   // Item 5: the server goes away and comes back; both reconnect, the session goes on.
   server.stop(SIGKILL);
   server.start();
-  REQUIRE(wait_for_event(alice.path("events.json"), "reconnected", 30s));
+  const bool alice_back = wait_for_event(alice.path("events.json"), "reconnected", 30s).has_value();
+  INFO("alice: " << read_file(alice.path("stderr.txt")));
+  REQUIRE(alice_back);
   REQUIRE(wait_for_event(bob.path("events.json"), "reconnected", 30s));
   ps.wait(1ms);
   // Alice's script waits for "never"; a second alice-side line comes from a new script: bob's
