@@ -238,5 +238,74 @@ TEST_CASE("IRC: a taken nick, /query, a long message with progress, reconnection
   CHECK(events_named(read_events(bob.path("events.json")), "reconnecting").size() >= 1);
 }
 
+// --color always colours warnings even off a terminal; the default (auto) does not colour a
+// file; --timestamps puts the time before each line. (NO_COLOR at a terminal: test_chat_terminal.)
+TEST_CASE("colours and times: --color and --timestamps", "[e2e][stdio][i16]") {
+  Account alice("alice");
+  Account bob("bob");
+  Spawn sa = chat_spawn(alice, "bob", {"--stdio", "--color", "always", "--timestamps"},
+                        "/otr init\n/wait private\nhello\n");
+  Spawn sb = chat_spawn(bob, "alice", {"--stdio"}, "/wait text hello\n");
+  sa.stdout_path.clear();
+  sb.stdout_path.clear();
+  PipedPair pair(std::move(sa), std::move(sb));
+  Outcome oa = pair.a().wait(30s);
+  Outcome ob = pair.b().wait(10s);
+  const std::string alice_err = read_file(alice.path("stderr.txt"));
+  const std::string bob_err = read_file(bob.path("stderr.txt"));
+  INFO(alice_err);
+  INFO(bob_err);
+  CHECK(oa.code == 0);
+  CHECK(ob.code == 0);
+  const std::regex coloured_warning(R"(\[\d\d:\d\d:\d\d\] \x1b\[33m\*\*\* Warning: First private )"
+                                    R"(conversation[^\n]*\x1b\[0m\n)");
+  CHECK(std::regex_search(alice_err, coloured_warning));
+  CHECK(std::regex_search(alice_err,
+                          std::regex(R"((^|\n)\[\d\d:\d\d:\d\d\] \*\*\* Chatting with bob)")));
+  CHECK_THAT(bob_err, Catch::Contains("*** Warning: First private conversation"));
+  CHECK_THAT(bob_err, !Catch::Contains("\x1b["));
+  CHECK(std::regex_search(bob_err, std::regex(R"((^|\n)\*\*\* Chatting with alice)")));
+  std::vector<std::string> bad_args = alice.chat_args("bob");
+  bad_args.insert(bad_args.end(), {"--stdio", "--color", "sometimes"});
+  Result bad = run_otrchat(bad_args);
+  CHECK(bad.outcome.code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("--color: expected auto, always or never"));
+}
+
+// Item 6 (/nick) and item 13 (no "MAC keys published" once the IRC server is gone).
+TEST_CASE("IRC: /nick, and the server gone while private", "[e2e][irc][i16]") {
+  if (!test::Ngircd::available()) {
+    WARN("ngircd is not installed; skipping");
+    return;
+  }
+  test::Ngircd server;
+  const std::string where = server.host() + ":" + std::to_string(server.port());
+  Account alice("alice");
+  Account bob("bob");
+  Process pb(chat_spawn(bob, "alice", {"--irc", where, "--nick", "bob"},
+                        "/wait private\n/wait text never\n"));
+  REQUIRE(wait_for_event(bob.path("events.json"), "ready", 15s));
+  Process pa(chat_spawn(alice, "bob", {"--irc", where, "--nick", "alice"},
+                        "/otr init\n/wait private\n/nick alicia\n/wait text never\n"));
+  REQUIRE(wait_for_event(alice.path("events.json"), "transport", 20s, "text",
+                         "our nick is now alicia"));
+  REQUIRE(wait_for_event(bob.path("events.json"), "state", 20s, "to", "encrypted"));
+  server.stop(SIGKILL);
+  Outcome oa = pa.wait(15s);
+  Outcome ob = pb.wait(15s);
+  const std::string alice_err = read_file(alice.path("stderr.txt"));
+  const std::string bob_err = read_file(bob.path("stderr.txt"));
+  INFO(alice_err);
+  INFO(bob_err);
+  CHECK(oa.code == 1);
+  CHECK(ob.code == 1);
+  CHECK_THAT(alice_err, Catch::Contains("Asking the server for the nick alicia"));
+  CHECK_THAT(alice_err, Catch::Contains("the IRC server closed the connection"));
+  for (const std::string& err : {alice_err, bob_err}) {
+    CHECK_THAT(err,
+               !Catch::Contains("published") && !Catch::Contains("Private conversation ended"));
+  }
+}
+
 }  // namespace
 }  // namespace otr::e2e

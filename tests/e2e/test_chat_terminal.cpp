@@ -16,7 +16,8 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
 }
 
 // The interactive alice listens; returns the port once she does.
-std::string start_alice(Tmux& tmux, const Account& alice, const std::vector<std::string>& more = {}) {
+std::string start_alice(Tmux& tmux, const Account& alice,
+                        const std::vector<std::string>& more = {}) {
   std::vector<std::string> args =
       with(alice.chat_args("bob"), {"--listen", "127.0.0.1:0", "--color", "never",
                                     "--json=" + alice.path("events.json").string()});
@@ -87,8 +88,8 @@ TEST_CASE("the terminal: editing keys, history, and a prompt redrawn under incom
   CHECK(tmux.wait_for("alice", "[bob plaintext]", 5s));
   tmux.type("alice", "after the end");
   tmux.keys("alice", {"Enter"});
-  CHECK(tmux.wait_for("alice", "Sent unencrypted: you ended the private conversation with bob",
-                      5s));
+  CHECK(
+      tmux.wait_for("alice", "Sent unencrypted: you ended the private conversation with bob", 5s));
   Outcome ob = pb.wait(20s);
   INFO(read_file(bob.path("stderr.txt")));
   CHECK(ob.exited);
@@ -155,6 +156,35 @@ TEST_CASE("the terminal: while --listen waits, lines are not queued and /quit le
   second.type("alice", "/quit");
   second.keys("alice", {"Enter"});
   CHECK(second.wait_dead("alice", 5s));
+}
+
+TEST_CASE("the terminal: warnings in colour, unless NO_COLOR is set", "[e2e][terminal][i16]") {
+  if (!Tmux::available()) {
+    WARN("tmux is not installed; skipping");
+    return;
+  }
+  for (const bool no_color : {false, true}) {
+    Tmux tmux;
+    Account alice("alice");
+    Account bob("bob");
+    tmux.start("alice",
+               with(alice.chat_args("bob"),
+                    {"--listen", "127.0.0.1:0", "--json=" + alice.path("events.json").string()}),
+               no_color ? std::vector<std::string>{"NO_COLOR=1"} : std::vector<std::string>{});
+    auto listening = wait_for_event(alice.path("events.json"), "listening", 15s);
+    REQUIRE(listening);
+    Process pb(bob_spawn(bob, (*listening)["port"], "/otr init\n/wait private\n"));
+    // The first private conversation with bob is a warning (an unverified fingerprint).
+    REQUIRE(tmux.wait_for("alice", "Warning: First private conversation"));
+    const std::string screen = tmux.screen_escapes("alice");
+    INFO("NO_COLOR " << no_color << ":\n" << screen);
+    const std::size_t warning = screen.find("*** Warning: First private conversation");
+    REQUIRE(warning != std::string::npos);
+    const std::size_t line = screen.rfind('\n', warning) + 1;
+    const bool coloured = screen.substr(line, warning - line).find("\x1b[") != std::string::npos;
+    CHECK(coloured == !no_color);
+    pb.wait(20s);
+  }
 }
 
 }  // namespace

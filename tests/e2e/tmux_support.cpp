@@ -58,8 +58,12 @@ std::string Tmux::run(const std::vector<std::string>& args) {
   return read_file(m_dir / "tmux.out");
 }
 
-void Tmux::start(const std::string& name, const std::vector<std::string>& argv) {
-  std::string command = "env TERM=tmux-256color INPUTRC=/dev/null NO_COLOR=1";
+void Tmux::start(const std::string& name, const std::vector<std::string>& argv,
+                 const std::vector<std::string>& env) {
+  std::string command = "env -u NO_COLOR TERM=tmux-256color INPUTRC=/dev/null";
+  for (const std::string& e : env) {
+    command += " " + shell_quote(e);
+  }
   for (const std::string& a : argv) {
     command += " " + shell_quote(a);
   }
@@ -97,6 +101,10 @@ std::vector<std::string> Tmux::screen(const std::string& name) {
     lines.pop_back();
   }
   return lines;
+}
+
+std::string Tmux::screen_escapes(const std::string& name) {
+  return run({"capture-pane", "-p", "-e", "-t", name});
 }
 
 std::string Tmux::screen_text(const std::string& name) {

@@ -25,8 +25,9 @@ class Tmux {
   Tmux& operator=(const Tmux&) = delete;
 
   // start runs |argv| in a new window |name| of 150x40 cells, with TERM=tmux-256color,
-  // INPUTRC=/dev/null and NO_COLOR=1.
-  void start(const std::string& name, const std::vector<std::string>& argv);
+  // INPUTRC=/dev/null and |env| (NO_COLOR=1 unless told otherwise; NO_COLOR is unset first).
+  void start(const std::string& name, const std::vector<std::string>& argv,
+             const std::vector<std::string>& env = {"NO_COLOR=1"});
   // keys sends tmux key names ("Left", "Enter", "C-u") or, with |literal|, text as it is.
   void keys(const std::string& name, const std::vector<std::string>& keys);
   void type(const std::string& name, const std::string& text);
@@ -37,6 +38,8 @@ class Tmux {
   // lines dropped.
   std::vector<std::string> screen(const std::string& name);
   std::string screen_text(const std::string& name);
+  // screen_escapes is the visible screen with its colours as escape sequences (capture-pane -e).
+  std::string screen_escapes(const std::string& name);
   // wait_for polls the screen until it contains |text|, at most |limit|; false if it never did.
   bool wait_for(const std::string& name, const std::string& text,
                 std::chrono::milliseconds limit = std::chrono::seconds(15));

@@ -327,3 +327,33 @@ TEST_CASE("a message with a NUL is refused when typed, not thrown out of receive
   CHECK(alice.account->find("bob", 0x0b000001)->msg_state() == MsgState::Encrypted);
   CHECK(Net::shown(bob) == std::vector<std::string>{"fine"});
 }
+
+// Issue 16, item 13: a verified peer was announced as "is verified (verified)".
+TEST_CASE("a verified fingerprint is announced once, in words", "[account][trust][i16]") {
+  for (const auto& [trust, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"verified", " is verified"},
+           {"smp", " is verified (by SMP)"},
+           {"phone call", " is verified (phone call)"}}) {
+    Net net;
+    Client& alice = net.add("alice", 0x0aaaaaaa, 1);
+    net.add("bob", 0x0b000001, 2);
+    alice.account->trust().set_trust("bob", "alice", "otrchat-test", test_key("bob").fingerprint(),
+                                     trust);
+    net.take(alice, alice.account->start("bob", net.now));
+    net.pump();
+    std::vector<std::string> texts;
+    for (const Event& e : alice.events) {
+      if (const auto* n = std::get_if<Notice>(&e.action)) {
+        if (n->code == NoticeCode::FingerprintVerified) {
+          texts.push_back(n->text);
+        }
+      }
+    }
+    INFO(trust);
+    REQUIRE(texts.size() == 1);
+    const std::string& text = texts[0];
+    CHECK(text.size() > expected.size());
+    CHECK(text.substr(text.size() - expected.size()) == expected);
+    CHECK(text.find("(verified)") == std::string::npos);
+  }
+}
