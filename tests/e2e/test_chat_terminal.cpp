@@ -135,6 +135,9 @@ TEST_CASE("the terminal: editing keys, history, and a prompt redrawn under incom
   tmux.type("alice", "/otr finish");
   tmux.keys("alice", {"Enter"});
   CHECK(tmux.wait_for("alice", "[bob plaintext]", 5s));
+  // A line with an SMP secret (refused here: nothing is private) must stay out of the history.
+  tmux.type("alice", "/otr auth hunter2-secret");
+  tmux.keys("alice", {"Enter"});
   tmux.type("alice", "after the end");
   tmux.keys("alice", {"Enter"});
   CHECK(
@@ -151,6 +154,10 @@ TEST_CASE("the terminal: editing keys, history, and a prompt redrawn under incom
   CHECK(tmux.wait_dead("alice", 10s));
   // The history file is private and holds no secret.
   CHECK(test::file_mode(alice.path("history.alice")) == 0600);
+  const std::string history = read_file(alice.path("history.alice"));
+  INFO(history);
+  CHECK_THAT(history, Catch::Contains("partial typing Xby b") && Catch::Contains("after the end"));
+  CHECK_THAT(history, !Catch::Contains("hunter2"));
 }
 
 TEST_CASE("the terminal: a 20,008-character paste arrives whole", "[e2e][terminal][i16]") {
