@@ -8,8 +8,10 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "e2e_support.hpp"
+#include "feed_fifo.hpp"
 #include "support/ngircd.hpp"
 
 namespace otr::e2e {
@@ -305,6 +307,59 @@ TEST_CASE("IRC: /nick, and the server gone while private", "[e2e][irc][i16]") {
     CHECK_THAT(err,
                !Catch::Contains("published") && !Catch::Contains("Private conversation ended"));
   }
+}
+
+// Item 5 and "reconnect for IRC with backoff (held messages wait; nothing in clear)": a line
+// typed while the server is away waits, and goes out encrypted once both are back.
+TEST_CASE("IRC: a line typed while the server is away waits for the reconnection",
+          "[e2e][irc][i16]") {
+  if (!test::Ngircd::available()) {
+    WARN("ngircd is not installed; skipping");
+    return;
+  }
+  test::Ngircd server;
+  const std::string where = server.host() + ":" + std::to_string(server.port());
+  Account alice("alice");
+  Account bob("bob");
+  Process pb(chat_spawn(bob, "alice", {"--irc", where, "--nick", "bob", "--reconnect"},
+                        "/wait private\n/wait text typed during the outage\n"));
+  REQUIRE(wait_for_event(bob.path("events.json"), "ready", 15s));
+  FeedFifo feed(alice.path("in.fifo"));
+  Spawn sa = chat_spawn(alice, "bob", {"--irc", where, "--nick", "alice", "--reconnect"}, "");
+  for (std::string& a : sa.argv) {
+    if (a == alice.path("in.txt").string()) {
+      a = feed.path().string();
+    }
+  }
+  Process pa(sa);
+  feed.write("/otr init\n/wait private\n");
+  REQUIRE(wait_for_event(bob.path("events.json"), "state", 20s, "to", "encrypted"));
+  REQUIRE(wait_for_event(alice.path("events.json"), "state", 20s, "to", "encrypted"));
+  server.stop(SIGKILL);
+  REQUIRE(wait_for_event(alice.path("events.json"), "reconnecting", 15s));
+  feed.write("typed during the outage\n");
+  feed.close();
+  // The line is held (said on stderr) before the server comes back.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (read_file(alice.path("stderr.txt")).find("Held until the connection to the IRC server") ==
+             std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE_THAT(read_file(alice.path("stderr.txt")),
+               Catch::Contains("Held until the connection to the IRC server is back."));
+  server.start();
+  Outcome ob = pb.wait(40s);
+  Outcome oa = pa.wait(20s);
+  const std::string alice_err = read_file(alice.path("stderr.txt"));
+  INFO("alice: " << alice_err);
+  INFO("bob: " << read_file(bob.path("stderr.txt")));
+  CHECK(ob.code == 0);
+  CHECK(oa.code == 0);
+  auto got = events_named(read_events(bob.path("events.json")), "message");
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["text"] == "typed during the outage");
+  CHECK(got[0]["encrypted"] == "true");
 }
 
 }  // namespace

@@ -1,13 +1,10 @@
 // otrchat chat at a real terminal (tmux): line editing, the prompt that survives incoming
 // text, long pastes, and the --listen wait (issue 16, items 1 to 4). Alice types in a tmux
 // pane; bob is a batch-mode otrchat with a script, connected over TCP on loopback.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include "e2e_support.hpp"
+#include "feed_fifo.hpp"
 #include "tmux_support.hpp"
 
 namespace otr::e2e {
@@ -40,41 +37,6 @@ Spawn bob_spawn(const Account& bob, const std::string& port, const std::string& 
   s.stderr_path = bob.path("stderr.txt").string();
   return s;
 }
-
-// FeedFifo is bob's --input: a FIFO the test writes his script into a piece at a time, so that
-// his lines go when the test says (when alice has typed), not after a guessed delay.
-class FeedFifo {
- public:
-  explicit FeedFifo(std::filesystem::path path) : m_path(std::move(path)) {
-    REQUIRE(::mkfifo(m_path.c_str(), 0600) == 0);
-  }
-  ~FeedFifo() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  FeedFifo(const FeedFifo&) = delete;
-  FeedFifo& operator=(const FeedFifo&) = delete;
-  const std::filesystem::path& path() const { return m_path; }
-  // write opens the FIFO the first time (which waits for bob to open it) and writes |text|.
-  void write(const std::string& text) {
-    if (m_fd < 0) {
-      m_fd = ::open(m_path.c_str(), O_WRONLY | O_CLOEXEC);
-      REQUIRE(m_fd >= 0);
-    }
-    REQUIRE(::write(m_fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-  }
-  void close() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-      m_fd = -1;
-    }
-  }
-
- private:
-  std::filesystem::path m_path;
-  int m_fd = -1;
-};
 
 TEST_CASE("the terminal: editing keys, history, and a prompt redrawn under incoming text",
           "[e2e][terminal][i16]") {
