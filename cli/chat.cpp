@@ -19,8 +19,8 @@
 #include "otr/identity.hpp"
 #include "otr/keyfile.hpp"
 #include "otr/policy.hpp"
-#include "otr/transport/irc_line.hpp"
 #include "otr/rng.hpp"
+#include "otr/transport/irc_line.hpp"
 #include "otr/transport/irc_transport.hpp"
 #include "otr/transport/stdio_transport.hpp"
 #include "otr/transport/tcp_transport.hpp"
@@ -149,8 +149,8 @@ class Chat final : public Command {
         "max-message-size", po::value<std::size_t>()->value_name("BYTES"),
         "split OTR messages into fragments of at most BYTES (default: the transport's limit)")(
         "max-peers", po::value<int>()->value_name("N")->default_value(1),
-        "--listen: peers connected at once")(
-        "keep-listening", po::bool_switch(), "--listen: wait for the next peer after one leaves")(
+        "--listen: peers connected at once")("keep-listening", po::bool_switch(),
+                                             "--listen: wait for the next peer after one leaves")(
         "reconnect", po::bool_switch(),
         "--irc: reconnect (with backoff) when the server goes away; always on at a terminal")(
         "color", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
@@ -258,9 +258,8 @@ class Chat final : public Command {
     // https://no-color.org: "when present and not an empty string, prevents the addition of ANSI
     // color".
     const char* no_color = std::getenv("NO_COLOR");
-    setup.color = color == "always" ||
-                  (color == "auto" && ::isatty(STDERR_FILENO) != 0 &&
-                   (no_color == nullptr || no_color[0] == '\0'));
+    setup.color = color == "always" || (color == "auto" && ::isatty(STDERR_FILENO) != 0 &&
+                                        (no_color == nullptr || no_color[0] == '\0'));
     // The line editor needs a terminal to draw on as well as one to read.
     setup.line_editor = !setup.batch && LineEditor::available() &&
                         (::isatty(STDERR_FILENO) != 0 || (!stdio && ::isatty(STDOUT_FILENO) != 0));
@@ -306,8 +305,7 @@ class Chat final : public Command {
       std::cerr << "*** " << setup.account << " has no key yet (" << files.private_keys.string()
                 << "): generating a 1024-bit DSA key, a second or so...\n"
                 << std::flush;
-      keys.push_back(
-          keyfile::AccountKey{setup.account, setup.protocol, PrivateKey::generate()});
+      keys.push_back(keyfile::AccountKey{setup.account, setup.protocol, PrivateKey::generate()});
       Status saved = keyfile::save_private_keys(files.private_keys, keys);
       if (!saved) {
         throw Failure(saved.error().message);

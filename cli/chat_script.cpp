@@ -157,8 +157,8 @@ void ChatSession::check_end_of_input(TimePoint now) {
     return;
   }
   if (!connected() && !m_reconnect_at) {
-    fail(std::to_string(waiting + m_offline.size()) + " message(s) never sent: " +
-         gone_reason() + " before the conversation became private");
+    fail(std::to_string(waiting + m_offline.size()) + " message(s) never sent: " + gone_reason() +
+         " before the conversation became private");
     return;
   }
   if (now >= *m_flush_deadline) {

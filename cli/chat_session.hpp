@@ -125,7 +125,7 @@ class ChatSession {
   std::optional<transport::TcpListener> m_listener;
   bool m_ever_connected = false;
   std::optional<TimePoint> m_listen_deadline;  // batch: nobody connected within --timeout
-  std::optional<TimePoint> m_reconnect_at;      // IRC: the next attempt
+  std::optional<TimePoint> m_reconnect_at;     // IRC: the next attempt
   std::chrono::seconds m_backoff{1};
   std::deque<std::pair<std::string, std::string>> m_offline;  // (peer, text) typed while away
 

@@ -47,10 +47,10 @@ struct ChatSetup {
   bool json_on_stderr = false;       // they go to stderr (then the "error" event is the last line)
 
   // The terminal (interactive mode).
-  bool line_editor = false;            // the input is a terminal: edit lines with readline
-  bool color = false;                  // colour warnings and errors (--color, NO_COLOR)
-  bool timestamps = false;             // "[HH:MM:SS] " before each line shown (--timestamps)
-  std::filesystem::path history;       // the account's line history (empty: none kept)
+  bool line_editor = false;       // the input is a terminal: edit lines with readline
+  bool color = false;             // colour warnings and errors (--color, NO_COLOR)
+  bool timestamps = false;        // "[HH:MM:SS] " before each line shown (--timestamps)
+  std::filesystem::path history;  // the account's line history (empty: none kept)
 
   // Connections.
   bool keep_listening = false;  // --listen: wait for the next peer after one leaves

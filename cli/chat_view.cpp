@@ -103,8 +103,7 @@ void ChatView::status(const std::string& text, Tone tone) {
          : tone == Tone::Good  ? "\x1b[32m"
                                : "";
   }
-  *m_setup.status << line_start() << on << "*** " << text << (*on != '\0' ? "\x1b[0m" : "")
-                  << "\n"
+  *m_setup.status << line_start() << on << "*** " << text << (*on != '\0' ? "\x1b[0m" : "") << "\n"
                   << std::flush;
 }
 
@@ -119,9 +118,8 @@ void ChatView::json(const JsonObject& obj) {
   // The wall-clock time of the event, to the millisecond, in UTC.
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
-                      .count() %
-                  1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm utc{};
   ::gmtime_r(&t, &utc);
   char buf[40];
@@ -166,7 +164,9 @@ void ChatView::message(const Event& e, const ShowPlaintext& p) {
   }
   const std::string_view text = p.text;
   // A CTCP ACTION (/me), as irssi-otr sends it inside the private conversation.
-  if (text.starts_with("\x01" "ACTION ") && text.size() > 8 && text.back() == '\x01') {
+  if (text.starts_with("\x01"
+                       "ACTION ") &&
+      text.size() > 8 && text.back() == '\x01') {
     *m_setup.messages << line_start() << "* " << printable(e.peer) << " "
                       << (p.encrypted ? "" : "(unencrypted) ")
                       << printable(text.substr(8, text.size() - 9)) << "\n"
@@ -239,8 +239,8 @@ void ChatView::notice(const Event& e, const Notice& n) {
 void ChatView::smp(const Event& e, const SmpUpdate& u) {
   const std::string& peer = e.peer;
   // After a question the peer asked, only the peer learned something: we may ask back.
-  const bool may_ask_back = u.kind == SmpUpdate::Kind::Succeeded && !u.we_initiated &&
-                            !u.set_trust.value_or(false);
+  const bool may_ask_back =
+      u.kind == SmpUpdate::Kind::Succeeded && !u.we_initiated && !u.set_trust.value_or(false);
   JsonObject j = event_json("smp");
   j.str("peer", peer)
       .str("kind", smp_key(u.kind))

@@ -61,8 +61,8 @@ class ChatView {
   void reconnecting(const std::string& why, std::chrono::seconds in);
   void progress(const std::string& peer, std::size_t sent, std::size_t total);
   // peer_line is one line of /peers.
-  void peer_line(const std::string& peer, bool current, MsgState state, bool verified,
-                 bool online, std::size_t held, const std::string& address);
+  void peer_line(const std::string& peer, bool current, MsgState state, bool verified, bool online,
+                 std::size_t held, const std::string& address);
 
   // sent reports what became of a line the person typed to |peer|: the "send" event, in batch
   // mode the line echoed with its fate, else (once per private-conversation attempt) a note that

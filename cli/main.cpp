@@ -102,10 +102,10 @@ int run_command(Command& c, const std::vector<std::string>& args) {
   } catch (const po::too_many_positional_options_error&) {
     // Boost says "too many positional options have been specified on the command line".
     const unsigned max = positional.max_total_count();
-    return usage_error(max == 0 ? "unexpected argument: " + c.name() + " takes options only"
-                                : "too many arguments: " + c.name() + " takes at most " +
-                                      std::to_string(max),
-                       usage_line(c), c.name());
+    return usage_error(
+        max == 0 ? "unexpected argument: " + c.name() + " takes options only"
+                 : "too many arguments: " + c.name() + " takes at most " + std::to_string(max),
+        usage_line(c), c.name());
   } catch (const po::required_option& e) {
     // "the option '--aes_key' is required but missing": positionals are words, not options.
     std::string name = e.get_option_name();

@@ -71,7 +71,8 @@ int run_manual_trust(const po::variables_map& vm, Context& ctx, bool verify) {
     for (const std::string& n : names) {
       list += (list.empty() ? "" : ", ") + n;
     }
-    return " (" + (peer.empty() ? std::string("fingerprints are on record") : peer + " is on record") +
+    return " (" +
+           (peer.empty() ? std::string("fingerprints are on record") : peer + " is on record") +
            " for account " + list + "; add --account " + names.front() + ")";
   };
 

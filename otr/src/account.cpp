@@ -270,10 +270,9 @@ class Account::Router {
         } else if (o.trusted) {
           n = Notice{Severity::Info, NoticeCode::FingerprintVerified,
                      peer + "'s fingerprint " + human + " is verified" +
-                         (o.trust == "smp" ? std::string(" (by SMP)")
-                          : o.trust == "verified" || o.trust.empty()
-                              ? std::string()
-                              : " (" + o.trust + ")")};
+                         (o.trust == "smp"                           ? std::string(" (by SMP)")
+                          : o.trust == "verified" || o.trust.empty() ? std::string()
+                                                                     : " (" + o.trust + ")")};
         } else {
           n = Notice{Severity::Warning, NoticeCode::FingerprintUnverified,
                      peer + "'s fingerprint " + human + " is known but not verified"};

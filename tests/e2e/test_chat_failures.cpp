@@ -45,8 +45,8 @@ TEST_CASE("a missing or unreadable key file stops chat with one clear line", "[e
                Catch::Contains("(name alice)"));
   }
   SECTION("a directory that is a file, or that we may not read") {
-    Result file = run_otrchat({"--dir", "/etc/passwd", "chat", "--account", "alice", "--stdio",
-                               "--input", input});
+    Result file = run_otrchat(
+        {"--dir", "/etc/passwd", "chat", "--account", "alice", "--stdio", "--input", input});
     CHECK(file.outcome.code == 1);
     REQUIRE(file.err_lines().size() == 1);
     CHECK_THAT(file.err, Catch::Contains("/etc/passwd: not a directory"));

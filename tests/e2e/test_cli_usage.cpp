@@ -196,8 +196,8 @@ TEST_CASE("usage errors say what is wrong in plain words", "[e2e][usage][i16]") 
   CHECK_THAT(irc.err, Catch::Contains("--irc HOST:PORT --peer NICK"));
   Result channel = run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--peer", "#otr"});
   CHECK(channel.outcome.code == 2);
-  CHECK_THAT(channel.err, Catch::Contains("--peer #otr is a channel") &&
-                              !Catch::Contains("IrcTransport"));
+  CHECK_THAT(channel.err,
+             Catch::Contains("--peer #otr is a channel") && !Catch::Contains("IrcTransport"));
 }
 
 // Issue 16, items 7 and 8: a data directory that cannot be used says why, hints keep --dir, and

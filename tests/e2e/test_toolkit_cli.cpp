@@ -138,9 +138,9 @@ TEST_CASE("otrchat modify forges what otr_readforge accepts", "[e2e][toolkit]") 
 TEST_CASE("readforge and modify take a whole transcript and use its first data message",
           "[e2e][toolkit][i16]") {
   test::TempDir dir("toolkit-e2e");
-  test::write_text(dir / "transcript.otr", std::string("?OTRv3?\n?OTR:AAMKgsifoQw8gAsAAAABAg==.\n") +
-                                              "some plain text\n" + kHelloBob + "\n" +
-                                              kBobReply + "\n");
+  test::write_text(dir / "transcript.otr",
+                   std::string("?OTRv3?\n?OTR:AAMKgsifoQw8gAsAAAABAg==.\n") + "some plain text\n" +
+                       kHelloBob + "\n" + kBobReply + "\n");
   auto read = run_otrchat({"readforge", kAliceAes}, (dir / "transcript.otr").string());
   INFO(read.err);
   REQUIRE(read.outcome.exited);

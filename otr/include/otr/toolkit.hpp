@@ -254,9 +254,10 @@ struct ReadForgeResult {
 // SHA-1(aes_key), decrypts, and, if |new_text| is given, forges a replacement.
 // The first data message in |message| is used: OTR messages of other types before it (a whole
 // transcript's key exchange) are skipped. Errors: Malformed "No OTR Data Message found" (no
-// "?OTR:" data message; the text counts the others skipped), "Invalid OTR Data Message: …"; UnsupportedVersion for v1; BadValue for a key
-// that is not 16 bytes; BadMac "MAC does not verify: wrong AES key?" unless
-// options.forge_even_if_mac_fails (then mac_verified is false and only |forged| is set).
+// "?OTR:" data message; the text counts the others skipped), "Invalid OTR Data Message: …";
+// UnsupportedVersion for v1; BadValue for a key that is not 16 bytes; BadMac "MAC does not verify:
+// wrong AES key?" unless options.forge_even_if_mac_fails (then mac_verified is false and only
+// |forged| is set).
 Result<ReadForgeResult> read_and_forge(std::string_view message, ByteView aes_key,
                                        std::optional<std::string_view> new_text = std::nullopt,
                                        ReadForgeOptions options = {});

@@ -78,9 +78,8 @@ Result<RecordedData> read_data_message(std::string_view text) {
     }
     return RecordedData{std::get<wire::DataMessage>(std::move(*decoded)), std::move(*raw)};
   }
-  return make_error(ErrorCode::Malformed,
-                    "No OTR Data Message found (" + std::to_string(skipped) +
-                        " OTR message(s) of other types skipped)");
+  return make_error(ErrorCode::Malformed, "No OTR Data Message found (" + std::to_string(skipped) +
+                                              " OTR message(s) of other types skipped)");
 }
 
 bool mac_verifies(const RecordedData& d, ByteView mac_key) {
