@@ -200,7 +200,7 @@ wire::GroupDigest Group::room_digest() const {
   return crypto::sha256(all);
 }
 
-GroupActions Group::add_member(std::string_view nick, TimePoint now) {
+GroupActions Group::add_member(std::string_view nick, TimePoint now, bool was_there) {
   if (!wire::valid_nick(nick)) {
     throw UsageError("Group::add_member: \"" + std::string(nick) + "\" is not an IRC nick");
   }
@@ -213,8 +213,11 @@ GroupActions Group::add_member(std::string_view nick, TimePoint now) {
   }
   const std::string name(nick);
   m_members.emplace(name, Member{});
-  // A sender who left and came back starts a new chain (its ids restart at a sync point).
+  // A sender who left and came back starts a new chain.
   m_logs.erase(name);
+  if (!was_there) {
+    log_for(name).fresh = false;  // it speaks after us: its chain starts at chain_S(0), id 1
+  }
   out.emplace_back(RoomNotice{Severity::Info, RoomNoticeCode::MemberAdded, name,
                               name + " joined the private room " + m_room});
   if (!is_private(name) && m_nick < name) {
@@ -446,16 +449,19 @@ void Group::on_line(const std::string& from, const std::string& text, const wire
   log.fresh = false;
   record(log, t.id, group_chain_next(base, t.id, text));
   out.emplace_back(RoomLine{from, t.id, text});
-  // Acknowledgements of this line that came before it.
-  auto p = m_pending.find({from, t.id});
-  if (p != m_pending.end()) {
-    std::vector<PendingAck> waiting = std::move(p->second);
-    m_pending.erase(p);
-    m_pending_count -= waiting.size();
-    for (const PendingAck& a : waiting) {
-      check_ack(a.reporter, from, t.id, a.chain, log.head, out);
+  // Acknowledgements of this line that came before it are checked now; those of earlier lines
+  // still waiting are of lines we never got (before our sync point, or in a gap): drop them.
+  const auto first = m_pending.lower_bound({from, 0});
+  const auto end = m_pending.upper_bound({from, t.id});
+  for (auto p = first; p != end; ++p) {
+    m_pending_count -= p->second.size();
+    if (p->first.second == t.id) {
+      for (const PendingAck& a : p->second) {
+        check_ack(a.reporter, from, t.id, a.chain, log.head, out);
+      }
     }
   }
+  m_pending.erase(first, end);
 }
 
 void Group::on_ack(const std::string& reporter, const wire::GroupAck& a, GroupActions& out) {

@@ -1,7 +1,7 @@
 // fuzz_group: the otr::Group state machine, driven with synthesised pairwise events (the
 // pairwise sessions are not private, so the fuzzer spends its time in the group logic, not in
 // D-H). "alice" owns the room; the input is a list of operations, each opcode byte (mod 8):
-//   0  add_member(nick)          nick = one of four, by the next byte
+//   0  add_member(nick, was_there) nick = one of four, by the next byte; was_there by another
 //   1  remove_member(nick)
 //   2  a group TLV of raw bytes from nick, with a text
 //   3  nick's honest next line (the fuzzer keeps nick's true chain)
@@ -93,7 +93,7 @@ void fuzz(std::span<const std::uint8_t> data) {
           fresh.head = group_chain_start("#room", nick);
           models[nick] = fresh;
         }
-        apply(group.add_member(nick, now), nullptr, 0);
+        apply(group.add_member(nick, now, (in.u8() & 1) != 0), nullptr, 0);
         break;
       case 1:
         apply(group.remove_member(nick, now), nullptr, 0);

@@ -35,7 +35,7 @@ void RoomNet::join(const std::string& nick) {
       continue;
     }
     take(*m, m->group->add_member(nick, now));
-    take(newcomer, newcomer.group->add_member(m->nick, now));
+    take(newcomer, newcomer.group->add_member(m->nick, now, /*was_there=*/true));
   }
 }
 

@@ -185,6 +185,36 @@ TEST_CASE("group: an equivocating sender is caught by both receivers", "[group]"
   }
 }
 
+TEST_CASE("group: an acknowledgement that overtakes the line it acknowledges is checked later",
+          "[group]") {
+  RoomNet net("#private");
+  five_in_room(net);
+  wire::GroupTlv t;
+  t.room = "#private";
+  t.id = 1;
+  t.chain = group_chain_start("#private", "erin");
+  hand_built(net, "erin", "bob", "meet at noon", t);
+  net.pump();
+  // bob's next line (acknowledging erin's line 1) reaches carol before erin's line does.
+  net.take(net.at("bob"), net.at("bob").group->send("fine", net.now));
+  net.pump();
+  CHECK(net.at("carol").mismatches.empty());
+  hand_built(net, "erin", "carol", "meet at midnight", t);
+  net.pump();
+  REQUIRE(net.at("carol").mismatches.size() == 1);
+  CHECK(net.at("carol").mismatches[0].reporter == "bob");
+  CHECK(net.at("carol").mismatches[0].sender == "erin");
+  CHECK(texts_from(net.at("carol"), "erin") == std::vector<std::string>{"meet at midnight"});
+  // alice and dave never got erin's line 1: bob's acknowledgement of it stays unchecked there,
+  // and is dropped once erin's line 2 arrives (a gap, reported as such).
+  t.id = 2;
+  t.chain = group_chain_next(t.chain, 1, "meet at noon");
+  hand_built(net, "erin", "alice", "bring cake", t);
+  net.pump();
+  CHECK(has_notice(net.at("alice"), RoomNoticeCode::Gap));
+  CHECK(net.at("alice").mismatches.empty());
+}
+
 TEST_CASE("group: a newcomer cannot read what was said before it joined", "[group]") {
   RoomNet net("#private");
   five_in_room(net);

@@ -62,6 +62,7 @@ enum class MemberState {
 };
 const char* member_state_name(MemberState s);  // "not private", "private", "verified"
 
+// MemberView is one member as members() shows it.
 struct MemberView {
   std::string nick;
   MemberState state = MemberState::NotPrivate;
@@ -86,6 +87,7 @@ struct RoomMismatch {
   std::string text;
 };
 
+// RoomNoticeCode says what a RoomNotice is about; RoomNotice::text says it in words.
 enum class RoomNoticeCode {
   MemberAdded,
   MemberRemoved,  // and its pairwise session was ended
@@ -100,6 +102,8 @@ enum class RoomNoticeCode {
 };
 const char* room_notice_code_name(RoomNoticeCode c);
 
+// RoomNotice: something about the room for the person (membership, held lines, a group message
+// rejected and why). Rejected messages change nothing in the room.
 struct RoomNotice {
   Severity severity = Severity::Info;
   RoomNoticeCode code = RoomNoticeCode::Malformed;
@@ -123,14 +127,18 @@ class Group {
   // the pairwise sessions. Throws UsageError if the room or nick is not valid on IRC.
   Group(Account& account, std::string room, std::string our_nick);
 
-  // add_member takes |nick| into the room (the caller saw it JOIN and announce group_marker()).
-  // When there is no private session with it yet, the member with the smaller nick starts the
-  // AKE, so a pair runs one exchange. Throws UsageError for our own nick or an invalid nick.
-  GroupActions add_member(std::string_view nick, TimePoint now);
+  // add_member takes |nick| into the room (the caller saw it announce group_marker()). |was_there|
+  // says it was in the channel before we joined (the NAMES list): its first line to us may have
+  // any id and is our starting point for its chain. Otherwise it joins now and its lines start
+  // at id 1, so any id it skips is a gap. When there is no private session with it yet, the
+  // member with the smaller nick starts the AKE, so a pair runs one exchange. Throws UsageError
+  // for our own nick or an invalid nick.
+  GroupActions add_member(std::string_view nick, TimePoint now, bool was_there = false);
   // remove_member drops |nick| (PART, QUIT, KICK): its held lines are discarded and its pairwise
   // session is ended (MAC keys published, keys forgotten), so it cannot read later lines. Does
   // nothing for a nick that is not a member.
   GroupActions remove_member(std::string_view nick, TimePoint now);
+  // is_member says whether |nick| is in the room (we are not our own member).
   bool is_member(std::string_view nick) const;
   // members lists the members (not us), sorted by nick.
   std::vector<MemberView> members() const;
@@ -154,6 +162,7 @@ class Group {
   // room_digest hashes every sender's (nick, last id, chain head), ourselves included, sorted by
   // nick: "the room so far" as we saw it, independent of interleaving.
   wire::GroupDigest room_digest() const;
+  // room and nick are the room's name and ours; last_id is the id of our last line (0: none).
   const std::string& room() const { return m_room; }
   const std::string& nick() const { return m_nick; }
   std::uint64_t last_id() const;
