@@ -447,3 +447,47 @@ TEST_CASE("group: invalid names are the caller's fault", "[group]") {
   CHECK_THROWS_AS(a.group->add_member("", net.now), UsageError);
   CHECK_THROWS_AS(a.group->send(std::string("a\0b", 3), net.now), UsageError);
 }
+
+TEST_CASE("send_app: application TLVs only inside a private session", "[group][conversation]") {
+  RoomNet net("#private");
+  RoomMember& alice = net.add("alice", 1);
+  RoomMember& bob = net.add("bob", 2);
+  const std::vector<AppTlv> tlvs{AppTlv{wire::kGroupTlvType, {1, 2, 3}}};
+  // No conversation yet, then a plaintext one: refused, nothing sent.
+  CHECK_THROWS_AS(alice.account->send_app("bob", "x", tlvs, net.now), UsageError);
+  GroupActions start;
+  for (Event& e : alice.account->start("bob", net.now)) {
+    start.emplace_back(std::move(e));
+  }
+  net.take(alice, std::move(start));
+  CHECK_THROWS_AS(alice.account->send_app("bob", "x", tlvs, net.now), UsageError);
+  net.pump();
+  REQUIRE(alice.account->find("bob")->msg_state() == MsgState::Encrypted);
+  // OTR's own types are not application TLVs.
+  CHECK_THROWS_AS(alice.account->send_app("bob", "x", {AppTlv{1, {}}}, net.now), UsageError);
+  CHECK_THROWS_AS(alice.account->send_app("bob", std::string("a\0b", 3), tlvs, net.now),
+                  UsageError);
+  // A message with only an unknown TLV reaches the peer's caller as a ShowPlaintext with empty
+  // text and the TLV (the Group layer is not involved: bob is not in alice's room).
+  Events sent = alice.account->send_app("bob", "", {AppTlv{0x7000, {9, 9}}}, net.now);
+  REQUIRE(std::holds_alternative<MessageSent>(sent.back().action));
+  CHECK(std::get<MessageSent>(sent.back().action).mode == SendMode::Encrypted);
+  std::string wire_msg;
+  for (const Event& e : sent) {
+    if (const auto* s = std::get_if<SendToPeer>(&e.action)) {
+      wire_msg = s->message;
+    }
+  }
+  REQUIRE(!wire_msg.empty());
+  bool seen = false;
+  for (const Event& e : bob.account->receive("alice", wire_msg, net.now)) {
+    if (const auto* s = std::get_if<ShowPlaintext>(&e.action)) {
+      CHECK(s->text.empty());
+      CHECK(s->encrypted);
+      REQUIRE(s->tlvs.size() == 1);
+      CHECK(s->tlvs[0] == AppTlv{0x7000, {9, 9}});
+      seen = true;
+    }
+  }
+  CHECK(seen);
+}
