@@ -279,7 +279,10 @@ void Group::fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoin
   const std::vector<AppTlv> tlvs{AppTlv{wire::kGroupTlvType, value}};
   std::vector<std::string> held_for;
   for (auto& [nick, m] : m_members) {
-    if (m.held.empty() && is_private(nick)) {
+    if (is_private(nick)) {
+      // Lines held for the member go first, if its session became private without us seeing
+      // the StateChanged (the caller fed the Account directly).
+      flush_held(nick, now, out);
       for (Event& e : m_account->send_app(nick, text, tlvs, now)) {
         out.emplace_back(std::move(e));
       }

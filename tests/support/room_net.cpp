@@ -76,7 +76,15 @@ std::size_t RoomNet::pump(std::size_t limit) {
     ++n;
     for (auto& m : members) {
       if (m->nick == r.to) {
-        take(*m, m->group->receive(r.from, r.message, now));
+        if (bypass_group) {
+          GroupActions raw;
+          for (Event& e : m->account->receive(r.from, r.message, now)) {
+            raw.emplace_back(std::move(e));
+          }
+          take(*m, std::move(raw));
+        } else {
+          take(*m, m->group->receive(r.from, r.message, now));
+        }
       }
     }
   }

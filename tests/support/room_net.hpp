@@ -55,6 +55,9 @@ class RoomNet {
   std::vector<WireRecord> wire;  // every message, in the order sent
   TimePoint now{};
   bool record = true;
+  // bypass_group: pump hands messages to the Accounts only (a caller that does not route
+  // pairwise traffic through the Group).
+  bool bypass_group = false;
 
  private:
   std::string m_room;

@@ -312,6 +312,23 @@ TEST_CASE("group: lines to a member without a private session are held, never se
     CHECK(w.message.find("held secret") == std::string::npos);
   }
 
+  SECTION("held lines go first when the session became private behind the Group's back") {
+    RoomNet net2("#private");
+    RoomMember& a = net2.add("alice", 1);
+    RoomMember& b = net2.add("bob", 2);
+    net2.join("alice");
+    net2.join("bob");
+    net2.take(a, a.group->send("one", net2.now));
+    net2.bypass_group = true;  // the AKE completes without the Group seeing StateChanged
+    net2.pump();
+    net2.bypass_group = false;
+    CHECK(a.group->members().at(0).held == 1);
+    net2.take(a, a.group->send("two", net2.now));
+    net2.pump();
+    CHECK(texts_from(b, "alice") == std::vector<std::string>{"one", "two"});
+    CHECK(b.mismatches.empty());
+    CHECK(a.group->members().at(0).held == 0);
+  }
   SECTION("verified once the person trusts the member's key") {
     const auto session = alice.account->find("bob")->session();
     REQUIRE(session);
