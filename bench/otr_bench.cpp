@@ -41,6 +41,7 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #include "crypto/crypto.hpp"
 #include "otr/account.hpp"
 #include "otr/conversation.hpp"
+#include "otr/group.hpp"
 #include "otr/keyfile.hpp"
 #include "otr/wire.hpp"
 #include "support/libotr_endpoint.hpp"
@@ -1143,10 +1144,131 @@ void bench_floor(const Settings& s) {
   }
 }
 
+// --- group: one line to a private room (otr::Group) ---
+
+// GroupStar is a room of |n| where only "alice"'s Group is measured: alice has a private
+// session with each of the n-1 other members, and each of them a Group with alice as member (a
+// line costs the same whether or not the others also hold sessions among themselves).
+struct GroupStar {
+  struct Member {
+    std::string nick;
+    std::unique_ptr<DeterministicRng> rng;
+    std::unique_ptr<Account> account;
+    std::unique_ptr<Group> group;
+  };
+  std::vector<Member> members;                                                    // [0] is alice
+  std::deque<std::pair<std::size_t, std::pair<std::string, std::string>>> queue;  // to, from, msg
+
+  explicit GroupStar(std::size_t n) {
+    static const char* const kKeys[] = {"bob", "carol", "mallory"};
+    for (std::size_t i = 0; i < n; ++i) {
+      Member m;
+      m.nick = i == 0 ? std::string("alice") : "m" + std::to_string(i);
+      m.rng = std::make_unique<DeterministicRng>(1000 + i);
+      Identity id{our_key(i == 0 ? "alice" : kKeys[i % 3]),
+                  0x100u + static_cast<std::uint32_t>(i) * 0x1000u, m.nick};
+      m.account =
+          std::make_unique<Account>(std::move(id), kProtocol, Policy::opportunistic(), *m.rng);
+      m.group = std::make_unique<Group>(*m.account, "#bench", m.nick);
+      members.push_back(std::move(m));
+    }
+    for (std::size_t i = 1; i < n; ++i) {
+      post(0, members[0].group->add_member(members[i].nick, kNow));
+      post(i, members[i].group->add_member("alice", kNow));
+    }
+    deliver();
+    for (std::size_t i = 1; i < n; ++i) {
+      const Conversation* c = members[0].account->find(members[i].nick);
+      if (c == nullptr || c->msg_state() != MsgState::Encrypted) {
+        die("group: alice's session with " + members[i].nick + " is not private");
+      }
+    }
+  }
+  std::size_t index(const std::string& nick) const {
+    return nick == "alice" ? 0 : static_cast<std::size_t>(std::stoul(nick.substr(1)));
+  }
+  // post queues the messages of |from|'s actions; returns their bytes.
+  std::size_t post(std::size_t from, GroupActions out) {
+    std::size_t bytes = 0;
+    for (GroupAction& a : out) {
+      if (auto* e = std::get_if<Event>(&a)) {
+        if (auto* sp = std::get_if<SendToPeer>(&e->action)) {
+          bytes += sp->message.size();
+          queue.push_back({index(e->peer), {members[from].nick, std::move(sp->message)}});
+        }
+      } else if (std::holds_alternative<RoomMismatch>(a)) {
+        die("group: a mismatch in an honest room");
+      }
+    }
+    return bytes;
+  }
+  // deliver runs the queue; returns the room lines shown.
+  std::size_t deliver() {
+    std::size_t lines = 0;
+    while (!queue.empty()) {
+      auto [to, msg] = std::move(queue.front());
+      queue.pop_front();
+      GroupActions out = members[to].group->receive(msg.first, msg.second, kNow);
+      for (const GroupAction& a : out) {
+        lines += std::holds_alternative<RoomLine>(a) ? 1 : 0;
+      }
+      post(to, std::move(out));
+    }
+    return lines;
+  }
+};
+
+void bench_group(const Settings& s) {
+  const std::string text = text_of(100, 'g');
+  const int reps = s.tiny ? 2 : s.message_reps;
+  for (std::size_t n : {std::size_t{2}, std::size_t{10}, std::size_t{50}}) {
+    GroupStar room(n);
+    for (bool with_acks : {false, true}) {
+      std::vector<double> sender;
+      std::vector<double> receiver;
+      std::size_t bytes = 0;
+      for (int r = 0; r < reps; ++r) {
+        if (with_acks) {
+          // Everyone else says a line first, so alice's line acknowledges n-1 senders.
+          for (std::size_t i = 1; i < n; ++i) {
+            room.post(i, room.members[i].group->send(text, kNow));
+          }
+          room.deliver();
+        }
+        const double t0 = cpu_seconds();
+        GroupActions out = room.members[0].group->send(text, kNow);
+        const double t1 = cpu_seconds();
+        bytes = room.post(0, std::move(out));
+        const double t2 = cpu_seconds();
+        const std::size_t shown = room.deliver();
+        const double t3 = cpu_seconds();
+        if (shown != n - 1) {
+          die("group: a line to a room of " + std::to_string(n) + " was shown " +
+              std::to_string(shown) + " times");
+        }
+        sender.push_back(t1 - t0);
+        receiver.push_back((t3 - t2) / static_cast<double>(n - 1));
+      }
+      const std::string label = "room of " + std::to_string(n) + (with_acks ? ", all spoke" : "");
+      const std::string note = with_acks ? "alice's line acknowledges the other n-1 senders"
+                                         : "a line, no acknowledgements to carry";
+      add_row({"group", label + ": sender CPU", "us", median(sender) * 1e6, 0, std::nullopt, note});
+      add_row({"group", label + ": receiver CPU", "us", median(receiver) * 1e6, 0, std::nullopt,
+               "per receiver"});
+      add_row({"group", label + ": bytes on wire", "B", static_cast<double>(bytes), 0, std::nullopt,
+               "100-byte line, all n-1 copies, unfragmented"});
+    }
+  }
+  g_notes.push_back(
+      "group: one 100-byte line from alice to a room of n (otr::Group over pairwise sessions): "
+      "n-1 encryptions, no public-key operation beyond OTR's own key rotation.");
+}
+
 // --- main ---
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--tiny] [--only ake|pingpong|burst|smp|memory|lookup|floor]\n",
+  std::fprintf(stderr,
+               "usage: %s [--tiny] [--only ake|pingpong|burst|smp|memory|lookup|floor|group]\n",
                argv0);
   return 2;
 }
@@ -1168,7 +1290,7 @@ int run(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::function<void(const Settings&)>>> sections = {
       {"ake", bench_ake},     {"pingpong", bench_pingpong}, {"burst", bench_burst},
       {"smp", bench_smp},     {"memory", bench_memory},     {"lookup", bench_lookup},
-      {"floor", bench_floor},
+      {"floor", bench_floor}, {"group", bench_group},
   };
   if (!s.only.empty() &&
       std::none_of(sections.begin(), sections.end(), [&](auto& x) { return x.first == s.only; })) {

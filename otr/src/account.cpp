@@ -509,6 +509,15 @@ Events Account::send(std::string_view peer, std::string_view text, TimePoint now
   return m_router->on_instance(peer, instance, now,
                                [&](Conversation& c) { return c.send(text, now); });
 }
+Events Account::send_app(std::string_view peer, std::string_view text,
+                         const std::vector<AppTlv>& tlvs, TimePoint now, std::uint32_t instance) {
+  Conversation* c = find(peer, instance);
+  if (c == nullptr || c->msg_state() != MsgState::Encrypted) {
+    throw UsageError("send_app: no private conversation with " + std::string(peer));
+  }
+  return m_router->on_instance(peer, instance, now,
+                               [&](Conversation& conv) { return conv.send_app(text, tlvs, now); });
+}
 Events Account::start(std::string_view peer, TimePoint now) {
   return m_router->on_instance(peer, kMasterInstance, now,
                                [&](Conversation& c) { return c.start(now); });

@@ -48,6 +48,10 @@ Actions Conversation::receive(std::string_view wire, TimePoint now) {
 Actions Conversation::send(std::string_view plaintext, TimePoint now) {
   return m_impl->send(plaintext, now);
 }
+Actions Conversation::send_app(std::string_view text, const std::vector<AppTlv>& tlvs,
+                               TimePoint now) {
+  return m_impl->send_app(text, tlvs, now);
+}
 Actions Conversation::release_held(TimePoint now) {
   return m_impl->release_held(now);
 }
@@ -150,7 +154,7 @@ void Conversation::Impl::note(Actions& out, Severity sev, NoticeCode code, std::
 Actions Conversation::Impl::receive(std::string_view wire, TimePoint now) {
   return guarded("receive", [&](Actions& out) {
     if (!m_policy.otr_enabled()) {
-      out.emplace_back(ShowPlaintext{std::string(wire), false, false});
+      out.emplace_back(ShowPlaintext{std::string(wire), false, false, {}});
       return;
     }
     wire::Incoming in = wire::parse_incoming(wire);
@@ -360,8 +364,14 @@ void Conversation::Impl::on_data(const wire::DataMessage& m, ByteView authentica
     note(out, Severity::Info, NoticeCode::Malformed, p.error->message);
   }
   const bool has_text = !p.plaintext.text.empty();
-  if (has_text) {
-    out.emplace_back(ShowPlaintext{std::move(p.plaintext.text), true, false});
+  std::vector<AppTlv> app;
+  for (const wire::Tlv& t : p.plaintext.tlvs) {
+    if (t.type > static_cast<std::uint16_t>(wire::TlvType::ExtraSymmetricKey)) {
+      app.push_back(AppTlv{t.type, t.value});
+    }
+  }
+  if (has_text || !app.empty()) {
+    out.emplace_back(ShowPlaintext{std::move(p.plaintext.text), true, false, std::move(app)});
   }
   on_tlvs(p.plaintext.tlvs, ok.extra_key, now, out);
   // libotr: after a message with content, send a heartbeat if we have been silent for a while,
@@ -475,7 +485,7 @@ void Conversation::Impl::on_plain(const wire::IncomingPlain& p, TimePoint now, A
       note(out, Severity::Warning, NoticeCode::UnencryptedReceived,
            "The following message was received unencrypted");
     }
-    out.emplace_back(ShowPlaintext{p.text, false, warn});
+    out.emplace_back(ShowPlaintext{p.text, false, warn, {}});
   }
   if (p.tagged && m_policy.has(kWhitespaceStartAke) && m_msg_state != MsgState::Encrypted) {
     std::optional<std::uint16_t> v = best_version(p.tag_versions);

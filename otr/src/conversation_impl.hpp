@@ -81,6 +81,8 @@ class Conversation::Impl {
   // send_tlvs sends a data message with empty text and |tlvs| (flag IGNORE_UNREADABLE), as the
   // engine does for SMP. Throws UsageError when not encrypted.
   Actions send_tlvs(const std::vector<wire::Tlv>& tlvs, TimePoint now);
+  // send_app: Conversation::send_app.
+  Actions send_app(std::string_view text, const std::vector<AppTlv>& tlvs, TimePoint now);
 
   // --- State ---
   MsgState msg_state() const { return m_msg_state; }

@@ -282,4 +282,26 @@ Actions Conversation::Impl::send_tlvs(const std::vector<wire::Tlv>& tlvs, TimePo
                  [&](Actions& out) { send_data({}, tlvs, wire::kFlagIgnoreUnreadable, now, out); });
 }
 
+Actions Conversation::Impl::send_app(std::string_view text, const std::vector<AppTlv>& tlvs,
+                                     TimePoint now) {
+  if (m_msg_state != MsgState::Encrypted || !m_keys) {
+    throw UsageError("send_app: the conversation is not encrypted");
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    throw UsageError("send_app: the text contains a NUL");
+  }
+  std::vector<wire::Tlv> wire_tlvs;
+  wire_tlvs.reserve(tlvs.size());
+  for (const AppTlv& t : tlvs) {
+    if (t.type <= static_cast<std::uint16_t>(wire::TlvType::ExtraSymmetricKey)) {
+      throw UsageError("send_app: TLV type " + std::to_string(t.type) + " is one of OTR's own");
+    }
+    wire_tlvs.push_back(wire::Tlv{t.type, t.value});
+  }
+  return guarded("send_app", [&](Actions& out) {
+    send_data(as_bytes(text), wire_tlvs, 0, now, out);
+    out.emplace_back(MessageSent{SendMode::Encrypted});
+  });
+}
+
 }  // namespace otr

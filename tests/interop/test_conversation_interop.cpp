@@ -552,3 +552,36 @@ TEST_CASE("otr_parse reads our transcript and lists the MAC keys we published",
   }
   CHECK(listed == we_published);
 }
+
+TEST_CASE("libotr shows the text of a group line and passes the unknown group TLV up unharmed",
+          "[interop][group]") {
+  // otr::Group's kGroupTlvType is not one of libotr's: libotr 4.1.1's otrl_message_receiving
+  // acts only on the types it knows (Disconnected, SMP, symkey) and returns the rest to the
+  // application in its tlv list, showing the text before the NUL as the message.
+  Duo d(3);
+  d.ours_does(d.ours.start(d.now));
+  d.pump();
+  d.require_private(3);
+  wire::GroupTlv t;
+  t.room = "#private";
+  t.id = 1;
+  t.chain.fill(0x5a);
+  t.acks.push_back(wire::GroupAck{"carol", 3, {}});
+  const Bytes value = wire::encode_group_tlv(t);
+  d.ours_does(d.ours.send_app("a line of the room", {AppTlv{wire::kGroupTlvType, value}}, d.now));
+  d.pump();
+  REQUIRE(d.lib_shown == std::vector<std::string>{"a line of the room"});
+  REQUIRE(d.lib_tlvs.size() == 1);
+  CHECK(d.lib_tlvs[0].type == wire::kGroupTlvType);
+  CHECK(d.lib_tlvs[0].data == std::string(value.begin(), value.end()));
+  CHECK(d.lib.msg_state() == LibotrMsgState::Encrypted);
+  CHECK_FALSE(d.at_ours.has_notice(NoticeCode::PeerError));  // libotr sent no error back
+  CHECK(std::none_of(d.lib_events.begin(), d.lib_events.end(), [](const LibotrEvent& e) {
+    return e.is_msg_event(OTRL_MSGEVENT_RCVDMSG_MALFORMED) ||
+           e.is_msg_event(OTRL_MSGEVENT_RCVDMSG_UNREADABLE);
+  }));
+  // The session goes on both ways.
+  d.lib_sends(d.lib.send("libotr after the group line"));
+  d.pump();
+  CHECK(d.at_ours.texts() == std::vector<std::string>{"libotr after the group line"});
+}

@@ -55,6 +55,11 @@ class Account {
   // send sends the person's message to |peer|'s |instance| (kBestInstance by default).
   Events send(std::string_view peer, std::string_view text, TimePoint now,
               std::uint32_t instance = kBestInstance);
+  // send_app sends |text| with application TLVs to |peer|'s |instance| over the private session
+  // (Conversation::send_app). Throws UsageError when there is no such conversation or it is not
+  // encrypted: the caller checks find(peer)->msg_state() first. Never sends anything in clear.
+  Events send_app(std::string_view peer, std::string_view text, const std::vector<AppTlv>& tlvs,
+                  TimePoint now, std::uint32_t instance = kBestInstance);
   // start asks |peer| for a private conversation (a Query message from the master).
   Events start(std::string_view peer, TimePoint now);
   // end ends the private conversation with |peer|'s |instance|.

@@ -32,13 +32,25 @@ struct SendToPeer {
   bool best_effort = false;
 };
 
+// AppTlv is a TLV of a type the engine does not handle itself (OTR's own types are 0-8), carried
+// in a data message for an application layer on top, such as otr::Group (kGroupTlvType).
+struct AppTlv {
+  std::uint16_t type = 0;
+  Bytes value;
+  bool operator==(const AppTlv&) const = default;
+};
+
 // ShowPlaintext: a message from the peer for the person to read. |encrypted| says whether it
 // arrived inside the OTR session; |warning| is set when it arrived unencrypted although the
-// session is private or the policy requires encryption (show it with a warning).
+// session is private or the policy requires encryption (show it with a warning). |tlvs| holds
+// the TLVs of types the engine does not know, in the order they came; a data message that
+// carries only such TLVs yields a ShowPlaintext with empty |text| (a person's client shows
+// nothing for it; otr::Group consumes its own).
 struct ShowPlaintext {
   std::string text;
   bool encrypted = false;
   bool warning = false;
+  std::vector<AppTlv> tlvs;
 };
 
 // StateChanged: the message state moved (or an AKE refreshed an encrypted session: from == to).

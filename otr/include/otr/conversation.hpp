@@ -58,6 +58,13 @@ class Conversation {
   // AKE started when the policy requires encryption; refused with a Notice when finished.
   Actions send(std::string_view plaintext, TimePoint now);
 
+  // send_app sends |text| with the application TLVs |tlvs| in one data message of the private
+  // session (an otr::Group line). It never holds or sends anything in clear: throws UsageError
+  // when the conversation is not encrypted, when a TLV type is one of OTR's own (0-8) or when
+  // the text contains a NUL. The message is not resent by the error recovery (its TLVs would be
+  // lost); the last action is MessageSent{Encrypted}.
+  Actions send_app(std::string_view text, const std::vector<AppTlv>& tlvs, TimePoint now);
+
   // release_held sends the messages typed while the policy required encryption and no session
   // was private yet. They go out by themselves only when a session forms with the key of this
   // conversation's previous session; for a new or changed key they wait (a Notice with

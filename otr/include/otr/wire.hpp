@@ -285,6 +285,63 @@ struct Smp1Q {
 Result<Smp1Q> split_smp1q(ByteView value);
 Bytes join_smp1q(std::string_view question, ByteView payload);
 
+// --- The group TLV (otr::Group, README "Private rooms") ---
+
+// kGroupTlvType is otrchat's private TLV type for group messages. OTR v3 assigns 0-8 (and OTR v4
+// the same range); libotr 4.1.1 hands unknown types to the application, which ignores them, so a
+// libotr peer shows the text of a group message and nothing else (tests/interop checks this).
+inline constexpr std::uint16_t kGroupTlvType = 0x6772;  // "gr"
+inline constexpr std::uint8_t kGroupTlvVersion = 1;
+inline constexpr std::size_t kGroupDigestBytes = 32;  // SHA-256
+// Caps, checked before anything is allocated: an IRC channel name (RFC 2812: up to 50 bytes;
+// servers allow more), a nick, and the per-sender acknowledgements one message carries.
+inline constexpr std::size_t kMaxRoomNameBytes = 200;
+inline constexpr std::size_t kMaxNickBytes = 64;
+inline constexpr std::size_t kMaxGroupAcks = 256;
+
+using GroupDigest = std::array<std::uint8_t, kGroupDigestBytes>;
+
+// GroupKind: a Line carries a line of the room (the data message's text); a Check carries no
+// text, only the sender's view of the room (Group::check, the explicit consistency check).
+enum class GroupKind : std::uint8_t { Line = 1, Check = 2 };
+
+// GroupAck: "the last message I received from |sender| is |id|, and my chain over that sender's
+// messages up to it is |chain|".
+struct GroupAck {
+  std::string sender;
+  std::uint64_t id = 0;
+  GroupDigest chain{};
+  bool operator==(const GroupAck&) const = default;
+};
+
+// GroupTlv is the value of a kGroupTlvType TLV:
+//   BYTE version (1) ‖ BYTE kind ‖ DATA room ‖ INT id_hi ‖ INT id_lo ‖ 32-byte chain ‖
+//   SHORT ack count ‖ count × (DATA sender nick ‖ INT id_hi ‖ INT id_lo ‖ 32-byte chain)
+// |id| is the sender's message counter (a Line's own id; for a Check, the sender's last id) and
+// |chain| the sender's chain over its own messages through |id| (otr::group_chain_next).
+struct GroupTlv {
+  GroupKind kind = GroupKind::Line;
+  std::string room;
+  std::uint64_t id = 0;
+  GroupDigest chain{};
+  std::vector<GroupAck> acks;
+  bool operator==(const GroupTlv&) const = default;
+};
+
+// valid_room_name: 2 to kMaxRoomNameBytes bytes, starting with '#', '&', '+' or '!', with no
+// space, comma, BEL, CR, LF or NUL (RFC 2812 §1.3).
+bool valid_room_name(std::string_view room);
+// valid_nick: 1 to kMaxNickBytes bytes, none of them a control byte, space, ',', '!', '@' or DEL.
+bool valid_nick(std::string_view nick);
+
+// decode_group_tlv parses a group TLV value. Errors (never throws): Malformed for truncation,
+// trailing bytes, an unknown version or kind, a bad room name or nick; TooLarge when the room,
+// a nick or the ack count is above its cap. E.g. "Group TLV: room needs 9 bytes, 3 left".
+Result<GroupTlv> decode_group_tlv(ByteView value);
+// encode_group_tlv writes |t|. Throws UsageError if the room, a nick or the ack count is
+// invalid (only our own code builds these).
+Bytes encode_group_tlv(const GroupTlv& t);
+
 // --- One incoming string, classified and decoded once ---
 
 // PeerErrorKind is what an "?OTR Error:" says, for the engine's recovery. The texts are the
