@@ -371,6 +371,9 @@ void ChatSession::apply(Events events) {
 
 void ChatSession::apply_one(const Event& e) {
   if (const auto* p = std::get_if<ShowPlaintext>(&e.action)) {
+    if (p->text.empty() && !p->tlvs.empty()) {
+      return;  // only application data (a private room's check message): no line to show
+    }
     m_script.on_message(p->text);
     m_view.message(e, *p);
   } else if (const auto* s = std::get_if<StateChanged>(&e.action)) {
