@@ -10,6 +10,7 @@ PACKAGES=(
   libgcrypt20-dev libboost-program-options-dev catch2
   libotr5-dev libotr5-bin ngircd socat
   libgmp-dev valgrind
+  libssl-dev openssl irssi irssi-plugin-otr tmux
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
