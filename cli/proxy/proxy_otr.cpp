@@ -411,7 +411,10 @@ std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyO
         case NoticeCode::HeldMessagesSent:
           break;  // said by typed() and flush_held()
         case NoticeCode::SessionEnded:
+        case NoticeCode::PeerEnded:
           break;  // the StateChanged says it
+        case NoticeCode::AkeStarted:
+          break;  // the command's reply, or the held-message notice, says it
         case NoticeCode::FingerprintChanged:
           key_changed.insert(p->key);
           log(out, "warning", "the key of " + p->nick + " changed");

@@ -633,7 +633,10 @@ ProxyOutput ProxySession::server_lost(const std::string& reason, bool fatal, Tim
   }
   end_all_locally(Guard::SessionLost, out, now);
 
-  if (fatal) {
+  // A failure before the first welcome ends the client's connection with the reason: it is
+  // still registering and would only wait (a certificate that does not verify is such a
+  // failure whenever it happens).
+  if (fatal || !m_client_welcomed) {
     log(out, "error", why);
     to_client(out, make_line("", "", "ERROR", {"Closing link: otrchat proxy: " + why}));
     out.close_client = true;
