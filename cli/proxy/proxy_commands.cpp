@@ -339,6 +339,15 @@ void ProxySession::cmd_auth(PeerState& p, std::optional<std::string> question,
 void ProxySession::cmd_policy(PeerState& p, std::string_view name, PeerState* window,
                               ProxyOutput& out) {
   const std::string n = lower(std::string(name));
+  const std::optional<Policy> wanted = n == "default" ? m_config.policy : Policy::from_name(n);
+  if (wanted && !wanted->otr_enabled() && (is_private(p) || p.guard != Guard::None)) {
+    // Under "never" the engine passes text through untouched: that must not happen to a
+    // conversation that is (or was, until the proxy ended it) private.
+    reply(window, out,
+          "The conversation with " + p.nick + " is private: \"finish " + p.nick +
+              "\" first, then turn OTR off for " + p.nick + ".");
+    return;
+  }
   if (n == "default") {
     p.policy.reset();
   } else if (std::optional<Policy> preset = Policy::from_name(n)) {
