@@ -325,7 +325,8 @@ void ProxyLoop::on_server_ready(Client& c) {
   apply(c, c.session->server_connected(Clock::now()));
 }
 
-void ProxyLoop::server_failed(Client& c, const std::string& why, bool fatal) {
+// |why| is taken by value: it may be the error text of c.server, which goes away here.
+void ProxyLoop::server_failed(Client& c, std::string why, bool fatal) {
   c.server.reset();
   c.server_announced = false;
   c.server_deadline.reset();
@@ -350,12 +351,8 @@ void ProxyLoop::apply(Client& c, proxy::ProxyOutput out) {
     }
   }
   if (c.server && c.server->phase() != net::Link::Phase::Closed) {
-    std::string bytes;
-    for (const std::string& l : out.to_server) {
-      bytes += l;
-    }
-    if (!bytes.empty()) {
-      c.server->send(bytes);
+    for (std::string& l : out.to_server) {
+      c.server->send(std::move(l));  // one TLS record per line (see Link::send)
     }
   }
   for (const proxy::LogEvent& e : out.log) {

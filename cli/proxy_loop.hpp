@@ -52,7 +52,7 @@ class ProxyLoop {
   void apply(Client& c, proxy::ProxyOutput out);
   void start_server(Client& c);
   void on_server_ready(Client& c);
-  void server_failed(Client& c, const std::string& why, bool fatal);
+  void server_failed(Client& c, std::string why, bool fatal);
   void generate_key(Client& c);
   void log(const std::string& kind, const std::string& text);
 

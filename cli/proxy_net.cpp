@@ -492,10 +492,11 @@ void Link::read_all() {
 void Link::write_some() {
   m_want_read_for_write = false;
   while (!m_out.empty() && m_phase == Phase::Open) {
+    std::string& chunk = m_out.front();
+    std::size_t done = 0;
     if (m_ssl != nullptr) {
       ERR_clear_error();
-      const int rc = SSL_write(m_ssl, m_out.data(),
-                               static_cast<int>(std::min<std::size_t>(m_out.size(), 1 << 20)));
+      const int rc = SSL_write(m_ssl, chunk.data(), static_cast<int>(chunk.size()));
       if (rc <= 0) {
         const int err = SSL_get_error(m_ssl, rc);
         if (err == SSL_ERROR_WANT_WRITE) {
@@ -507,12 +508,17 @@ void Link::write_some() {
         }
         fail(m_where + ": TLS write: " +
              (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 ? errno_text(errno)
-                                                                : openssl_error()));
+                                                               : openssl_error()));
         return;
       }
-      m_out.erase(0, static_cast<std::size_t>(rc));
+      done = static_cast<std::size_t>(rc);
     } else {
-      ssize_t n = ::send(m_fd.get(), m_out.data(), m_out.size(), MSG_NOSIGNAL);
+      // Plain TCP: several chunks in one system call.
+      while (m_out.size() > 1 && chunk.size() < 65536) {
+        chunk += m_out[1];
+        m_out.erase(m_out.begin() + 1);
+      }
+      ssize_t n = ::send(m_fd.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
           return;
@@ -520,7 +526,13 @@ void Link::write_some() {
         fail(m_where + ": " + errno_text(errno));
         return;
       }
-      m_out.erase(0, static_cast<std::size_t>(n));
+      done = static_cast<std::size_t>(n);
+    }
+    m_out_bytes -= done;
+    if (done == chunk.size()) {
+      m_out.pop_front();
+    } else {
+      chunk.erase(0, done);
     }
   }
 }
@@ -531,11 +543,12 @@ std::vector<std::string> Link::take_lines() {
   return out;
 }
 
-void Link::send(const std::string& bytes) {
-  if (m_phase == Phase::Closed) {
+void Link::send(std::string bytes) {
+  if (m_phase == Phase::Closed || bytes.empty()) {
     return;
   }
-  m_out += bytes;
+  m_out_bytes += bytes.size();
+  m_out.push_back(std::move(bytes));
   if (m_phase == Phase::Open) {
     write_some();
   }

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,12 +104,14 @@ class Link {
   // certificate failed.
   void on_ready(short revents);
   std::vector<std::string> take_lines();
-  // send queues bytes (whole lines with CR LF) and writes what it can now.
-  void send(const std::string& bytes);
+  // send queues bytes (whole lines with CR LF) and writes what it can now. Over TLS each call
+  // becomes its own TLS record: some servers (ngircd with GnuTLS) read a record only as far as
+  // their line buffer goes and then wait for the socket, which a long record never wakes again.
+  void send(std::string bytes);
   // flush writes what it can; true once nothing is left.
   bool flush();
   bool want_write() const { return !m_out.empty(); }
-  std::size_t buffered_out() const { return m_out.size(); }
+  std::size_t buffered_out() const { return m_out_bytes; }
   void close();
 
   const std::string& error() const { return m_error; }
@@ -135,7 +138,8 @@ class Link {
   bool m_want_read_for_write = false;
   bool m_want_write_for_read = false;
   bool m_handshake_wants_write = false;
-  std::string m_out;
+  std::deque<std::string> m_out;  // chunks to write, in order
+  std::size_t m_out_bytes = 0;
   std::vector<std::string> m_lines;
   transport::IrcLineSplitter m_splitter;
   std::string m_error;

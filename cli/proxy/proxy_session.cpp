@@ -101,6 +101,7 @@ std::string ms_text(std::chrono::milliseconds d) {
 
 constexpr std::string_view kPingToken = "otrchat-proxy";
 constexpr std::chrono::seconds kRegistrationTimeout{60};
+constexpr std::chrono::seconds kClientRegistrationTimeout{90};
 constexpr std::chrono::seconds kClosingTimeout{5};
 constexpr std::chrono::seconds kStableConnection{60};
 
@@ -286,6 +287,9 @@ ProxyOutput ProxySession::client_line(std::string_view line, TimePoint now) {
   if (m_client_gone) {
     return out;
   }
+  if (!m_client_since) {
+    m_client_since = now;
+  }
   std::optional<IrcLine> parsed = parse_irc_line(line);
   if (!parsed) {
     return out;  // an empty or broken line: a server would ignore it too
@@ -304,21 +308,24 @@ void ProxySession::on_client(const IrcLine& l, std::string_view raw, TimePoint n
     if (m_client_gone) {
       return;
     }
-    if (m_state == ServerState::Offline && !m_wanted_nick.empty() && m_user_line) {
-      if (!m_password_ok) {
-        to_client(out, make_line("", m_server_name, "464", {m_wanted_nick, "Password incorrect"}));
-        to_client(out, make_line("", "", "ERROR",
-                                 {"Closing link: otrchat proxy needs the password it was started "
-                                  "with (PASS: the server password in your client)"}));
-        log(out, "client", "client refused: no or wrong password");
-        out.close_client = true;
-        m_client_gone = true;
-        return;
-      }
+    const bool complete = !m_wanted_nick.empty() && m_user_line;
+    if (complete && !m_password_ok) {
+      to_client(out, make_line("", m_server_name, "464", {m_wanted_nick, "Password incorrect"}));
+      to_client(out, make_line("", "", "ERROR",
+                               {"Closing link: otrchat proxy needs the password it was started "
+                                "with (PASS: the server password in your client)"}));
+      log(out, "client", "client refused: no or wrong password");
+      out.close_client = true;
+      m_client_gone = true;
+      return;
+    }
+    // Clients such as irssi send CAP LS and wait for the answer before NICK and USER: without a
+    // password to check, the first registration line is reason enough to connect.
+    if (m_state == ServerState::Offline && m_password_ok &&
+        (complete || (cmd == "CAP" && m_config.password.empty()))) {
       m_state = ServerState::Waiting;
       m_connect_at = now;
-      log(out, "client",
-          "client registered as " + m_wanted_nick + "; connecting to " + m_config.server_label);
+      log(out, "client", "client connected; connecting to " + m_config.server_label);
     }
     return;
   }
@@ -423,6 +430,17 @@ void ProxySession::client_registration(const IrcLine& l, std::string_view raw, P
     std::vector<std::string> p = l.params;
     p.resize(4, "*");
     m_user_line = make_line("", "", "USER", p);
+  } else if (cmd == "CAP" && !m_password_ok) {
+    // The client negotiates capabilities before it sends the password (irssi, weechat), and
+    // the proxy does not connect to the server for a client it has not checked: it answers
+    // alone, offering nothing, so the client goes on to PASS, NICK and USER.
+    std::string sub = l.params.empty() ? std::string() : l.params[0];
+    if (sub == "LS") {
+      to_client(out, make_line("", m_server_name, "CAP", {"*", "LS", ""}));
+    } else if (sub == "REQ" && l.params.size() >= 2) {
+      to_client(out, make_line("", m_server_name, "CAP", {"*", "NAK", l.params.back()}));
+    }
+    return;
   } else if (cmd == "CAP") {
     client_cap(l, raw, out);
     return;
@@ -1113,6 +1131,18 @@ void ProxySession::flush_pending(TimePoint now, ProxyOutput& out) {
 
 ProxyOutput ProxySession::tick(TimePoint now) {
   ProxyOutput out;
+  if (!m_client_welcomed && !m_client_gone && m_client_since &&
+      now - *m_client_since >= kClientRegistrationTimeout && m_state != ServerState::Registering) {
+    // A client that never registers holds the proxy's only client slot.
+    to_client(out, make_line("", "", "ERROR", {"Closing link: registration timed out"}));
+    log(out, "client", "client did not register in time; closed");
+    out.close_client = true;
+    out.close_server = m_state == ServerState::Connecting;
+    m_client_gone = true;
+    m_state = ServerState::Offline;
+    m_connect_at.reset();
+    return out;
+  }
   if (std::optional<TimePoint> d = m_account->next_deadline(); d && *d <= now) {
     apply(m_account->tick(now), now, out);
   }
@@ -1161,6 +1191,9 @@ std::optional<TimePoint> ProxySession::next_deadline() const {
   }
   if (m_state == ServerState::Registering && m_connected_at) {
     sooner(*m_connected_at + kRegistrationTimeout);
+  }
+  if (!m_client_welcomed && !m_client_gone && m_client_since) {
+    sooner(*m_client_since + kClientRegistrationTimeout);
   }
   if (m_state == ServerState::Closing) {
     sooner(m_closing_deadline);

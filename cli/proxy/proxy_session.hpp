@@ -278,6 +278,7 @@ class ProxySession {
   bool m_userhost_pending = false;  // our USERHOST query, whose reply the client must not see
   std::optional<TimePoint> m_connect_at;
   std::optional<TimePoint> m_connected_at;
+  std::optional<TimePoint> m_client_since;  // the client's first line
   std::string m_server_error;    // the last ERROR's text, quoted when the connection ends
   bool m_welcome_burst = false;  // reconnected: the second welcome's numerics are hidden
   // The client's registration lines as sent to the server, replayed if the first connection

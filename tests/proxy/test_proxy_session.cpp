@@ -34,8 +34,9 @@ bool peer_saw(const FakePeer& p, const std::string& text) {
 TEST_CASE("registration goes to the server; lines that are not private pass unchanged", "[proxy]") {
   ProxyHarness h;
   h.client("CAP LS 302");
-  CHECK_FALSE(h.session().connect_at());  // no NICK/USER yet
+  CHECK(h.session().connect_at());  // irssi waits for the CAP LS answer before NICK and USER
   h.register_client();
+  CHECK(h.server_saw("CAP LS 302\r\n"));
   CHECK(h.session().server_state() == ServerState::Ready);
   CHECK(h.server_saw("NICK alice\r\n"));
   CHECK(h.server_saw("USER alice 0 * :Alice Example\r\n"));
@@ -392,7 +393,12 @@ TEST_CASE("a password protects the listening proxy", "[proxy]") {
     CHECK_FALSE(h.session().connect_at());
   }
   {
+    // The client asks for capabilities before it gives the password: answered by the proxy.
     ProxyHarness h(c);
+    h.client("CAP LS 302");
+    CHECK_FALSE(h.session().connect_at());
+    CHECK(h.client_saw(" CAP * LS :\r\n"));
+    h.client("CAP END");
     h.client("PASS hunter2");
     h.register_client();
     CHECK_FALSE(h.client_closed);
