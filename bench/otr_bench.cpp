@@ -39,7 +39,6 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 
 #include "conversation_access.hpp"
 #include "crypto/crypto.hpp"
-#include "libotr_user.hpp"
 #include "otr/account.hpp"
 #include "otr/conversation.hpp"
 #include "otr/keyfile.hpp"
@@ -211,6 +210,8 @@ void print_summary(const Settings& s) {
 
 constexpr std::uint32_t kAliceTag = 0x41414141;
 constexpr std::uint32_t kBobTag = 0x42424242;
+// kProtocol is the protocol name of the checked-in test keys (tests/kat/vectors/test_keys.privkey).
+constexpr const char* kProtocol = "otrchat-test";
 
 std::string key_file() {
   return OTR_BENCH_KEY_FILE;
@@ -236,6 +237,21 @@ const PrivateKey& our_key(const std::string& account) {
 
 Identity make_identity(const std::string& account, std::uint32_t tag) {
   return Identity{our_key(account), tag, account};
+}
+
+// libotr's side is the tests' libotr driver (tests/support/libotr_endpoint.hpp) with the same
+// keys and tags, recording no events: its callbacks then only count, so libotr is charged with
+// what any client must do (hand libotr the message, collect what it injects, free what it
+// returns) and nothing more.
+using test::LibotrEndpoint;
+
+test::LibotrEndpointOptions libotr_options(std::uint32_t tag) {
+  test::LibotrEndpointOptions o;
+  o.key_file = key_file();
+  o.instag = tag;
+  o.send_error_messages = false;
+  o.record_events = false;
+  return o;
 }
 
 // A fixed clock: no heartbeat or idle deadline can fire during a run (libotr's heartbeat uses
@@ -327,11 +343,11 @@ struct OursPair {
 
 // --- libotr pairs ---
 
-void libotr_handshake(LibotrUser& a, LibotrUser& b) {
+void libotr_handshake(LibotrEndpoint& a, LibotrEndpoint& b) {
   // Names: alice calls her peer "bob", bob calls his "alice".
   std::deque<std::pair<bool, std::string>> queue;  // first: to bob
   std::vector<std::string> out;
-  queue.emplace_back(true, a.query());
+  queue.emplace_back(true, a.start_ake().front());
   for (int budget = 0; !queue.empty(); ++budget) {
     if (budget == 20) {
       die("libotr: the AKE did not settle after 20 messages");
@@ -339,9 +355,9 @@ void libotr_handshake(LibotrUser& a, LibotrUser& b) {
     auto [to_bob, wire] = std::move(queue.front());
     queue.pop_front();
     if (to_bob) {
-      b.receive("alice", wire, nullptr, out);
+      b.receive_from("alice", wire, nullptr, out);
     } else {
-      a.receive("bob", wire, nullptr, out);
+      a.receive_from("bob", wire, nullptr, out);
     }
     for (std::string& w : out) {
       queue.emplace_back(!to_bob, std::move(w));
@@ -349,8 +365,8 @@ void libotr_handshake(LibotrUser& a, LibotrUser& b) {
   }
 }
 
-void check_libotr_encrypted(const LibotrUser& a, const LibotrUser& b, const char* what) {
-  if (!a.encrypted("bob") || !b.encrypted("alice")) {
+void check_libotr_encrypted(const LibotrEndpoint& a, const LibotrEndpoint& b, const char* what) {
+  if (!a.encrypted_with("bob") || !b.encrypted_with("alice")) {
     die(std::string("libotr: ") + what + " did not end encrypted on both sides");
   }
 }
@@ -366,27 +382,27 @@ struct LibotrScratch {
 
 // libotr_message: |from| sends |text| to |to_name|; |to| receives it from |from_name| and must
 // show exactly |text|. Replies (libotr's heartbeat) are delivered back and counted.
-void libotr_message(LibotrUser& from, const std::string& to_name, LibotrUser& to,
+void libotr_message(LibotrEndpoint& from, const std::string& to_name, LibotrEndpoint& to,
                     const std::string& from_name, const std::string& text, LibotrScratch& s) {
-  from.send(to_name, text, s.wires);
+  from.send_to(to_name, text, s.wires);
   if (s.wires.size() != 1) {
     die("libotr: sending did not produce exactly one message");
   }
-  if (!to.receive(from_name, s.wires[0], &s.shown, s.replies) || s.shown != text) {
+  if (!to.receive_from(from_name, s.wires[0], &s.shown, s.replies) || s.shown != text) {
     die("libotr: a message did not decrypt to its plaintext (" + std::to_string(text.size()) +
         " bytes)");
   }
   for (const std::string& r : s.replies) {
     ++s.extra;
-    if (from.receive(to_name, r, nullptr, s.ignored)) {
+    if (from.receive_from(to_name, r, nullptr, s.ignored)) {
       die("libotr: a reply to a data message was shown to the user");
     }
   }
 }
 
 struct LibotrPair {
-  LibotrUser a{"alice", key_file(), kAliceTag};
-  LibotrUser b{"bob", key_file(), kBobTag};
+  LibotrEndpoint a{"alice", kProtocol, "bob", libotr_options(kAliceTag)};
+  LibotrEndpoint b{"bob", kProtocol, "alice", libotr_options(kBobTag)};
   LibotrScratch scratch;
 
   LibotrPair() {
@@ -404,8 +420,8 @@ void bench_ake(const Settings& s) {
   Identity alice = make_identity("alice", kAliceTag);
   Identity bob = make_identity("bob", kBobTag);
   GcryptRng rng;
-  LibotrUser la("alice", key_file(), kAliceTag);
-  LibotrUser lb("bob", key_file(), kBobTag);
+  LibotrEndpoint la("alice", kProtocol, "bob", libotr_options(kAliceTag));
+  LibotrEndpoint lb("bob", kProtocol, "alice", libotr_options(kBobTag));
   std::vector<double> ours;
   std::vector<double> theirs;
   // Warm-up: the fixed-base table and libgcrypt's first-use costs are not per-handshake work.
@@ -432,12 +448,12 @@ void bench_ake(const Settings& s) {
       }
     }
     {
-      const std::uint64_t before = la.gone_secure_count() + lb.gone_secure_count();
+      const std::uint64_t before = la.counts().gone_secure + lb.counts().gone_secure;
       double t0 = cpu_seconds();
       libotr_handshake(la, lb);
       theirs.push_back(cpu_seconds() - t0);
       check_libotr_encrypted(la, lb, "a measured AKE");
-      if (la.gone_secure_count() + lb.gone_secure_count() != before + 2) {
+      if (la.counts().gone_secure + lb.counts().gone_secure != before + 2) {
         die("libotr: a measured AKE did not report gone_secure on both sides");
       }
       la.forget_all();
@@ -676,13 +692,13 @@ void ours_smp(Conversation& a, Conversation& b, const std::string& secret) {
 
 // libotr_smp is the same with libotr: otrl_message_initiate_smp, and otrl_message_respond_smp
 // when bob's OTRL_SMPEVENT_ASK_FOR_SECRET arrives.
-void libotr_smp(LibotrUser& a, LibotrUser& b, const std::string& secret) {
-  const std::uint64_t ok0 = a.smp_succeeded() + b.smp_succeeded();
-  const std::uint64_t other0 = a.smp_other() + b.smp_other();
-  std::uint64_t asked = b.smp_asked();
+void libotr_smp(LibotrEndpoint& a, LibotrEndpoint& b, const std::string& secret) {
+  const std::uint64_t ok0 = a.counts().smp_succeeded + b.counts().smp_succeeded;
+  const std::uint64_t other0 = a.counts().smp_other + b.counts().smp_other;
+  std::uint64_t asked = b.counts().smp_asked;
   std::deque<std::pair<bool, std::string>> queue;  // first: to bob
   std::vector<std::string> out;
-  a.smp_start("bob", secret, out);
+  a.smp_initiate_with("bob", secret, out);
   for (std::string& w : out) {
     queue.emplace_back(true, std::move(w));
   }
@@ -693,22 +709,23 @@ void libotr_smp(LibotrUser& a, LibotrUser& b, const std::string& secret) {
     auto [to_bob, wire] = std::move(queue.front());
     queue.pop_front();
     if (to_bob) {
-      b.receive("alice", wire, nullptr, out);
+      b.receive_from("alice", wire, nullptr, out);
     } else {
-      a.receive("bob", wire, nullptr, out);
+      a.receive_from("bob", wire, nullptr, out);
     }
     for (std::string& w : out) {
       queue.emplace_back(!to_bob, std::move(w));
     }
-    if (b.smp_asked() != asked) {
-      asked = b.smp_asked();
-      b.smp_respond("alice", secret, out);
+    if (b.counts().smp_asked != asked) {
+      asked = b.counts().smp_asked;
+      b.smp_respond_to("alice", secret, out);
       for (std::string& w : out) {
         queue.emplace_back(false, std::move(w));
       }
     }
   }
-  if (a.smp_succeeded() + b.smp_succeeded() != ok0 + 2 || a.smp_other() + b.smp_other() != other0) {
+  if (a.counts().smp_succeeded + b.counts().smp_succeeded != ok0 + 2 ||
+      a.counts().smp_other + b.counts().smp_other != other0) {
     die("libotr: SMP did not report success on both sides");
   }
 }
@@ -817,10 +834,10 @@ struct OursAccounts {
   }
 };
 
-// LibotrUsers: alice's and bob's userstates, named as OursAccounts.
-struct LibotrUsers {
-  LibotrUser a{"alice", key_file(), kAliceTag};
-  LibotrUser b{"bob", key_file(), kBobTag};
+// LibotrEndpoints: alice's and bob's userstates, named as OursAccounts.
+struct LibotrEndpoints {
+  LibotrEndpoint a{"alice", kProtocol, "bob", libotr_options(kAliceTag)};
+  LibotrEndpoint b{"bob", kProtocol, "alice", libotr_options(kBobTag)};
   LibotrScratch scratch;
 
   void establish(std::size_t i) {
@@ -828,7 +845,7 @@ struct LibotrUsers {
     const std::string at_b = peer_name("alice-", i);
     std::deque<std::pair<bool, std::string>> q;
     std::vector<std::string> out;
-    q.emplace_back(true, a.query());
+    q.emplace_back(true, a.start_ake().front());
     for (int budget = 0; !q.empty(); ++budget) {
       if (budget == 20) {
         die("libotr: an AKE did not settle");
@@ -836,15 +853,15 @@ struct LibotrUsers {
       auto [to_b, wire] = std::move(q.front());
       q.pop_front();
       if (to_b) {
-        b.receive(at_b, wire, nullptr, out);
+        b.receive_from(at_b, wire, nullptr, out);
       } else {
-        a.receive(at_a, wire, nullptr, out);
+        a.receive_from(at_a, wire, nullptr, out);
       }
       for (std::string& w : out) {
         q.emplace_back(!to_b, std::move(w));
       }
     }
-    if (!a.encrypted(at_a) || !b.encrypted(at_b)) {
+    if (!a.encrypted_with(at_a) || !b.encrypted_with(at_b)) {
       die("libotr: an AKE with " + at_a + " did not end encrypted");
     }
   }
@@ -884,7 +901,7 @@ void bench_memory(const Settings& s) {
     ours_per = static_cast<double>(m1 - m0) / static_cast<double>(2 * n);
   }
   {
-    auto users = std::make_unique<LibotrUsers>();
+    auto users = std::make_unique<LibotrEndpoints>();
     users->establish(0);
     users->message(0, hello);
     users->message(0, hello, false);
@@ -929,12 +946,12 @@ void bench_lookup(const Settings& s) {
   // The single-session endpoints.
   OursAccounts ours1;
   ours1.establish(0);
-  LibotrUsers lib1;
+  LibotrEndpoints lib1;
   lib1.establish(0);
   // The crowded endpoints: N-1 idle peers (each created by a plain message from that name, as
   // a real client sees them) and the established session last, in libotr's name order too.
   OursAccounts oursn;
-  LibotrUsers libn;
+  LibotrEndpoints libn;
   std::size_t filled = 0;
   std::vector<std::string> out;
   std::string shown;
@@ -942,8 +959,8 @@ void bench_lookup(const Settings& s) {
     for (; filled + 1 < n; ++filled) {
       oursn.a.receive(peer_name("bob-", filled), "hi", kNow);
       oursn.b.receive(peer_name("alice-", filled), "hi", kNow);
-      libn.a.receive(peer_name("bob-", filled), "hi", &shown, out);
-      libn.b.receive(peer_name("alice-", filled), "hi", &shown, out);
+      libn.a.receive_from(peer_name("bob-", filled), "hi", &shown, out);
+      libn.b.receive_from(peer_name("alice-", filled), "hi", &shown, out);
     }
     const std::size_t last = 999999;  // sorts after every idle name
     if (n == s.lookup_small) {

@@ -198,7 +198,7 @@ void ChatSession::apply(Events events) {
 
 void ChatSession::apply_one(const Event& e) {
   if (const auto* send = std::get_if<SendToPeer>(&e.action)) {
-    send_wire(send->message);
+    send_wire(*send);
   } else if (const auto* p = std::get_if<ShowPlaintext>(&e.action)) {
     m_script.on_message(p->text);
     m_view.message(e, *p);
@@ -220,17 +220,20 @@ void ChatSession::apply_one(const Event& e) {
   // MessageSent: send_text reports it before the send's other actions are applied.
 }
 
-void ChatSession::send_wire(const std::string& message) {
+void ChatSession::send_wire(const SendToPeer& send) {
+  // A best-effort message (our last MAC-key reveal after the peer ended the session) may find
+  // the peer gone: that is no failure, and nothing the person needs to hear about.
+  const bool quiet = m_finishing || send.best_effort;
   if (m_transport.closed()) {
-    if (!m_finishing) {
+    if (!quiet) {
       m_view.status("Not sent: the connection is closed.");
     }
     return;
   }
   try {
-    m_transport.send(message);
+    m_transport.send(send.message);
   } catch (const transport::TransportError& e) {
-    if (!m_finishing) {
+    if (!quiet) {
       fail(std::string("cannot send to the peer: ") + e.what());
     }
   }

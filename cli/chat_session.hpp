@@ -43,7 +43,7 @@ class ChatSession {
   // The engine's side (chat_session.cpp).
   void apply(Events events);
   void apply_one(const Event& e);
-  void send_wire(const std::string& message);
+  void send_wire(const SendToPeer& send);
   void save_trust_if_dirty();
   void handle_transport_events();
   void read_input();

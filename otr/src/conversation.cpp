@@ -130,6 +130,7 @@ void Conversation::Impl::check_usable() const {
 Actions Conversation::Impl::guarded(const char* what, const std::function<void(Actions&)>& body) {
   check_usable();
   Actions out;
+  out.reserve(4);  // a message and MessageSent, or a shown text and a heartbeat: no regrowth
   try {
     body(out);
   } catch (const CryptoError& e) {

@@ -135,7 +135,9 @@ class Conversation::Impl {
   void send_data(ByteView text, const std::vector<wire::Tlv>& tlvs, std::uint8_t flags,
                  TimePoint now, Actions& out, crypto::SecureArray<32>* extra_key = nullptr,
                  bool reveal_own_mac_key = false);
-  void emit_wire(const wire::BinaryMessage& m, Actions& out);
+  void emit_wire(const wire::BinaryMessage& m, Actions& out, bool best_effort = false);
+  // emit_encoded armors a message already encoded (version |version|) and fragments it.
+  void emit_encoded(ByteView encoded, std::uint16_t version, Actions& out, bool best_effort);
   void leave_encrypted(MsgState to, Actions& out);
   // send_held sends the held messages (encrypted session assumed).
   void send_held(TimePoint now, Actions& out);

@@ -26,13 +26,18 @@ std::string query_text(const Policy& p, const std::string& account) {
 
 }  // namespace
 
-void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out) {
-  std::string armored = wire::armor(wire::encode_binary(m));
+void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out, bool best_effort) {
+  const std::uint16_t version = std::visit([](const auto& x) { return x.header.version; }, m);
+  emit_encoded(wire::encode_binary(m), version, out, best_effort);
+}
+
+void Conversation::Impl::emit_encoded(ByteView encoded, std::uint16_t version, Actions& out,
+                                      bool best_effort) {
+  std::string armored = wire::armor(encoded);
   if (m_policy.max_message_size == 0 || armored.size() <= m_policy.max_message_size) {
-    out.emplace_back(SendToPeer{std::move(armored)});
+    out.emplace_back(SendToPeer{std::move(armored), best_effort});
     return;
   }
-  std::uint16_t version = std::visit([](const auto& x) { return x.header.version; }, m);
   auto pieces = wire::fragment_message(armored, m_policy.max_message_size, version,
                                        m_me->instance_tag, m_their_tag);
   if (!pieces) {
@@ -40,7 +45,7 @@ void Conversation::Impl::emit_wire(const wire::BinaryMessage& m, Actions& out) {
     return;
   }
   for (std::string& p : *pieces) {
-    out.emplace_back(SendToPeer{std::move(p)});
+    out.emplace_back(SendToPeer{std::move(p), best_effort});
   }
 }
 
@@ -102,8 +107,9 @@ void Conversation::Impl::send_data(ByteView text, const std::vector<wire::Tlv>& 
     h.sender_tag = m_me->instance_tag;
     h.receiver_tag = m_their_tag;
   }
-  wire::DataMessage m = m_keys->seal(h, flags, plain.view(), *m_rng, extra_key, reveal_own_mac_key);
-  emit_wire(m, out);
+  Bytes encoded;
+  m_keys->seal(h, flags, plain.view(), *m_rng, extra_key, reveal_own_mac_key, &encoded);
+  emit_encoded(encoded, m_version, out, /*best_effort=*/reveal_own_mac_key);
   m_last_sent = now;
   m_last_activity = now;
 }

@@ -87,7 +87,7 @@ SessionKeys& DataKeys::slot_for_send() {
 
 wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags, ByteView plaintext,
                                  Rng& rng, crypto::SecureArray<32>* extra_key_out,
-                                 bool reveal_own_mac_key) {
+                                 bool reveal_own_mac_key, Bytes* encoded_out) {
   if (!m_our_cur) {
     m_our_cur = crypto::DhKeyPair::generate(rng);
     m_our_cur_pub = m_our_cur->pub.to_bytes();
@@ -108,14 +108,18 @@ wire::DataMessage DataKeys::seal(const wire::Header& header, std::uint8_t flags,
   }
   m.ciphertext.resize(plaintext.size());
   crypto::aes128_ctr(k.send_aes.view(), m.ctr, plaintext, m.ciphertext);
-  Bytes authenticated = wire::data_message_authenticated(m);
-  m.mac = crypto::hmac_sha1(k.send_mac.view(), {authenticated});
   // Deliberately public from here on: these MAC keys only protected messages we have already
   // verified and will never accept again; publishing them is what makes OTR deniable.
   m.old_mac_keys = std::move(m_reveal);
   m_reveal.clear();
   if (reveal_own_mac_key) {
     m.old_mac_keys.insert(m.old_mac_keys.end(), k.send_mac.data(), k.send_mac.data() + 20);
+  }
+  Bytes encoded = wire::data_message_authenticated(m);
+  m.mac = crypto::hmac_sha1(k.send_mac.view(), {encoded});
+  if (encoded_out != nullptr) {
+    wire::append_data_message_tail(encoded, m);
+    *encoded_out = std::move(encoded);
   }
   if (extra_key_out != nullptr) {
     *extra_key_out = k.extra_key;

@@ -64,9 +64,10 @@ class DataKeys {
   // instance tags. Generates our next DH key first if we have none yet.
   // |reveal_own_mac_key| also publishes the sending MAC key of this very message: only for the
   // last message of a session the peer has already ended (nobody accepts anything under it).
+  // When |encoded_out| is given it receives encode_binary of the message, made while MACing.
   wire::DataMessage seal(const wire::Header& header, std::uint8_t flags, ByteView plaintext,
                          Rng& rng, crypto::SecureArray<32>* extra_key_out = nullptr,
-                         bool reveal_own_mac_key = false);
+                         bool reveal_own_mac_key = false, Bytes* encoded_out = nullptr);
 
   // open verifies and decrypts |m|, then rotates keys. On any error nothing changes.
   // Errors: UnknownKeyId (keys we never had: another session, or too new), StaleMessage-like

@@ -3,8 +3,6 @@
 // (record_libotr_transcript, LibotrEndpoint): our parse matches otr_parse field for field, each
 // side's forgeries pass the other side's MAC checks, and our audit names exactly the MAC keys
 // libotr published.
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -13,38 +11,19 @@
 
 #include "otr/toolkit.hpp"
 #include "otr/wire.hpp"
+#include "support/command.hpp"
 #include "support/libotr_endpoint.hpp"
-#include "support/tempdir.hpp"
 
 using namespace otr::test;
 namespace tk = otr::toolkit;
 
 namespace {
 
-struct Run {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
+using Run = CommandResult;
 
 // run_tool runs |command| (a shell command line) with |input| on stdin.
 Run run_tool(const std::string& command, const std::string& input) {
-  TempDir dir("toolkit-interop");
-  write_text(dir / "in", input);
-  std::string line =
-      command + " < '" + (dir / "in").string() + "' 2> '" + (dir / "err").string() + "'";
-  Run r;
-  FILE* p = ::popen(line.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-    r.out.append(buf, n);
-  }
-  int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_text(dir / "err");
-  return r;
+  return run_command(command, input);
 }
 
 bool have_libotr_bin() {

@@ -384,9 +384,12 @@ struct LibotrEndpoint::Ops {
   static void create_privkey(void* opdata, const char* accountname, const char* protocol) {
     LibotrEndpoint* me = self(opdata);
     std::string path = me->temp_path("otr.private_key.ondemand");
-    LibotrEvent e = event(LibotrEventKind::CreatePrivkey, nullptr);
-    e.err = otrl_privkey_generate(me->m_us, path.c_str(), accountname, protocol);
-    me->record(std::move(e));
+    gcry_error_t err = otrl_privkey_generate(me->m_us, path.c_str(), accountname, protocol);
+    if (me->recording()) {
+      LibotrEvent e = event(LibotrEventKind::CreatePrivkey, nullptr);
+      e.err = err;
+      me->record(std::move(e));
+    }
   }
 
   static int is_logged_in(void* opdata, const char*, const char*, const char*) {
@@ -396,7 +399,7 @@ struct LibotrEndpoint::Ops {
   static void inject_message(void* opdata, const char*, const char*, const char*,
                              const char* message) {
     if (message != nullptr && *message != '\0') {
-      self(opdata)->m_outbox.emplace_back(message);
+      self(opdata)->m_sink->emplace_back(message);
     }
   }
 
@@ -404,6 +407,9 @@ struct LibotrEndpoint::Ops {
 
   static void new_fingerprint(void* opdata, OtrlUserState, const char*, const char*,
                               const char* username, unsigned char fingerprint[20]) {
+    if (!self(opdata)->recording()) {
+      return;
+    }
     LibotrEvent e = event(LibotrEventKind::NewFingerprint, nullptr);
     e.text = username != nullptr ? username : "";
     std::memcpy(e.fingerprint.data(), fingerprint, e.fingerprint.size());
@@ -412,19 +418,30 @@ struct LibotrEndpoint::Ops {
 
   static void write_fingerprints(void* opdata) {
     LibotrEndpoint* me = self(opdata);
-    me->record(event(LibotrEventKind::WriteFingerprints, nullptr));
+    if (me->recording()) {
+      me->record(event(LibotrEventKind::WriteFingerprints, nullptr));
+    }
     if (!me->m_options.fingerprints_file.empty()) {
       otrl_privkey_write_fingerprints(me->m_us, me->m_options.fingerprints_file.c_str());
     }
   }
 
   static void gone_secure(void* opdata, ConnContext* ctx) {
-    self(opdata)->record(event(LibotrEventKind::GoneSecure, ctx));
+    LibotrEndpoint* me = self(opdata);
+    ++me->m_counts.gone_secure;
+    if (me->recording()) {
+      me->record(event(LibotrEventKind::GoneSecure, ctx));
+    }
   }
   static void gone_insecure(void* opdata, ConnContext* ctx) {
-    self(opdata)->record(event(LibotrEventKind::GoneInsecure, ctx));
+    if (self(opdata)->recording()) {
+      self(opdata)->record(event(LibotrEventKind::GoneInsecure, ctx));
+    }
   }
   static void still_secure(void* opdata, ConnContext* ctx, int is_reply) {
+    if (!self(opdata)->recording()) {
+      return;
+    }
     LibotrEvent e = event(LibotrEventKind::StillSecure, ctx);
     e.is_reply = is_reply;
     self(opdata)->record(std::move(e));
@@ -437,6 +454,9 @@ struct LibotrEndpoint::Ops {
   static void received_symkey(void* opdata, ConnContext* ctx, unsigned int use,
                               const unsigned char* usedata, size_t usedatalen,
                               const unsigned char* symkey) {
+    if (!self(opdata)->recording()) {
+      return;
+    }
     LibotrEvent e = event(LibotrEventKind::ReceivedSymkey, ctx);
     e.symkey_use = use;
     if (usedata != nullptr) {
@@ -469,18 +489,43 @@ struct LibotrEndpoint::Ops {
   static void handle_smp_event(void* opdata, OtrlSMPEvent smp_event, ConnContext* ctx,
                                unsigned short progress_percent, char* question) {
     LibotrEndpoint* me = self(opdata);
+    switch (smp_event) {
+      case OTRL_SMPEVENT_ASK_FOR_SECRET:
+      case OTRL_SMPEVENT_ASK_FOR_ANSWER:
+        ++me->m_counts.smp_asked;
+        break;
+      case OTRL_SMPEVENT_SUCCESS:
+        ++me->m_counts.smp_succeeded;
+        break;
+      case OTRL_SMPEVENT_IN_PROGRESS:
+      case OTRL_SMPEVENT_NONE:
+        break;
+      default:
+        ++me->m_counts.smp_other;
+    }
+    if (smp_event == OTRL_SMPEVENT_CHEATED || smp_event == OTRL_SMPEVENT_ERROR) {
+      me->m_smp_needs_abort = true;
+    }
+    if (!me->recording()) {
+      return;
+    }
     LibotrEvent e = event(LibotrEventKind::SmpEvent, ctx);
     e.code = static_cast<int>(smp_event);
     e.progress = progress_percent;
     e.text = question != nullptr ? question : "";
-    if (smp_event == OTRL_SMPEVENT_CHEATED || smp_event == OTRL_SMPEVENT_ERROR) {
-      me->m_smp_needs_abort = true;
-    }
     me->record(std::move(e));
   }
 
   static void handle_msg_event(void* opdata, OtrlMessageEvent msg_event, ConnContext* ctx,
                                const char* message, gcry_error_t err) {
+    LibotrEndpoint* me = self(opdata);
+    if (msg_event != OTRL_MSGEVENT_NONE && msg_event != OTRL_MSGEVENT_LOG_HEARTBEAT_RCVD &&
+        msg_event != OTRL_MSGEVENT_LOG_HEARTBEAT_SENT) {
+      ++me->m_counts.msg_errors;
+    }
+    if (!me->recording()) {
+      return;
+    }
     LibotrEvent e = event(LibotrEventKind::MsgEvent, ctx);
     e.code = static_cast<int>(msg_event);
     e.text = message != nullptr ? message : "";
@@ -493,6 +538,9 @@ struct LibotrEndpoint::Ops {
     std::string path =
         me->m_options.instag_file.empty() ? me->temp_path("otr.instag") : me->m_options.instag_file;
     me->generate_instag(path);
+    if (!me->recording()) {
+      return;
+    }
     LibotrEvent e = event(LibotrEventKind::CreateInstag, nullptr);
     char buf[16];
     std::snprintf(buf, sizeof buf, "%08x", me->our_instag());
@@ -501,6 +549,9 @@ struct LibotrEndpoint::Ops {
   }
 
   static void timer_control(void* opdata, unsigned int interval) {
+    if (!self(opdata)->recording()) {
+      return;
+    }
     LibotrEvent e = event(LibotrEventKind::TimerControl, nullptr);
     e.code = static_cast<int>(interval);
     self(opdata)->record(std::move(e));
@@ -737,41 +788,57 @@ std::vector<LibotrEvent> LibotrEndpoint::take_events() {
   return out;
 }
 
-std::vector<std::string> LibotrEndpoint::send(std::string_view text, otrl_instag_t instance) {
-  m_outbox.clear();
-  std::string msg(text);
+bool LibotrEndpoint::send_raw(const std::string& peer, const std::string& text,
+                              otrl_instag_t instance, std::vector<std::string>& out) {
+  m_sink = &out;
   char* newmsg = nullptr;
-  ConnContext* ctx = nullptr;
   gcry_error_t err = otrl_message_sending(
-      m_us, Ops::table(), this, m_account.c_str(), m_protocol.c_str(), m_peer.c_str(), instance,
-      msg.c_str(), nullptr, &newmsg, OTRL_FRAGMENT_SEND_ALL, &ctx, nullptr, nullptr);
+      m_us, Ops::table(), this, m_account.c_str(), m_protocol.c_str(), peer.c_str(), instance,
+      text.c_str(), nullptr, &newmsg, OTRL_FRAGMENT_SEND_ALL, nullptr, nullptr, nullptr);
+  m_sink = &m_outbox;
   // Notes §1.10: with OTRL_FRAGMENT_SEND_ALL libotr has already injected *newmsg (or its
   // fragments); the copy it returns must not go out again. When libotr leaves the message
   // alone it returns no *newmsg and injects nothing: then the original text is the message.
-  bool replaced = newmsg != nullptr;
+  const bool replaced = newmsg != nullptr;
   otrl_message_free(newmsg);
-  std::vector<std::string> out = take_outbox();
   if (err) {
     fail("otrl_message_sending", err);
   }
-  if (!replaced && !msg.empty()) {
-    out.push_back(msg);
+  if (!replaced && !text.empty()) {
+    out.push_back(text);
   }
+  return replaced;
+}
+
+int LibotrEndpoint::receive_raw(const std::string& peer, const std::string& wire, char** newmsg,
+                                OtrlTLV** tlvs, ConnContext** ctx, std::vector<std::string>& out) {
+  m_smp_needs_abort = false;
+  m_sink = &out;
+  int ignore =
+      otrl_message_receiving(m_us, Ops::table(), this, m_account.c_str(), m_protocol.c_str(),
+                             peer.c_str(), wire.c_str(), newmsg, tlvs, ctx, nullptr, nullptr);
+  if (m_smp_needs_abort && m_options.abort_smp_on_error && *ctx != nullptr) {
+    otrl_message_abort_smp(m_us, Ops::table(), this, *ctx);
+  }
+  m_smp_needs_abort = false;
+  m_sink = &m_outbox;
+  return ignore;
+}
+
+std::vector<std::string> LibotrEndpoint::send(std::string_view text, otrl_instag_t instance) {
+  std::vector<std::string> out;
+  send_raw(m_peer, std::string(text), instance, out);
   return out;
 }
 
 Received LibotrEndpoint::receive(std::string_view wire) {
-  m_outbox.clear();
-  m_smp_needs_abort = false;
   std::size_t first_event = m_events.size();
   std::string msg(wire);
   char* newmsg = nullptr;
   OtrlTLV* tlvs = nullptr;
   ConnContext* ctx = nullptr;
-  int ignore =
-      otrl_message_receiving(m_us, Ops::table(), this, m_account.c_str(), m_protocol.c_str(),
-                             m_peer.c_str(), msg.c_str(), &newmsg, &tlvs, &ctx, nullptr, nullptr);
   Received r;
+  int ignore = receive_raw(m_peer, msg, &newmsg, &tlvs, &ctx, r.to_send);
   r.ignore = ignore != 0;
   if (!r.ignore) {
     r.plaintext = newmsg != nullptr ? std::string(newmsg) : msg;
@@ -782,13 +849,84 @@ Received LibotrEndpoint::receive(std::string_view wire) {
   }
   otrl_tlv_free(tlvs);
   r.their_instance = ctx != nullptr ? ctx->their_instance : 0;
-  if (m_smp_needs_abort && m_options.abort_smp_on_error && ctx != nullptr) {
-    otrl_message_abort_smp(m_us, Ops::table(), this, ctx);
-  }
-  m_smp_needs_abort = false;
-  r.to_send = take_outbox();
   r.events.assign(m_events.begin() + static_cast<std::ptrdiff_t>(first_event), m_events.end());
   return r;
+}
+
+void LibotrEndpoint::send_to(const std::string& peer, const std::string& text,
+                             std::vector<std::string>& out) {
+  out.clear();
+  send_raw(peer, text, OTRL_INSTAG_BEST, out);
+}
+
+bool LibotrEndpoint::receive_from(const std::string& peer, const std::string& wire,
+                                  std::string* shown, std::vector<std::string>& out) {
+  out.clear();
+  char* newmsg = nullptr;
+  OtrlTLV* tlvs = nullptr;
+  ConnContext* ctx = nullptr;
+  const int ignore = receive_raw(peer, wire, &newmsg, &tlvs, &ctx, out);
+  otrl_tlv_free(tlvs);
+  if (ignore != 0) {
+    otrl_message_free(newmsg);
+    return false;
+  }
+  if (shown != nullptr) {
+    if (newmsg != nullptr) {
+      shown->assign(newmsg);
+    } else {
+      *shown = wire;
+    }
+  }
+  otrl_message_free(newmsg);
+  return true;
+}
+
+ConnContext* LibotrEndpoint::require_context_of(const std::string& peer, const char* what) const {
+  ConnContext* ctx = otrl_context_find(m_us, peer.c_str(), m_account.c_str(), m_protocol.c_str(),
+                                       OTRL_INSTAG_BEST, 0, nullptr, nullptr, nullptr);
+  if (ctx == nullptr) {
+    throw std::logic_error(std::string("LibotrEndpoint::") + what + ": no context for " + peer);
+  }
+  return ctx;
+}
+
+void LibotrEndpoint::smp_initiate_with(const std::string& peer, std::string_view secret,
+                                       std::vector<std::string>& out) {
+  ConnContext* ctx = require_context_of(peer, "smp_initiate_with");
+  out.clear();
+  m_sink = &out;
+  otrl_message_initiate_smp(m_us, Ops::table(), this, ctx,
+                            reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  m_sink = &m_outbox;
+}
+
+void LibotrEndpoint::smp_respond_to(const std::string& peer, std::string_view secret,
+                                    std::vector<std::string>& out) {
+  ConnContext* ctx = require_context_of(peer, "smp_respond_to");
+  out.clear();
+  m_sink = &out;
+  otrl_message_respond_smp(m_us, Ops::table(), this, ctx,
+                           reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  m_sink = &m_outbox;
+}
+
+bool LibotrEndpoint::encrypted_with(const std::string& peer) const {
+  ConnContext* ctx = otrl_context_find(m_us, peer.c_str(), m_account.c_str(), m_protocol.c_str(),
+                                       OTRL_INSTAG_BEST, 0, nullptr, nullptr, nullptr);
+  return ctx != nullptr && ctx->msgstate == OTRL_MSGSTATE_ENCRYPTED;
+}
+
+void LibotrEndpoint::forget_all() {
+  // otrl_context_forget frees each context but not its ConnContextPriv (see free_userstate).
+  std::vector<ConnContextPriv*> privs;
+  for (ConnContext* c = m_us->context_root; c != nullptr; c = c->next) {
+    privs.push_back(c->context_priv);
+  }
+  otrl_context_forget_all(m_us);
+  for (ConnContextPriv* p : privs) {
+    std::free(p);
+  }
 }
 
 std::vector<std::string> LibotrEndpoint::start_ake(QueryStyle style) {

@@ -64,37 +64,24 @@ constexpr const char* kUsage =
     "[--policy manual|opportunistic|always] [--max-message-size N] [--timeout SECONDS] "
     "[--trace]";
 
-struct UsageError : std::runtime_error {
+// BadArguments is a mistake in the command line or the script: exit status 2 with the usage.
+struct BadArguments : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// --- JSON lines on stderr ---
+// --- JSON lines on stderr (otr_base's JsonObject) ---
 
-using otr::json_string;  // otr_base's quoting (RFC 8259)
+// event starts the JSON object of one event: {"event":NAME, ...}.
+otr::JsonObject event(std::string_view name) {
+  return otr::JsonObject().str("event", name);
+}
 
-// JsonLine builds {"event":…, …} one field at a time and prints it on destruction.
-class JsonLine {
- public:
-  explicit JsonLine(std::string_view event) { m_text = "{\"event\":" + json_string(event); }
-  ~JsonLine() {
-    m_text += "}\n";
-    std::fputs(m_text.c_str(), stderr);
-    std::fflush(stderr);
-  }
-  JsonLine(const JsonLine&) = delete;
-  JsonLine& operator=(const JsonLine&) = delete;
-  JsonLine& str(std::string_view key, std::string_view value) {
-    m_text += "," + json_string(key) + ":" + json_string(value);
-    return *this;
-  }
-  JsonLine& num(std::string_view key, long long value) {
-    m_text += "," + json_string(key) + ":" + std::to_string(value);
-    return *this;
-  }
-
- private:
-  std::string m_text;
-};
+// emit writes |o| as one line on stderr.
+void emit(const otr::JsonObject& o) {
+  const std::string line = o.done() + "\n";
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
 
 std::string tag_hex(otrl_instag_t t) {
   char buf[16];
@@ -129,7 +116,7 @@ struct Action {
 std::vector<Action> parse_script(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    throw UsageError("cannot read script " + path);
+    throw BadArguments("cannot read script " + path);
   }
   std::vector<Action> actions;
   std::string raw;
@@ -174,19 +161,19 @@ std::vector<Action> parse_script(const std::string& path) {
     }
     std::string where = path + ":" + std::to_string(lineno) + ": ";
     if (found == nullptr) {
-      throw UsageError(where + "unknown action \"" + word + "\"");
+      throw BadArguments(where + "unknown action \"" + word + "\"");
     }
     if (found->needs_arg && arg.empty()) {
-      throw UsageError(where + word + " needs an argument");
+      throw BadArguments(where + word + " needs an argument");
     }
     if (found->op == Op::Sleep && arg.find_first_not_of("0123456789") != std::string::npos) {
-      throw UsageError(where + "sleep takes milliseconds, got \"" + arg + "\"");
+      throw BadArguments(where + "sleep takes milliseconds, got \"" + arg + "\"");
     }
     if (found->op == Op::WaitSmp && !arg.empty() && arg != "success" && arg != "failure") {
-      throw UsageError(where + "wait-smp takes success or failure, got \"" + arg + "\"");
+      throw BadArguments(where + "wait-smp takes success or failure, got \"" + arg + "\"");
     }
     if (found->op == Op::SmpQ && arg.find('|') == std::string::npos) {
-      throw UsageError(where + "smp-q takes QUESTION|SECRET");
+      throw BadArguments(where + "smp-q takes QUESTION|SECRET");
     }
     actions.push_back({found->op, word, arg, lineno});
   }
@@ -209,7 +196,7 @@ long parse_number(const std::string& flag, const std::string& v, int base, long 
   errno = 0;
   long n = std::strtol(v.c_str(), &end, base);
   if (v.empty() || *end != '\0' || errno != 0 || n < lo || n > hi) {
-    throw UsageError(flag + ": bad value \"" + v + "\"");
+    throw BadArguments(flag + ": bad value \"" + v + "\"");
   }
   return n;
 }
@@ -227,7 +214,7 @@ Options parse_options(int argc, char** argv) {
       continue;
     }
     if (i + 1 >= argc) {
-      throw UsageError(flag + " needs a value");
+      throw BadArguments(flag + " needs a value");
     }
     std::string v = argv[++i];
     if (flag == "--account") {
@@ -258,14 +245,14 @@ Options parse_options(int argc, char** argv) {
       } else if (v == "always") {
         o.policy = OTRL_POLICY_ALWAYS;
       } else {
-        throw UsageError("--policy: expected manual, opportunistic or always, got \"" + v + "\"");
+        throw BadArguments("--policy: expected manual, opportunistic or always, got \"" + v + "\"");
       }
     } else {
-      throw UsageError("unknown option " + flag);
+      throw BadArguments("unknown option " + flag);
     }
   }
   if (o.account.empty() || o.peer.empty() || o.script.empty()) {
-    throw UsageError("--account, --peer and --script are required");
+    throw BadArguments("--account, --peer and --script are required");
   }
   return o;
 }
@@ -285,7 +272,7 @@ class Peer {
         return status;
       }
     }
-    JsonLine("done");
+    emit(event("done"));
     return 0;
   }
 
@@ -295,7 +282,7 @@ class Peer {
     switch (a.op) {
       case Op::Send:
         write_wires(m_ep.send(a.arg));
-        JsonLine("sent").str("text", a.arg);
+        emit(event("sent").str("text", a.arg));
         return -1;
       case Op::Query:
         write_wires(m_ep.start_ake());
@@ -312,7 +299,7 @@ class Peer {
         return -1;
       }
       case Op::Quit:
-        JsonLine("done");
+        emit(event("done"));
         return 0;
       case Op::Sleep: {
         auto until = Clock::now() + std::chrono::milliseconds(std::stol(a.arg));
@@ -351,9 +338,9 @@ class Peer {
         bool ok = a.arg.empty() || (a.arg == "success" && outcome == "SUCCESS") ||
                   (a.arg == "failure" && outcome == "FAILURE");
         if (!ok) {
-          JsonLine("error")
-              .str("message", "SMP ended with " + outcome + ", expected " + a.arg)
-              .num("line", a.line);
+          emit(event("error")
+                   .str("message", "SMP ended with " + outcome + ", expected " + a.arg)
+                   .num("line", a.line));
           return 1;
         }
         return -1;
@@ -368,9 +355,10 @@ class Peer {
     if (pump(deadline, done)) {
       return -1;
     }
-    JsonLine(m_eof ? "eof" : "timeout")
-        .str("waiting_for", m_current->name + (m_current->arg.empty() ? "" : " " + m_current->arg))
-        .num("line", m_current->line);
+    emit(event(m_eof ? "eof" : "timeout")
+             .str("waiting_for",
+                  m_current->name + (m_current->arg.empty() ? "" : " " + m_current->arg))
+             .num("line", m_current->line));
     return 1;
   }
 
@@ -428,12 +416,12 @@ class Peer {
   void handle_line(const std::string& line) {
     std::string wire = otr::test::unframe_line(line);
     if (m_opts.trace) {
-      JsonLine("wire_in").str("data", wire);
+      emit(event("wire_in").str("data", wire));
     }
     otr::test::Received r = m_ep.receive(wire);
     emit_events();
     if (!r.ignore && r.plaintext && !r.plaintext->empty()) {
-      JsonLine("message").str("text", *r.plaintext);
+      emit(event("message").str("text", *r.plaintext));
       m_messages.push_back(*r.plaintext);
     }
     write_wires(r.to_send);
@@ -446,7 +434,7 @@ class Peer {
         case LibotrEventKind::StillSecure: {
           auto id = m_ep.ssid(e.their_instance);
           auto fp = m_ep.peer_fingerprint(e.their_instance);
-          JsonLine j(otr::test::to_string(e.kind));
+          otr::JsonObject j = event(otr::test::to_string(e.kind));
           j.str("ssid", id ? id->hex() : "")
               .str("bold", id && id->bold == OTRL_SESSIONID_SECOND_HALF_BOLD ? "second" : "first")
               .str("their_instag", tag_hex(e.their_instance))
@@ -454,13 +442,14 @@ class Peer {
           if (e.kind == LibotrEventKind::StillSecure) {
             j.num("is_reply", e.is_reply);
           }
+          emit(j);
           break;
         }
         case LibotrEventKind::GoneInsecure:
-          JsonLine("gone_insecure").str("their_instag", tag_hex(e.their_instance));
+          emit(event("gone_insecure").str("their_instag", tag_hex(e.their_instance)));
           break;
         case LibotrEventKind::MsgEvent: {
-          JsonLine j("msg_event");
+          otr::JsonObject j = event("msg_event");
           j.str("name", otr::test::msg_event_name(static_cast<OtrlMessageEvent>(e.code)));
           if (!e.text.empty()) {
             j.str("message", e.text);
@@ -468,12 +457,13 @@ class Peer {
           if (e.err) {
             j.str("error", gcry_strerror(e.err));
           }
+          emit(j);
           break;
         }
         case LibotrEventKind::SmpEvent: {
           auto ev = static_cast<OtrlSMPEvent>(e.code);
           std::string name = otr::test::smp_event_name(ev);
-          JsonLine j("smp");
+          otr::JsonObject j = event("smp");
           j.str("name", name).num("progress", e.progress);
           if (!e.text.empty()) {
             j.str("question", e.text);
@@ -485,24 +475,26 @@ class Peer {
                      ev == OTRL_SMPEVENT_ERROR) {
             m_smp_outcomes.push_back(name);
           }
+          emit(j);
           break;
         }
         case LibotrEventKind::NewFingerprint:
-          JsonLine("new_fingerprint").str("fingerprint", otr::test::hex(e.fingerprint));
+          emit(event("new_fingerprint").str("fingerprint", otr::test::hex(e.fingerprint)));
           break;
         case LibotrEventKind::ReceivedSymkey:
-          JsonLine("received_symkey")
-              .num("use", e.symkey_use)
-              .str("usedata", e.symkey_usedata)
-              .str("key", otr::test::hex(e.symkey));
+          emit(event("received_symkey")
+                   .num("use", e.symkey_use)
+                   .str("usedata", e.symkey_usedata)
+                   .str("key", otr::test::hex(e.symkey)));
           break;
         case LibotrEventKind::TimerControl:
           break;  // libotr's timer requests are noise here; poll() is not needed in short runs
         default: {
-          JsonLine j(otr::test::to_string(e.kind));
+          otr::JsonObject j = event(otr::test::to_string(e.kind));
           if (e.describe() != otr::test::to_string(e.kind)) {
             j.str("detail", e.describe());
           }
+          emit(j);
           break;
         }
       }
@@ -513,7 +505,7 @@ class Peer {
     emit_events();
     for (const std::string& w : wires) {
       if (m_opts.trace) {
-        JsonLine("wire_out").str("data", w);
+        emit(event("wire_out").str("data", w));
       }
       std::string line = otr::LineCodec::escape(w) + "\n";
       const char* p = line.data();
@@ -525,7 +517,7 @@ class Peer {
         }
         if (n <= 0) {
           if (!m_write_failed) {
-            JsonLine("write_failed").str("error", std::strerror(errno));
+            emit(event("write_failed").str("error", std::strerror(errno)));
           }
           m_write_failed = true;
           return;
@@ -563,7 +555,7 @@ void ensure_key_file(const Options& o) {
   if (err) {
     throw otr::test::LibotrError("generating " + o.keyfile + ": " + gcry_strerror(err));
   }
-  JsonLine("key_generated").str("path", o.keyfile);
+  emit(event("key_generated").str("path", o.keyfile));
 }
 
 }  // namespace
@@ -575,7 +567,7 @@ int main(int argc, char** argv) {
   try {
     opts = parse_options(argc, argv);
     actions = parse_script(opts.script);
-  } catch (const UsageError& e) {
+  } catch (const BadArguments& e) {
     std::fprintf(stderr, "libotr_peer: %s\n%s\n", e.what(), kUsage);
     return 2;
   }
@@ -589,10 +581,10 @@ int main(int argc, char** argv) {
     eo.instag_file = opts.instag_file;
     eo.fingerprints_file = opts.fingerprints;
     LibotrEndpoint ep(opts.account, opts.protocol, opts.peer, eo);
-    JsonLine("ready")
-        .str("account", opts.account)
-        .str("instag", tag_hex(ep.our_instag()))
-        .str("fingerprint", otr::test::hex(ep.our_fingerprint()));
+    emit(event("ready")
+             .str("account", opts.account)
+             .str("instag", tag_hex(ep.our_instag()))
+             .str("fingerprint", otr::test::hex(ep.our_fingerprint())));
     Peer peer(opts, ep);
     int status = peer.run(actions);
     if (!opts.fingerprints.empty()) {
@@ -600,7 +592,7 @@ int main(int argc, char** argv) {
     }
     return status;
   } catch (const std::exception& e) {
-    JsonLine("error").str("message", e.what());
+    emit(event("error").str("message", e.what()));
     return 1;
   }
 }

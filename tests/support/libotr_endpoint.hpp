@@ -1,4 +1,5 @@
-// LibotrEndpoint: one in-process libotr 4.1.1 participant, for interop tests and the benchmark.
+// LibotrEndpoint: one in-process libotr 4.1.1 participant, the project's only libotr driver: the
+// interop tests, the libotr_peer process and the benchmark (bench/otr_bench.cpp) all use it.
 //
 // libotr is only ever a test peer and a benchmark baseline; nothing in otr/ may include this.
 // The implementation lives in tests/interop_peer/libotr_endpoint.cpp and is built as the
@@ -245,6 +246,20 @@ struct LibotrEndpointOptions {
   // ERROR, as the libotr documentation asks clients to (pidgin-otr does); the abort message is
   // part of that receive()'s to_send.
   bool abort_smp_on_error = true;
+  // record_events keeps every callback as a LibotrEvent (events(), Received::events). The
+  // benchmark turns it off: the callbacks then only count (counts()), so that libotr's side of
+  // a measurement is charged with libotr's work and what any client must do, not with test
+  // bookkeeping.
+  bool record_events = true;
+};
+
+// LibotrCounts counts callbacks, whether or not events are recorded.
+struct LibotrCounts {
+  std::uint64_t gone_secure = 0;
+  std::uint64_t smp_asked = 0;      // ASK_FOR_SECRET or ASK_FOR_ANSWER: respond now
+  std::uint64_t smp_succeeded = 0;  // SUCCESS
+  std::uint64_t smp_other = 0;      // any other end of an exchange: FAILURE, CHEATED, ERROR, ABORT
+  std::uint64_t msg_errors = 0;     // message events other than NONE and the heartbeat logs
 };
 
 // LibotrEndpoint is one libotr user (account, protocol) talking to one peer name, with its own
@@ -300,6 +315,34 @@ class LibotrEndpoint {
   // poll calls otrl_message_poll (wipes stale master AKE keys after 60 s); returns anything
   // injected (normally nothing).
   std::vector<std::string> poll();
+
+  // --- any buddy, caller-owned buffers (the benchmark) ---
+  //
+  // The calls above talk to peer_name(). These name the buddy instead, so one endpoint (one
+  // libotr account) can hold sessions with any number of peers, and they put what libotr injects
+  // into |out| (cleared first) so a caller can reuse its buffers; they record no Received, only
+  // events (if options.record_events) and counts(). Errors as for send().
+
+  // send_to is send() to |peer|'s best instance.
+  void send_to(const std::string& peer, const std::string& text, std::vector<std::string>& out);
+  // receive_from is receive() of one wire string from |peer|. Returns true and sets |*shown|
+  // (if not null) when libotr hands the user a message (libotr's replacement text, or the wire
+  // string itself); false for protocol messages libotr keeps to itself.
+  bool receive_from(const std::string& peer, const std::string& wire, std::string* shown,
+                    std::vector<std::string>& out);
+  // smp_initiate_with / smp_respond_to are smp_initiate() without a question and smp_respond()
+  // for |peer|'s best instance. Throw std::logic_error if there is no context for |peer|.
+  void smp_initiate_with(const std::string& peer, std::string_view secret,
+                         std::vector<std::string>& out);
+  void smp_respond_to(const std::string& peer, std::string_view secret,
+                      std::vector<std::string>& out);
+  // encrypted_with says whether |peer|'s best context is ENCRYPTED.
+  bool encrypted_with(const std::string& peer) const;
+  // forget_all drops every context of every peer (otrl_context_forget_all, without libotr's
+  // leak of each context's ConnContextPriv).
+  void forget_all();
+  // counts: callbacks so far, by kind.
+  const LibotrCounts& counts() const { return m_counts; }
 
   // --- queries (instance: a tag >= 0x100, or OTRL_INSTAG_MASTER / _BEST / _RECENT*) ---
 
@@ -367,8 +410,16 @@ class LibotrEndpoint {
   friend struct Ops;
 
   std::vector<std::string> take_outbox();
+  bool recording() const { return m_options.record_events; }
   void record(LibotrEvent e);
   ConnContext* require_context(otrl_instag_t instance, const char* what) const;
+  ConnContext* require_context_of(const std::string& peer, const char* what) const;
+  // send_raw and receive_raw are the one place each that calls otrl_message_sending /
+  // otrl_message_receiving; what libotr injects goes to |out|.
+  bool send_raw(const std::string& peer, const std::string& text, otrl_instag_t instance,
+                std::vector<std::string>& out);
+  int receive_raw(const std::string& peer, const std::string& wire, char** newmsg, OtrlTLV** tlvs,
+                  ConnContext** ctx, std::vector<std::string>& out);
   void load_key();
   void load_instag();
   std::string temp_path(const std::string& name);
@@ -382,6 +433,8 @@ class LibotrEndpoint {
   std::string m_temp_dir;  // created on demand, removed in the destructor
   std::string m_key_file;
   std::vector<std::string> m_outbox;
+  std::vector<std::string>* m_sink = &m_outbox;  // where inject_message appends
+  LibotrCounts m_counts;
   std::vector<LibotrEvent> m_events;
   std::size_t m_events_taken = 0;
   bool m_smp_needs_abort = false;

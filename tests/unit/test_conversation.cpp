@@ -207,3 +207,39 @@ TEST_CASE("send reports what became of the message; the SMP responder state is a
   p.b_does(b.smp_respond("secret", p.now));
   CHECK_FALSE(b.awaiting_smp_secret());
 }
+
+TEST_CASE("the last MAC-key reveal after the peer ended is best effort; nothing else is",
+          "[conversation]") {
+  DeterministicRng ra(51), rb(52);
+  Identity alice = make_identity("alice", 0x11111111);
+  Identity bob = make_identity("bob", 0x22222222);
+  Conversation a(alice, Policy::opportunistic(), ra);
+  Conversation b(bob, Policy::opportunistic(), rb);
+  Pair p{a, b};
+  p.a_does(a.start(p.now));
+  p.pump();
+  REQUIRE(b.msg_state() == MsgState::Encrypted);
+  for (const Action& act : a.send("hello", p.now)) {
+    if (const auto* s = std::get_if<SendToPeer>(&act)) {
+      CHECK_FALSE(s->best_effort);
+      for (const Action& r : b.receive(s->message, p.now)) {
+        CHECK_FALSE(std::holds_alternative<SendToPeer>(r));
+      }
+    }
+  }
+  Actions ended = a.end(p.now);
+  std::vector<SendToPeer> reveal;
+  for (const Action& act : ended) {
+    if (const auto* s = std::get_if<SendToPeer>(&act)) {
+      CHECK_FALSE(s->best_effort);  // the Disconnected TLV itself matters
+      for (const Action& r : b.receive(s->message, p.now)) {
+        if (const auto* back = std::get_if<SendToPeer>(&r)) {
+          reveal.push_back(*back);
+        }
+      }
+    }
+  }
+  REQUIRE(reveal.size() == 1);
+  CHECK(reveal[0].best_effort);
+  CHECK(b.msg_state() == MsgState::Finished);
+}

@@ -27,6 +27,9 @@ const char* msg_state_name(MsgState s);
 // Policy::max_message_size).
 struct SendToPeer {
   std::string message;
+  // best_effort: a courtesy the peer may no longer be there to receive (our last message
+  // publishing MAC keys after the peer ended the session). Failing to deliver it is no error.
+  bool best_effort = false;
 };
 
 // ShowPlaintext: a message from the peer for the person to read. |encrypted| says whether it

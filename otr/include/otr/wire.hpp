@@ -97,6 +97,9 @@ struct DataMessage {
 // data_message_authenticated returns the bytes the data message's MAC covers: the encoding
 // from the protocol version through the end of the ciphertext DATA (its length included).
 Bytes data_message_authenticated(const DataMessage& m);
+// append_data_message_tail appends the MAC and the revealed keys to data_message_authenticated's
+// bytes: then they are encode_binary(m), made in one pass (the sender MACs the prefix it sends).
+void append_data_message_tail(Bytes& authenticated, const DataMessage& m);
 // received_data_message_authenticated returns the prefix of an encoded data message |bytes|
 // that its MAC covers, exactly as received: it differs from data_message_authenticated of the
 // decoded message only when the peer wrote next_dh as a non-minimal MPI (libotr MACs the bytes

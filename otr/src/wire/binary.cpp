@@ -207,10 +207,14 @@ void write(Writer& w, const Signature& m) {
   w.raw(m.mac);
 }
 
-void write(Writer& w, const DataMessage& m) {
-  write_data_authenticated(w, m);
+void write_data_tail(Writer& w, const DataMessage& m) {
   w.raw(m.mac);
   w.data(m.old_mac_keys);
+}
+
+void write(Writer& w, const DataMessage& m) {
+  write_data_authenticated(w, m);
+  write_data_tail(w, m);
 }
 
 constexpr std::size_t kHeaderBytes = 11;  // v3; an upper bound for v2
@@ -271,10 +275,15 @@ Bytes encode_binary(const BinaryMessage& m) {
 
 Bytes data_message_authenticated(const DataMessage& m) {
   Bytes out;
-  out.reserve(data_authenticated_hint(m));
+  out.reserve(size_hint(m));  // room for the tail too: append_data_message_tail never reallocates
   Writer w(out);
   write_data_authenticated(w, m);
   return out;
+}
+
+void append_data_message_tail(Bytes& authenticated, const DataMessage& m) {
+  Writer w(authenticated);
+  write_data_tail(w, m);
 }
 
 Bytes encrypted_signature_authenticated(const Bytes& encrypted_signature) {
