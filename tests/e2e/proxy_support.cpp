@@ -47,9 +47,13 @@ int connect_loopback(std::uint16_t port) {
   return fd;
 }
 
+// write_all writes |bytes| to a socket or a pipe (send() refuses a pipe with ENOTSOCK).
 void write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK) {
+      n = ::write(fd, bytes.data(), bytes.size());
+    }
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -106,8 +110,8 @@ TestCa::TestCa() {
   // EC keys: quick to make, and every TLS library here takes them.
   for (const std::string& name : {std::string("ca"), std::string("other-ca")}) {
     ok({openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-        "-nodes", "-keyout", d + "/" + name + ".key", "-out", d + "/" + name + ".pem", "-days",
-        "2", "-subj", "/CN=otrchat test " + name});
+        "-nodes", "-keyout", d + "/" + name + ".key", "-out", d + "/" + name + ".pem", "-days", "2",
+        "-subj", "/CN=otrchat test " + name});
   }
   ok({openssl, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
       "-keyout", d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=irc.otrchat.test"});
@@ -137,9 +141,9 @@ ProxyProcess::ProxyProcess(const Account& account, const std::vector<std::string
   m_err = account.path(tag + ".err").string();
   m_json = account.path(tag + ".json").string();
   Spawn s;
-  s.argv = {kOtrchat, "--dir",     account.dir(),  "proxy",    "--account",
-            account.name(), "--protocol", kTestProtocol, "--listen", "127.0.0.1:0",
-            "--json=" + m_json};
+  s.argv = {kOtrchat,    "--dir",        account.dir(),     "proxy",
+            "--account", account.name(), "--protocol",      kTestProtocol,
+            "--listen",  "127.0.0.1:0",  "--json=" + m_json};
   for (const std::string& a : args) {
     s.argv.push_back(a);
   }
@@ -246,8 +250,7 @@ bool IrcClient::read_some(int timeout_ms) {
 }
 
 std::optional<std::size_t> IrcClient::wait_for(const std::string& needle,
-                                               std::chrono::milliseconds limit,
-                                               std::size_t from) {
+                                               std::chrono::milliseconds limit, std::size_t from) {
   const auto deadline = Clock::now() + limit;
   std::size_t i = from;
   for (;;) {
@@ -393,9 +396,10 @@ LibotrOnIrc::LibotrOnIrc(std::uint16_t irc_port, const std::string& nick, const 
   const std::string script_path = dir + "/libotr-" + nick + ".script";
   std::ofstream(script_path) << script;
   Spawn s;
-  s.argv = {kLibotrPeer, "--account", key_account, "--peer", peer, "--protocol", kTestProtocol,
-            "--keyfile", key_file, "--policy", "opportunistic", "--max-message-size", "300",
-            "--timeout", "40", "--script", script_path};
+  s.argv = {kLibotrPeer,     "--account",          key_account, "--peer",    peer,
+            "--protocol",    kTestProtocol,        "--keyfile", key_file,    "--policy",
+            "opportunistic", "--max-message-size", "300",       "--timeout", "40",
+            "--script",      script_path};
   s.stdin_fd = m_in.read;
   s.stdout_fd = m_out.write;
   s.stderr_path = m_err;
@@ -443,7 +447,8 @@ void LibotrOnIrc::loop() {
   LineCodec codec;
   bool peer_open = true;
   for (;;) {
-    pollfd fds[3] = {{m_stop[0], POLLIN, 0}, {m_irc, POLLIN, 0}, {peer_open ? m_out.read : -1, POLLIN, 0}};
+    pollfd fds[3] = {
+        {m_stop[0], POLLIN, 0}, {m_irc, POLLIN, 0}, {peer_open ? m_out.read : -1, POLLIN, 0}};
     if (::poll(fds, 3, 1000) < 0 && errno != EINTR) {
       return;
     }
@@ -477,7 +482,8 @@ void LibotrOnIrc::loop() {
         peer_open = false;
         continue;
       }
-      for (const std::string& msg : codec.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
+      for (const std::string& msg :
+           codec.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
         write_all(m_irc, "PRIVMSG " + m_peer + " :" + msg + "\r\n");
       }
     }
@@ -525,9 +531,9 @@ void Tmux::keys(const std::string& session, const std::vector<std::string>& keys
 
 std::string Tmux::screen(const std::string& session) {
   const std::string out = (m_dir / ("screen-" + session)).string();
-  run_tool({"/usr/bin/tmux", "-S", m_socket, "capture-pane", "-p", "-J", "-S", "-300", "-t",
-            session},
-           out, 5s);
+  run_tool(
+      {"/usr/bin/tmux", "-S", m_socket, "capture-pane", "-p", "-J", "-S", "-300", "-t", session},
+      out, 5s);
   std::string text = read_file(out + ".out");
   std::filesystem::remove(out);
   return text;

@@ -73,7 +73,9 @@ class IrcClient {
             const std::vector<std::string>& caps = {});
   ~IrcClient();
   void send(const std::string& line);  // CR LF added
-  void privmsg(const std::string& to, const std::string& text) { send("PRIVMSG " + to + " :" + text); }
+  void privmsg(const std::string& to, const std::string& text) {
+    send("PRIVMSG " + to + " :" + text);
+  }
   // wait_for reads until a line received since |from| (an index into lines()) contains |needle|
   // and returns its index, or nullopt after |limit| or when the connection closed.
   std::optional<std::size_t> wait_for(const std::string& needle, std::chrono::milliseconds limit,

@@ -31,7 +31,7 @@ bool peer_saw(const FakePeer& p, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("registration goes to the server; lines that are not private pass unchanged", "[proxy]") {
+TEST_CASE("registration goes to the server, lines that are not private pass unchanged", "[proxy]") {
   ProxyHarness h;
   h.client("CAP LS 302");
   CHECK(h.session().connect_at());  // irssi waits for the CAP LS answer before NICK and USER
@@ -234,7 +234,7 @@ TEST_CASE("the reconnect backs off and takes another nick while the old one is h
   CHECK(h.session().nick() == "alice_");
 }
 
-TEST_CASE("a peer's nick change keeps the conversation; its QUIT ends it here", "[proxy]") {
+TEST_CASE("a peer's nick change keeps the conversation, its QUIT ends it here", "[proxy]") {
   ProxyHarness h;
   h.register_client();
   FakePeer& bob = h.add_peer("bob", "bob", 0x22222222);
