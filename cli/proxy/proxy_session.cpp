@@ -360,8 +360,8 @@ void ProxySession::on_client(const IrcLine& l, std::string_view raw, TimePoint n
     return;
   }
   if (cmd == "OTR") {
-    // irssi and HexChat send an unknown /command to the server as it is: "/otr init bob"
-    // arrives here as "OTR init bob".
+    // HexChat sends an unknown /command to the server as it is, and irssi and weechat do with
+    // /quote: "/otr init bob" arrives here as "OTR init bob".
     command(join_params(l.params, 0), nullptr, now, out);
     return;
   }
