@@ -10,6 +10,8 @@ PACKAGES=(
   libgcrypt20-dev libboost-program-options-dev catch2
   libotr5-dev libotr5-bin ngircd socat
   libgmp-dev valgrind
+  # otrchat proxy: TLS (libssl-dev); its e2e tests: a throwaway CA (openssl), real irssi with and
+  # without irssi-plugin-otr, driven through tmux (ngircd and libotr above serve them too)
   libssl-dev openssl irssi irssi-plugin-otr tmux
 )
 missing=()

@@ -107,12 +107,22 @@ std::string irc_long_line(const std::string& tag, std::size_t n) {
   return s + " " + tag + "-END";
 }
 
+// irssi_otr_installed says whether irssi-plugin-otr's module is where irssi looks for it.
+bool irssi_otr_installed() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/usr/lib", ec)) {
+    if (std::filesystem::exists(e.path() / "irssi" / "modules" / "libotr_core.so", ec)) {
+      return true;
+    }
+  }
+  return std::filesystem::exists("/usr/lib/irssi/modules/libotr_core.so", ec);
+}
+
 }  // namespace
 
 TEST_CASE("otrchat proxy under irssi: to irssi with irssi-plugin-otr over TLS",
           "[e2e][proxy][irssi]") {
-  if (!test::Ngircd::available() || !Tmux::available() ||
-      !std::filesystem::exists("/usr/lib/x86_64-linux-gnu/irssi/modules/libotr_core.so")) {
+  if (!test::Ngircd::available() || !Tmux::available() || !irssi_otr_installed()) {
     WARN("ngircd, tmux, irssi or irssi-plugin-otr is not installed; skipping");
     return;
   }
