@@ -10,7 +10,9 @@ PACKAGES=(
   libgcrypt20-dev libboost-program-options-dev catch2
   libotr5-dev libotr5-bin ngircd socat
   libgmp-dev valgrind
-  libreadline-dev tmux
+  # the terminal chat's line editor (readline); otrchat proxy: TLS (libssl-dev); the e2e tests:
+  # a throwaway CA (openssl), real irssi with and without irssi-plugin-otr, driven through tmux
+  libreadline-dev libssl-dev openssl irssi irssi-plugin-otr tmux
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -71,6 +71,7 @@ class Account::Router {
     ReplyLimiter limiter;
     unsigned refused_instances = 0;  // since the last InstanceLimit notice
     std::optional<TimePoint> last_limit_notice;
+    std::optional<Policy> policy;  // set_peer_policy; the Account's policy when unset
   };
   struct Deadline {
     TimePoint when;
@@ -81,9 +82,10 @@ class Account::Router {
 
   Router(Account& account) : m_account(account) {}
 
+  const Policy& policy_of(const Peer& p) const { return p.policy ? *p.policy : m_account.m_policy; }
+
   std::unique_ptr<Conversation> make_conversation(Peer& p, std::uint32_t tag) {
-    auto c =
-        std::make_unique<Conversation>(*m_account.m_me, m_account.m_policy, *m_account.m_rng, tag);
+    auto c = std::make_unique<Conversation>(*m_account.m_me, policy_of(p), *m_account.m_rng, tag);
     impl(*c).set_registry(&m_registry);
     impl(*c).set_limiter(&p.limiter);
     impl(*c).set_account_judges_key(true);
@@ -117,7 +119,7 @@ class Account::Router {
       it->second.touched = now;
       return it->second.conv.get();
     }
-    if (!m_account.m_policy.allows_v3()) {
+    if (!policy_of(p).allows_v3()) {
       return nullptr;
     }
     if (p.children.size() >= kMaxInstancesPerPeer) {
@@ -314,7 +316,7 @@ class Account::Router {
   Events receive(std::string_view peer_name, std::string_view text, TimePoint now) {
     Events out;
     Peer& p = peer(peer_name);
-    if (!m_account.m_policy.otr_enabled()) {
+    if (!policy_of(p).otr_enabled()) {
       Conversation& c = *find_in(p, kBestInstance);
       emit(peer_name, c, c.receive(text, now), now, out);  // shown as it is
       return out;
@@ -333,7 +335,7 @@ class Account::Router {
           c == p.master.get() ? p.master_fragments : p.children.at(f->sender_tag).fragments;
       make_room_for_fragment(p, stream, f->piece.size());
       Actions notes;
-      std::optional<wire::Incoming> whole = stream.add(*f, m_account.m_policy, ours, notes);
+      std::optional<wire::Incoming> whole = stream.add(*f, policy_of(p), ours, notes);
       emit(peer_name, *c, std::move(notes), now, out);
       if (!whole) {
         return out;
@@ -610,11 +612,29 @@ std::size_t Account::peer_count() const {
 void Account::set_policy(const Policy& p) {
   m_policy = p;
   for (auto& [name, peer] : m_router->m_peers) {
+    if (peer.policy) {
+      continue;  // set_peer_policy gave it its own
+    }
     peer.master->set_policy(p);
     for (auto& [tag, c] : peer.children) {
       c.conv->set_policy(p);
     }
   }
+}
+
+void Account::set_peer_policy(std::string_view peer, std::optional<Policy> p) {
+  Router::Peer& rp = m_router->peer(peer);
+  rp.policy = std::move(p);
+  const Policy& now = m_router->policy_of(rp);
+  rp.master->set_policy(now);
+  for (auto& [tag, c] : rp.children) {
+    c.conv->set_policy(now);
+  }
+}
+
+Policy Account::policy_for(std::string_view peer) const {
+  const Router::Peer* p = m_router->find_peer(peer);
+  return p == nullptr ? m_policy : m_router->policy_of(*p);
 }
 
 }  // namespace otr

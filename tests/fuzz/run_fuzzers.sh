@@ -34,7 +34,7 @@ root=$(cd "$here/../.." && pwd)
 build=${OTR_FUZZ_BUILD:-$root/build-fuzz}
 parallel=${OTR_FUZZ_PARALLEL:-2}
 all_targets=(wire_decode base64 fragments receive smp keyfiles line_codec irc_line irc_session
-  interaction group_tlv group)
+  interaction group_tlv group proxy)
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   targets=("${all_targets[@]}")

@@ -147,6 +147,11 @@ Ngircd::Ngircd(NgircdOptions options) : m_options(options) {
     std::string last_failure;
     for (int attempt = 0; attempt < 5; ++attempt) {
       m_port = free_loopback_port();
+      if (!m_options.tls_cert.empty()) {
+        do {
+          m_tls_port = free_loopback_port();
+        } while (m_tls_port == m_port);
+      }
       write_config();
       int status = run_and_wait({kBinary, "--configtest", "-f", m_config}, m_log, nullptr);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -203,6 +208,12 @@ void Ngircd::write_config() {
       << "  DNS = no\n"
       << "  Ident = no\n"
       << "  RequireAuthPing = " << (m_options.require_auth_ping ? "yes" : "no") << "\n";
+  if (!m_options.tls_cert.empty()) {
+    out << "[SSL]\n"
+        << "  CertFile = " << m_options.tls_cert << "\n"
+        << "  KeyFile = " << m_options.tls_key << "\n"
+        << "  Ports = " << m_tls_port << "\n";
+  }
   if (!out) {
     throw std::runtime_error("cannot write " + m_config);
   }
@@ -220,7 +231,7 @@ void Ngircd::wait_until_listening() {
       throw std::runtime_error("ngircd exited during startup (port " + std::to_string(m_port) +
                                "):\n" + log());
     }
-    if (accepts_connections(m_port)) {
+    if (accepts_connections(m_port) && (m_tls_port == 0 || accepts_connections(m_tls_port))) {
       return;
     }
     if (Clock::now() > deadline) {

@@ -15,6 +15,10 @@ struct NgircdOptions {
   bool require_auth_ping = true;
   int ping_timeout = 120;  // seconds; ngircd's minimum is 5
   int max_nick_length = 30;
+  // tls_cert and tls_key (PEM files), when set, add a TLS port ([SSL] section; Debian's ngircd is
+  // built with TLS): tls_port() then says which.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // Ngircd starts /usr/sbin/ngircd in the foreground (-n) with a generated configuration in a fresh
@@ -38,6 +42,8 @@ class Ngircd {
 
   const std::string& host() const { return m_host; }
   std::uint16_t port() const { return m_port; }
+  // tls_port is the TLS port (0 without NgircdOptions::tls_cert).
+  std::uint16_t tls_port() const { return m_tls_port; }
   bool running() const { return m_pid > 0; }
 
   // stop sends |signal| (SIGTERM: ngircd says ERROR to its clients; SIGKILL: sockets just close)
@@ -61,6 +67,7 @@ class Ngircd {
   std::string m_log;
   std::string m_host = "127.0.0.1";
   std::uint16_t m_port = 0;
+  std::uint16_t m_tls_port = 0;
   pid_t m_pid = -1;
 };
 

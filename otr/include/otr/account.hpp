@@ -97,7 +97,16 @@ class Account {
   const std::string& protocol() const { return m_protocol; }
   TrustStore& trust() { return m_trust; }
   const TrustStore& trust() const { return m_trust; }
+  // set_policy changes the policy of every conversation, except those of peers that
+  // set_peer_policy gave a policy of their own, and of those made later.
   void set_policy(const Policy& p);
+  // set_peer_policy gives |peer| a policy of its own (std::nullopt: the Account's again), for
+  // its conversations now and those made later (new instances, messages routed by policy).
+  // It changes no message state: a private conversation stays private under "never" until it
+  // is ended.
+  void set_peer_policy(std::string_view peer, std::optional<Policy> p);
+  // policy_for is the policy |peer|'s conversations use.
+  Policy policy_for(std::string_view peer) const;
 
   class Router;
 
