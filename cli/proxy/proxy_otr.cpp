@@ -376,6 +376,9 @@ std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyO
       send_wire(*p, ctx.typed_line ? ctx.send_command : std::string("PRIVMSG"), s->message, out,
                 typed_piece ? ctx.typed_line : std::nullopt);
     } else if (auto* m = std::get_if<ShowPlaintext>(&e.action)) {
+      if (m->text.empty() && !m->tlvs.empty()) {
+        continue;  // only application data (a private room's check message): nothing to show
+      }
       std::string text = m->text;
       if (m->warning) {
         text = "[unencrypted] " + text;

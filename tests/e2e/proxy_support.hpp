@@ -1,6 +1,7 @@
 // Support for the `otrchat proxy` end-to-end tests: a throwaway CA and server certificate
 // (openssl), ngircd with TLS, the proxy as a process, a line-level IRC client, a recording TCP
-// relay (to see what reached the server), libotr_peer bridged onto IRC, and irssi in tmux.
+// relay (to see what reached the server) and libotr_peer bridged onto IRC (irssi runs in
+// tmux_support.hpp's Tmux).
 // Every wait has a deadline; every process is killed when its object goes away.
 #pragma once
 
@@ -144,26 +145,6 @@ class LibotrOnIrc {
   int m_stop[2] = {-1, -1};
   std::atomic<bool> m_registered{false};
   std::thread m_thread;
-};
-
-// Tmux runs programs in a private tmux server (its own socket), one session per program.
-class Tmux {
- public:
-  Tmux();
-  ~Tmux();
-  static bool available();
-  void start(const std::string& session, const std::string& command);
-  // type sends |text| then Enter.
-  void type(const std::string& session, const std::string& text);
-  void keys(const std::string& session, const std::vector<std::string>& keys);
-  std::string screen(const std::string& session);  // the visible pane and its history
-  // wait_screen polls the pane until it contains |needle|.
-  bool wait_screen(const std::string& session, const std::string& needle,
-                   std::chrono::milliseconds limit);
-
- private:
-  std::string m_socket;
-  test::TempDir m_dir{"otrchat-tmux"};
 };
 
 }  // namespace otr::e2e

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "proxy_support.hpp"
+#include "tmux_support.hpp"
 
 namespace otr::e2e {
 namespace {
@@ -43,11 +44,14 @@ class Irssi {
   }
   // start runs irssi; call it after any key files are in place.
   void start() {
-    m_tmux.start(m_nick, "/usr/bin/irssi --home=" + m_home.string() + " -n " + m_nick +
-                             " -c 127.0.0.1 -p " + std::to_string(m_port));
+    m_tmux.start(m_nick, {"/usr/bin/irssi", "--home=" + m_home.string(), "-n", m_nick, "-c",
+                          "127.0.0.1", "-p", std::to_string(m_port)});
   }
-  void type(const std::string& line) { m_tmux.type(m_nick, line); }
-  bool wait_screen(const std::string& needle) { return m_tmux.wait_screen(m_nick, needle, kWait); }
+  void type(const std::string& line) {
+    m_tmux.type(m_nick, line);
+    m_tmux.keys(m_nick, {"Enter"});
+  }
+  bool wait_screen(const std::string& needle) { return m_tmux.wait_for(m_nick, needle, kWait); }
   // log is the autolog of one window: "*otr" is written "_otr" by irssi.
   std::string log(std::string target) const {
     for (char& c : target) {
@@ -71,7 +75,7 @@ class Irssi {
     }
   }
   std::string diagnostics() {
-    std::string out = m_nick + "'s irssi screen:\n" + m_tmux.screen(m_nick);
+    std::string out = m_nick + "'s irssi screen:\n" + m_tmux.screen_text(m_nick);
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(m_home / "logs", ec)) {
       out += m_nick + "'s log " + e.path().filename().string() + ":\n" + read_file(e.path());
@@ -107,6 +111,11 @@ std::string irc_long_line(const std::string& tag, std::size_t n) {
   return s + " " + tag + "-END";
 }
 
+// irssi_available says whether irssi and tmux, which drives it, are installed.
+bool irssi_available() {
+  return Tmux::available() && std::filesystem::exists("/usr/bin/irssi");
+}
+
 // irssi_otr_installed says whether irssi-plugin-otr's module is where irssi looks for it.
 bool irssi_otr_installed() {
   std::error_code ec;
@@ -122,7 +131,7 @@ bool irssi_otr_installed() {
 
 TEST_CASE("otrchat proxy under irssi: to irssi with irssi-plugin-otr over TLS",
           "[e2e][proxy][irssi]") {
-  if (!test::Ngircd::available() || !Tmux::available() || !irssi_otr_installed()) {
+  if (!test::Ngircd::available() || !irssi_available() || !irssi_otr_installed()) {
     WARN("ngircd, tmux, irssi or irssi-plugin-otr is not installed; skipping");
     return;
   }
@@ -186,7 +195,7 @@ TEST_CASE("otrchat proxy under irssi: to irssi with irssi-plugin-otr over TLS",
 }
 
 TEST_CASE("otrchat proxy under irssi: two proxies, two plain irssi", "[e2e][proxy][irssi]") {
-  if (!test::Ngircd::available() || !Tmux::available()) {
+  if (!test::Ngircd::available() || !irssi_available()) {
     WARN("ngircd, tmux or irssi is not installed; skipping");
     return;
   }

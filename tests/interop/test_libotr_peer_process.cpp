@@ -204,7 +204,7 @@ TEST_CASE("two libotr_peer processes complete the AKE and talk", "[interop][libo
   CHECK(b.stderr_text.find(R"({"event":"done"})") != std::string::npos);
 }
 
-TEST_CASE("libotr_peer processes fragment at 150 bytes and run SMP; keys are generated",
+TEST_CASE("libotr_peer processes fragment at 150 bytes and run SMP, keys are generated",
           "[interop][libotr_peer]") {
   TempDir dir;
   std::string long_text(600, 'x');

@@ -180,7 +180,7 @@ TEST_CASE("idle sessions end and publish every MAC key still in use", "[conversa
   CHECK_FALSE(t.a.next_deadline());
 }
 
-TEST_CASE("send reports what became of the message; the SMP responder state is a query",
+TEST_CASE("send reports what became of the message, the SMP responder state is a query",
           "[conversation]") {
   DeterministicRng ra(41), rb(42);
   Identity alice = make_identity("alice", 0x11111111);
@@ -208,7 +208,7 @@ TEST_CASE("send reports what became of the message; the SMP responder state is a
   CHECK_FALSE(b.awaiting_smp_secret());
 }
 
-TEST_CASE("the last MAC-key reveal after the peer ended is best effort; nothing else is",
+TEST_CASE("the last MAC-key reveal after the peer ended is best effort, nothing else is",
           "[conversation]") {
   DeterministicRng ra(51), rb(52);
   Identity alice = make_identity("alice", 0x11111111);

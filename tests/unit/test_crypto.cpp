@@ -235,7 +235,7 @@ TEST_CASE("fingerprint of a known key, as libotr computes it", "[crypto]") {
         "00112233 44556677 8899AABB CCDDEEFF 01234567");
 }
 
-TEST_CASE("DSA: sign and verify OTR's 32-byte MACs; malformed signatures are rejected",
+TEST_CASE("DSA: sign and verify OTR's 32-byte MACs, malformed signatures are rejected",
           "[crypto]") {
   crypto::init();
   const DsaPrivateKey& key = test::test_key("alice").dsa();

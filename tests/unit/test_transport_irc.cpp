@@ -181,7 +181,7 @@ TEST_CASE("IrcTransport: ngircd delaying a fast sender loses nothing", "[transpo
   CHECK(at_alice.messages == sent);
 }
 
-TEST_CASE("IrcTransport: the server going away closes the transport; reconnect() recovers",
+TEST_CASE("IrcTransport: the server going away closes the transport, reconnect() recovers",
           "[transport][irc]") {
   REQUIRE_NGIRCD();
   Ngircd server;
