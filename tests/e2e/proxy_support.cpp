@@ -339,6 +339,7 @@ void RecordingRelay::loop() {
     if (fds[0].revents != 0) {
       break;
     }
+    const std::size_t polled = pairs.size();  // a pair accepted below is polled next time
     if (fds[1].revents != 0) {
       int c = ::accept4(m_listen, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) {
@@ -354,7 +355,7 @@ void RecordingRelay::loop() {
     for (std::size_t i = 0; i < pairs.size(); ++i) {
       auto [c, t] = pairs[i];
       bool dead = false;
-      for (int side = 0; side < 2 && !dead; ++side) {
+      for (int side = 0; side < 2 && !dead && i < polled; ++side) {
         const pollfd& p = fds[2 + 2 * i + static_cast<std::size_t>(side)];
         if (p.revents == 0) {
           continue;
