@@ -32,8 +32,11 @@ Sha1Digest DsaPublicKey::fingerprint() const {
 }
 
 namespace {
-// sexp_public returns the unsigned magnitude of the MPI |name| in a libgcrypt key.
-Bytes sexp_public(gcry_sexp_t key, const char* name) {
+// sexp_magnitude returns the unsigned magnitude of the MPI |name| in a libgcrypt key, as Bytes
+// for the public values and as SecureBytes for x. (libgcrypt's printing strips x's leading zero
+// bytes: it runs once, when libgcrypt has just generated the key.)
+template <typename Buffer>
+Buffer sexp_magnitude(gcry_sexp_t key, const char* name) {
   gcry_sexp_t item = gcry_sexp_find_token(key, name, 0);
   if (item == nullptr) {
     throw CryptoError(std::string("DSA key without ") + name);
@@ -45,27 +48,7 @@ Bytes sexp_public(gcry_sexp_t key, const char* name) {
   }
   std::size_t n = 0;
   gcry_mpi_print(GCRYMPI_FMT_USG, nullptr, 0, &n, m);
-  Bytes buf(n);
-  gcry_mpi_print(GCRYMPI_FMT_USG, buf.data(), n, &n, m);
-  gcry_mpi_release(m);
-  return buf;
-}
-
-// sexp_secret is the same for x, into secure memory. (libgcrypt's printing strips x's leading
-// zero bytes: it runs once, when libgcrypt has just generated the key.)
-SecureBytes sexp_secret(gcry_sexp_t key, const char* name) {
-  gcry_sexp_t item = gcry_sexp_find_token(key, name, 0);
-  if (item == nullptr) {
-    throw CryptoError(std::string("DSA key without ") + name);
-  }
-  gcry_mpi_t m = gcry_sexp_nth_mpi(item, 1, GCRYMPI_FMT_USG);
-  gcry_sexp_release(item);
-  if (m == nullptr) {
-    throw CryptoError(std::string("DSA key: bad ") + name);
-  }
-  std::size_t n = 0;
-  gcry_mpi_print(GCRYMPI_FMT_USG, nullptr, 0, &n, m);
-  SecureBytes buf(n);
+  Buffer buf(n);
   gcry_mpi_print(GCRYMPI_FMT_USG, buf.data(), n, &n, m);
   gcry_mpi_release(m);
   return buf;
@@ -119,11 +102,11 @@ DsaPrivateKey DsaPrivateKey::generate() {
   }
   DsaPrivateKey out;
   try {
-    out.pub.p = Mpi::from_bytes(sexp_public(priv, "p"));
-    out.pub.q = Mpi::from_bytes(sexp_public(priv, "q"));
-    out.pub.g = Mpi::from_bytes(sexp_public(priv, "g"));
-    out.pub.y = Mpi::from_bytes(sexp_public(priv, "y"));
-    out.set_x(sexp_secret(priv, "x").view());
+    out.pub.p = Mpi::from_bytes(sexp_magnitude<Bytes>(priv, "p"));
+    out.pub.q = Mpi::from_bytes(sexp_magnitude<Bytes>(priv, "q"));
+    out.pub.g = Mpi::from_bytes(sexp_magnitude<Bytes>(priv, "g"));
+    out.pub.y = Mpi::from_bytes(sexp_magnitude<Bytes>(priv, "y"));
+    out.set_x(sexp_magnitude<SecureBytes>(priv, "x").view());
   } catch (...) {
     gcry_sexp_release(priv);
     throw;
