@@ -94,6 +94,12 @@ const char* room_notice_code_name(RoomNoticeCode c) {
       return "gap";
     case RoomNoticeCode::Unverifiable:
       return "unverifiable";
+    case RoomNoticeCode::Unreachable:
+      return "unreachable";
+    case RoomNoticeCode::Reachable:
+      return "reachable";
+    case RoomNoticeCode::Undelivered:
+      return "undelivered";
   }
   return "?";
 }
@@ -158,12 +164,20 @@ bool Group::is_private(const std::string& nick) {
   return c != nullptr && c->msg_state() == MsgState::Encrypted;
 }
 
+bool Group::can_send(const std::string& nick) {
+  auto it = m_members.find(nick);
+  return it != m_members.end() && it->second.reachable && is_private(nick);
+}
+
 std::vector<MemberView> Group::members() const {
   std::vector<MemberView> out;
   for (const auto& [nick, m] : m_members) {
     MemberView v;
     v.nick = nick;
     v.held = m.held.size();
+    v.reachable = m.reachable;
+    v.agreed = m.agreed;
+    v.disagreed = m.disagreed;
     auto log = m_logs.find(nick);
     v.last_id = log == m_logs.end() ? 0 : log->second.last;
     const Conversation* c = m_account->find(nick);
@@ -208,10 +222,23 @@ GroupActions Group::add_member(std::string_view nick, TimePoint now, bool was_th
     throw UsageError("Group::add_member: we are not our own member");
   }
   GroupActions out;
-  if (is_member(nick)) {
+  const std::string name(nick);
+  if (auto it = m_members.find(nick); it != m_members.end()) {
+    if (!it->second.reachable) {
+      it->second.reachable = true;
+      out.emplace_back(RoomNotice{Severity::Info, RoomNoticeCode::Reachable, name,
+                                  name + " is back in the private room " + m_room +
+                                      " after the netsplit"});
+      if (is_private(name)) {
+        flush_held(name, now, out);
+      } else if (!it->second.held.empty() || m_nick < name) {
+        for (Event& e : m_account->start(name, now)) {
+          out.emplace_back(std::move(e));
+        }
+      }
+    }
     return out;
   }
-  const std::string name(nick);
   m_members.emplace(name, Member{});
   // A sender who left and came back starts a new chain.
   m_logs.erase(name);
@@ -228,6 +255,21 @@ GroupActions Group::add_member(std::string_view nick, TimePoint now, bool was_th
   return out;
 }
 
+GroupActions Group::member_unreachable(std::string_view nick, TimePoint now) {
+  (void)now;
+  GroupActions out;
+  auto it = m_members.find(nick);
+  if (it == m_members.end() || !it->second.reachable) {
+    return out;
+  }
+  it->second.reachable = false;
+  const std::string name(nick);
+  out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Unreachable, name,
+                              name + " is unreachable (netsplit): lines to it are held until "
+                                     "it is back, never sent in clear"});
+  return out;
+}
+
 GroupActions Group::remove_member(std::string_view nick, TimePoint now) {
   GroupActions out;
   auto it = m_members.find(nick);
@@ -235,8 +277,14 @@ GroupActions Group::remove_member(std::string_view nick, TimePoint now) {
     return out;
   }
   const std::string name(nick);
+  const std::size_t undelivered = it->second.held.size();
   m_members.erase(it);
   m_logs.erase(name);
+  if (undelivered > 0) {
+    out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Undelivered, name,
+                                std::to_string(undelivered) + " line(s) held for " + name +
+                                    " were never delivered: it left the room first"});
+  }
   for (auto p = m_pending.begin(); p != m_pending.end();) {
     if (p->first.first == name) {
       m_pending_count -= p->second.size();
@@ -279,7 +327,7 @@ void Group::fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoin
   const std::vector<AppTlv> tlvs{AppTlv{wire::kGroupTlvType, value}};
   std::vector<std::string> held_for;
   for (auto& [nick, m] : m_members) {
-    if (is_private(nick)) {
+    if (can_send(nick)) {
       // Lines held for the member go first, if its session became private without us seeing
       // the StateChanged (the caller fed the Account directly).
       flush_held(nick, now, out);
@@ -293,7 +341,7 @@ void Group::fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoin
     const bool first = m.held.empty();
     m.held.push_back(Held{text, value});
     held_for.push_back(nick);
-    if (first && !is_private(nick)) {
+    if (first && m.reachable && !is_private(nick)) {
       for (Event& e : m_account->start(nick, now)) {
         out.emplace_back(std::move(e));
       }
@@ -302,7 +350,10 @@ void Group::fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoin
   for (const std::string& nick : held_for) {
     out.emplace_back(RoomNotice{
         Severity::Info, RoomNoticeCode::Held, nick,
-        "Line held for " + nick + " until its private session is set up; not sent in clear"});
+        "Line held for " + nick +
+            (m_members.at(nick).reachable ? " until its private session is set up"
+                                          : " until it is back after the netsplit") +
+            "; not sent in clear"});
   }
 }
 
@@ -338,7 +389,7 @@ GroupActions Group::check(TimePoint now) {
 
 void Group::flush_held(const std::string& nick, TimePoint now, GroupActions& out) {
   auto it = m_members.find(nick);
-  if (it == m_members.end() || it->second.held.empty() || !is_private(nick)) {
+  if (it == m_members.end() || it->second.held.empty() || !can_send(nick)) {
     return;
   }
   std::deque<Held> held = std::exchange(it->second.held, {});
@@ -495,8 +546,15 @@ void Group::on_ack(const std::string& reporter, const wire::GroupAck& a, GroupAc
 void Group::check_ack(const std::string& reporter, const std::string& sender, std::uint64_t id,
                       const wire::GroupDigest& theirs, const wire::GroupDigest& ours,
                       GroupActions& out) {
+  auto member = m_members.find(reporter);
   if (crypto::equal_ct(theirs, ours)) {
+    if (member != m_members.end()) {
+      ++member->second.agreed;
+    }
     return;
+  }
+  if (member != m_members.end()) {
+    ++member->second.disagreed;
   }
   const std::string whose = sender == m_nick ? std::string("our") : sender + "'s";
   out.emplace_back(RoomMismatch{

@@ -66,8 +66,11 @@ const char* member_state_name(MemberState s);  // "not private", "private", "ver
 struct MemberView {
   std::string nick;
   MemberState state = MemberState::NotPrivate;
-  std::size_t held = 0;       // lines waiting for the member's private session
+  bool reachable = true;      // false after a netsplit took it away, until it joins again
+  std::size_t held = 0;       // lines waiting for the member's private session or netjoin
   std::uint64_t last_id = 0;  // the last id of the member's lines we received
+  std::uint64_t agreed = 0;   // acknowledgements from it that matched our chains
+  std::uint64_t disagreed = 0;  // ... and that did not (each one reported as a RoomMismatch)
 };
 
 // RoomLine: a line of the room to show, from |sender| (the member's nick), its |id|.
@@ -99,6 +102,9 @@ enum class RoomNoticeCode {
   Malformed,      // a group TLV that does not parse
   Gap,            // ids of a sender's lines were skipped: lines withheld from us or lost
   Unverifiable,   // an acknowledgement we cannot check (too old, or pending ones dropped)
+  Unreachable,    // a netsplit took the member away: lines to it are held
+  Reachable,      // it is back after the netjoin
+  Undelivered,    // held lines that never reached a member who left
 };
 const char* room_notice_code_name(RoomNoticeCode c);
 
@@ -130,10 +136,16 @@ class Group {
   // add_member takes |nick| into the room (the caller saw it announce group_marker()). |was_there|
   // says it was in the channel before we joined (the NAMES list): its first line to us may have
   // any id and is our starting point for its chain. Otherwise it joins now and its lines start
-  // at id 1, so any id it skips is a gap. When there is no private session with it yet, the
+  // at id 1, so any id it skips is a gap. For a member marked unreachable it is the netjoin:
+  // the member is reachable again, keeps its chain, and its held lines go out once private. When there is no private session with it yet, the
   // member with the smaller nick starts the AKE, so a pair runs one exchange. Throws UsageError
   // for our own nick or an invalid nick.
   GroupActions add_member(std::string_view nick, TimePoint now, bool was_there = false);
+  // member_unreachable marks |nick| unreachable (a netsplit QUIT: it is still in the room on
+  // the other side of the split). Its pairwise session is left to the caller; lines to it are
+  // held until add_member(nick) after the netjoin, then sent over its private session (started
+  // again if needed), in order. Does nothing for a nick that is not a member.
+  GroupActions member_unreachable(std::string_view nick, TimePoint now);
   // remove_member drops |nick| (PART, QUIT, KICK): its held lines are discarded and its pairwise
   // session is ended (MAC keys published, keys forgotten), so it cannot read later lines. Does
   // nothing for a nick that is not a member.
@@ -182,6 +194,9 @@ class Group {
   };
   struct Member {
     std::deque<Held> held;
+    bool reachable = true;
+    std::uint64_t agreed = 0;
+    std::uint64_t disagreed = 0;
   };
   struct PendingAck {
     std::string reporter;
@@ -193,6 +208,7 @@ class Group {
   static std::optional<wire::GroupDigest> chain_at(const SenderLog& log, std::uint64_t id);
   std::vector<wire::GroupAck> acks(bool all);
   bool is_private(const std::string& nick);
+  bool can_send(const std::string& nick);  // private and reachable
   void fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoint now,
                GroupActions& out);
   void on_group(const std::string& from, const std::string& text, const AppTlv& tlv,
