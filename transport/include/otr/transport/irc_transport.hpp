@@ -34,10 +34,13 @@ namespace otr::transport {
 //     refuses a NUL byte.
 //   * When the server closes the connection (after ERROR, or killed), closed() becomes true and
 //     a Closed event quotes the server's last ERROR text; reconnect() starts over.
+//   * With options.channel it joins the channel after the welcome (after each reconnect() too);
+//     read_channel() returns what happens there and say_in_channel() speaks there.
 //
 // native_handle() is an epoll descriptor that watches the socket and an internal eventfd: it is
-// readable whenever read_available() or take_events() has something, including messages that
-// arrived while send() waited, so a plain poll() loop never misses one.
+// readable whenever read_available(), read_messages(), read_channel(), read_notices() or
+// take_events() has something, including messages that arrived while send() waited, so a plain
+// poll() loop never misses one.
 class IrcTransport final : public Transport {
  public:
   // connect connects and registers, blocking for at most options.timeout. Throws
@@ -75,6 +78,25 @@ class IrcTransport final : public Transport {
   // change_nick asks the server for |nick| (/nick); the answer arrives as a NickChanged or Server
   // event. Throws as IrcSession::change_nick, and TransportError if the write fails.
   void change_nick(std::string_view nick);
+
+  // read_channel returns what happened in options.channel since the last call, oldest first
+  // (see IrcChannelEvent; always empty without a channel).
+  std::vector<IrcChannelEvent> read_channel();
+
+  // say_in_channel says |text| in options.channel, in clear for everyone there. Throws as
+  // IrcSession::say_in_channel, and TransportError if the write fails.
+  void say_in_channel(std::string_view text);
+
+  // read_notices returns the private NOTICEs from nicks since the last call (with a channel;
+  // see IrcOutput::notices). notice_to sends |text| to |nick| as a NOTICE; throws as send_to().
+  std::vector<IrcMessage> read_notices();
+  void notice_to(std::string_view nick, std::string_view text);
+
+  // channel_message_size is the longest text say_in_channel() takes (0 without a channel).
+  std::size_t channel_message_size() const;
+
+  // channel_nicks returns the nicks in the channel besides us, as far as the server told us.
+  std::vector<std::string> channel_nicks() const;
 
   // nick returns our current nick, as the server confirmed it.
   const std::string& nick() const;
