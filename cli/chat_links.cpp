@@ -76,10 +76,15 @@ void ChatSession::accept_peer() {
 
 void ChatSession::read_link(Link& link) {
   if (link.irc != nullptr) {
+    if (m_room) {
+      read_room(link);  // first: who is in the room decides what its messages are
+    }
     for (transport::IrcMessage& m : link.irc->read_messages()) {
       if (std::find(m_peers.begin(), m_peers.end(), m.from) == m_peers.end()) {
         add_peer(m.from);
-        m_view.new_peer(m.from, m_current);
+        if (!m_room || !m_room->is_member(m.from)) {
+          m_view.new_peer(m.from, m_current);
+        }
       }
       apply(m_account->receive(m.from, m.text, Clock::now()));
       if (m_exit) {
