@@ -140,7 +140,7 @@ void ChatSession::room_send(const std::string& text, TimePoint now) {
     return;
   }
   room::RoomEvents events = m_room->send(text, now);
-  m_view.room_sent(m_setup.channel, text, m_room->members().size());
+  m_view.room_sent(m_setup.channel, m_room->nick(), text, m_room->members().size());
   apply_room(std::move(events));
 }
 

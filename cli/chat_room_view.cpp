@@ -74,13 +74,14 @@ void ChatView::room_clear(const std::string& room, const std::string& nick,
          Tone::Warning);
 }
 
-void ChatView::room_sent(const std::string& room, const std::string& text, std::size_t members) {
+void ChatView::room_sent(const std::string& room, const std::string& nick, const std::string& text,
+                         std::size_t members) {
   json(event_json("room_send")
            .str("room", room)
            .str("text", text)
            .num("members", static_cast<std::int64_t>(members)));
   if (m_setup.batch && m_setup.messages != nullptr) {
-    *m_setup.messages << line_start() << printable(room) << " <" << printable(m_setup.nick) << "> "
+    *m_setup.messages << line_start() << printable(room) << " <" << printable(nick) << "> "
                       << printable(text)
                       << (members == 0 ? "  (nobody else is in the private room yet)" : "") << "\n"
                       << std::flush;

@@ -85,14 +85,15 @@ class ChatView {
   // The private room of --channel (chat_room_view.cpp). room_line shows a line of the room
   // ("#room <bob> text"); room_mismatch warns that a member saw a different room; room_notice
   // and room_clear (something said in the channel in clear, by someone not in the room) are
-  // status lines; room_sent reports a line the person typed to the room; room_event shows what
-  // the channel itself did (we joined, someone left...). room_show is /otr room: |members|,
-  // the channel's |outsiders| and the room |digest| (hex).
+  // status lines; room_sent reports a line the person (|nick|) typed to the room; room_event
+  // shows what the channel itself did (we joined, someone left...). room_show is /otr room:
+  // |members|, the channel's |outsiders| and the room |digest| (hex).
   void room_line(const std::string& room, const RoomLine& line);
   void room_mismatch(const std::string& room, const RoomMismatch& m);
   void room_notice(const std::string& room, const RoomNotice& n);
   void room_clear(const std::string& room, const std::string& nick, const std::string& text);
-  void room_sent(const std::string& room, const std::string& text, std::size_t members);
+  void room_sent(const std::string& room, const std::string& nick, const std::string& text,
+                 std::size_t members);
   void room_event(const std::string& room, const std::string& kind, const std::string& nick,
                   const std::string& text);
   void room_show(const std::string& room, const std::vector<room::RoomMemberView>& members,
