@@ -2,7 +2,8 @@
 // one ngircd, and a plain IRC client in the same channel that records everything it is sent.
 // Each member says two lines; every member must show every other member's lines, /otr room must
 // show one room digest at all three once all lines are in, and the plain client must see
-// nothing of the room but the three marker lines.
+// nothing of the room but the three marker lines. What the plain client says in the channel is
+// shown as not private, and two members verify each other with SMP as in any private chat.
 #include <array>
 #include <catch2/catch.hpp>
 #include <memory>
@@ -78,25 +79,13 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
     Account& a = *accounts.back();
     inputs.push_back(std::make_unique<FeedFifo>(a.path("in.fifo")));
     Spawn s;
-    s.argv = {kOtrchat,
-              "--dir",
-              a.dir(),
-              "chat",
-              "--account",
-              nick,
-              "--protocol",
-              kTestProtocol,
-              "--irc",
-              where,
-              "--nick",
-              nick,
-              "--channel",
-              "#room",
-              "--timeout",
-              "20",
-              "--input",
-              a.path("in.fifo").string(),
-              "--json=" + a.path("events.json").string()};
+    s.argv = {kOtrchat, "--dir", a.dir(), "chat", "--account", nick, "--protocol", kTestProtocol};
+    for (const char* arg : {"--irc", where.c_str(), "--nick", nick.c_str(), "--channel", "#room",
+                            "--timeout", "20", "--input"}) {
+      s.argv.push_back(arg);
+    }
+    s.argv.push_back(a.path("in.fifo").string());
+    s.argv.push_back("--json=" + a.path("events.json").string());
     s.stdout_path = a.path("stdout.txt").string();
     s.stderr_path = a.path("stderr.txt").string();
     processes.push_back(std::make_unique<Process>(s));
@@ -110,6 +99,16 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
     INFO(kNicks[i] << " stderr: " << read_file(accounts[i]->path("stderr.txt")));
     CHECK(wait_for_count(accounts[i]->path("events.json"), "room_line", 4, 25s));
   }
+  // What someone outside the room says in the channel is shown, marked as in clear.
+  eve.privmsg("#room", "plain words from eve");
+  for (std::size_t i = 0; i < kNicks.size(); ++i) {
+    CHECK(wait_for_count(accounts[i]->path("events.json"), "room_clear", 1, 10s));
+  }
+  // Pairwise OTR works as in any chat: alice and bob verify each other with SMP.
+  inputs[0]->write("/query bob\n/otr auth fourty-two\n/wait smp\n");
+  inputs[1]->write("/query alice\n/wait auth\n/otr auth fourty-two\n/wait smp\n");
+  CHECK(wait_for_event(accounts[0]->path("events.json"), "smp", 10s, "kind", "succeeded"));
+  CHECK(wait_for_event(accounts[1]->path("events.json"), "smp", 10s, "kind", "succeeded"));
   for (std::size_t i = 0; i < kNicks.size(); ++i) {
     inputs[i]->write("/otr room\n");
   }
@@ -152,7 +151,10 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
       CHECK_THAT(out, Catch::Contains("#room <" + other + "> " + first_line(other)));
     }
     CHECK(events_named(events[i], "room_mismatch").empty());
-    CHECK(events_named(events[i], "room_clear").empty());
+    std::vector<JsonEvent> clear = events_named(events[i], "room_clear");
+    REQUIRE(clear.size() == 1);
+    CHECK(clear[0]["from"] == "eve");
+    CHECK(clear[0]["text"] == "plain words from eve");
     // Each line went to two members, never unencrypted.
     for (JsonEvent& s : events_named(events[i], "room_send")) {
       CHECK(s["members"] == "2");
@@ -175,7 +177,10 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
     std::vector<JsonEvent> members = events_named(events[i], "room_member");
     REQUIRE(members.size() == 2);
     for (JsonEvent& m : members) {
-      CHECK(m["state"] == "private");
+      // SMP without a question verified alice and bob to each other; carol verified nobody.
+      const bool verified = (kNicks[i] == "alice" && m["nick"] == "bob") ||
+                            (kNicks[i] == "bob" && m["nick"] == "alice");
+      CHECK(m["state"] == (verified ? "verified" : "private"));
       CHECK(m["reachable"] == "true");
       CHECK(m["held"] == "0");
       CHECK(m["last_id"] == "2");
@@ -190,6 +195,7 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
   std::size_t said_in_channel = 0;
   for (const std::string& l : eve.lines()) {
     CHECK(l.find("secret") == std::string::npos);
+    CHECK(l.find("fourty-two") == std::string::npos);
     CHECK(l.find("?OTR") == std::string::npos);
     if (l.find(" PRIVMSG #room ") != std::string::npos) {
       ++said_in_channel;
