@@ -95,13 +95,24 @@ void ChatSession::on_channel_event(const transport::IrcChannelEvent& e, TimePoin
 
 void ChatSession::apply_room(room::RoomEvents events) {
   const std::string& room = m_setup.channel;
+  // Account events in a row are applied together, so a long line's fragments are counted as
+  // one message (progress reports).
+  Events batch;
+  const auto flush = [&] {
+    if (!batch.empty()) {
+      apply(std::exchange(batch, {}), true);
+    }
+  };
   for (room::RoomEvent& ev : events) {
+    if (auto* e = std::get_if<Event>(&ev)) {
+      batch.push_back(std::move(*e));
+      continue;
+    }
+    flush();
     if (m_exit) {
       return;
     }
-    if (auto* e = std::get_if<Event>(&ev)) {
-      apply(Events{std::move(*e)}, true);
-    } else if (const auto* line = std::get_if<RoomLine>(&ev)) {
+    if (const auto* line = std::get_if<RoomLine>(&ev)) {
       m_script.on_message(line->text);
       m_view.room_line(room, *line);
     } else if (const auto* m = std::get_if<RoomMismatch>(&ev)) {
@@ -127,6 +138,9 @@ void ChatSession::apply_room(room::RoomEvents events) {
         }
       }
     }
+  }
+  if (!m_exit) {
+    flush();
   }
 }
 

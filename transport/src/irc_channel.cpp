@@ -35,12 +35,6 @@ std::string bare_name(std::string_view entry) {
   return std::string(entry.substr(0, entry.find('!')));
 }
 
-bool usable(std::string_view nick) {
-  return !nick.empty() && nick.front() != ':' &&
-         nick.find_first_of(std::string_view(" \r\n\0", 4)) == std::string_view::npos &&
-         !is_channel_name(nick);
-}
-
 IrcChannelEvent make(Kind kind, std::string nick, std::string text = {}) {
   IrcChannelEvent e;
   e.kind = kind;
@@ -89,6 +83,11 @@ const char* irc_channel_event_kind_name(IrcChannelEvent::Kind kind) {
       return "refused";
   }
   return "unknown";
+}
+
+// usable_member: |nick| can be one of the channel's nicks.
+bool IrcSession::usable_member(std::string_view nick) {
+  return usable_nick(nick) && !is_channel_name(nick);
 }
 
 bool IrcSession::is_our_channel(std::string_view name) const {
@@ -142,7 +141,7 @@ bool IrcSession::on_channel_line(const IrcLine& line, IrcOutput& out) {
       forget_channel();
       m_in_channel = true;
       out.channel.push_back(make(Kind::Joined, m_nick, first));
-    } else if (m_in_channel && usable(who)) {
+    } else if (m_in_channel && usable_member(who)) {
       m_channel_nicks[irc_casefold(who)] = who;
       out.channel.push_back(make(Kind::Join, who));
     }
@@ -185,7 +184,7 @@ bool IrcSession::on_channel_line(const IrcLine& line, IrcOutput& out) {
   }
   if (cmd == "NICK") {
     const std::string to = line.params.empty() ? std::string() : line.params.back();
-    if (!usable(to)) {
+    if (!usable_member(to)) {
       return false;  // the general handler warns about it
     }
     if (ours && m_in_channel) {
@@ -198,7 +197,7 @@ bool IrcSession::on_channel_line(const IrcLine& line, IrcOutput& out) {
     return false;
   }
   if ((cmd == "PRIVMSG" || cmd == "NOTICE") && is_our_channel(first) && line.params.size() >= 2 &&
-      usable(who) && !split_irc_prefix(line.prefix).is_server()) {
+      usable_member(who) && !split_irc_prefix(line.prefix).is_server()) {
     const std::string& text = line.params[1];
     if (cmd == "NOTICE") {
       out.channel.push_back(make(Kind::Notice, who, text));
@@ -235,7 +234,7 @@ bool IrcSession::on_channel_numeric(const IrcLine& line, IrcOutput& out) {
     while (!names.empty()) {
       std::size_t space = names.find(' ');
       std::string nick = bare_name(names.substr(0, space));
-      if (usable(nick) && !irc_equal(nick, m_nick)) {
+      if (usable_member(nick) && !irc_equal(nick, m_nick)) {
         m_names.push_back(std::move(nick));
       }
       names = space == std::string_view::npos ? std::string_view{} : names.substr(space + 1);

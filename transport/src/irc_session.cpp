@@ -41,10 +41,6 @@ bool has_bad_name_byte(std::string_view name) {
   return name.find_first_of(std::string_view(" \r\n\0", 4)) != std::string_view::npos;
 }
 
-// usable_nick is true for a name we can put in a NICK or PRIVMSG line and compare with prefixes.
-bool usable_nick(std::string_view name) {
-  return !name.empty() && name.front() != ':' && !has_bad_name_byte(name);
-}
 
 void check_name(std::string_view what, std::string_view value) {
   if (value.empty()) {
@@ -117,6 +113,10 @@ void check_channel(const std::string& channel) {
 }
 
 }  // namespace
+
+bool IrcSession::usable_nick(std::string_view name) {
+  return !name.empty() && name.front() != ':' && !has_bad_name_byte(name);
+}
 
 void IrcOutput::append(IrcOutput&& more) {
   for (auto& l : more.lines) {

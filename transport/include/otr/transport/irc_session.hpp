@@ -249,12 +249,16 @@ class IrcSession {
   bool on_channel_line(const IrcLine& line, IrcOutput& out);
   bool on_channel_numeric(const IrcLine& line, IrcOutput& out);
   bool is_our_channel(std::string_view name) const;
+  static bool usable_member(std::string_view nick);
   void forget_channel();
   IrcOutput privmsg_lines(const std::string& target, std::string_view message,
                           std::size_t limit, std::string_view command = "PRIVMSG") const;
   std::size_t message_size_for(std::size_t target_bytes) const;
   IrcOutput end_with(std::string text);
   std::string server_text() const { return "IRC server " + m_address; }
+  // usable_nick is true for a name we can put in a NICK or PRIVMSG line and compare with
+  // prefixes.
+  static bool usable_nick(std::string_view name);
   // is_peer: |nick| is the peer's (never true without a peer, in a channel-only session).
   bool is_peer(std::string_view nick) const { return !m_peer.empty() && irc_equal(nick, m_peer); }
 
