@@ -30,6 +30,17 @@ void ChatSession::process_input(TimePoint now) {
     if (m_setup.batch && m_listener && !connected()) {
       return;  // a script's lines wait for the next peer (--keep-listening)
     }
+    if (m_room && m_setup.batch && !m_room->in_channel()) {
+      // A script's lines wait (up to --timeout) until the server has let us into the channel.
+      if (!m_join_deadline) {
+        m_join_deadline = now + m_setup.timeout;
+      } else if (now >= *m_join_deadline) {
+        fail("not in " + m_setup.channel + " after " + std::to_string(m_setup.timeout.count()) +
+             " s (the server did not confirm our JOIN)");
+      }
+      return;
+    }
+    m_join_deadline.reset();
     std::string line = std::move(m_lines.front());
     m_lines.pop_front();
     ++m_line_number;

@@ -237,6 +237,9 @@ void ChatSession::poll_once() {
   if (m_reconnect_at) {
     sooner(*m_reconnect_at);
   }
+  if (m_join_deadline) {
+    sooner(*m_join_deadline);
+  }
   const int timeout = wake ? ms_until(*wake, now) : -1;
   if (::poll(fds.data(), fds.size(), timeout) < 0) {
     if (errno != EINTR) {

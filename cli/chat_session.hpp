@@ -138,6 +138,7 @@ class ChatSession {
   Rng& m_rng;
   std::unique_ptr<Account> m_account;
   std::unique_ptr<room::IrcRoom> m_room;  // --channel: refers to *m_account
+  std::optional<TimePoint> m_join_deadline;  // batch: how long a script waits for the channel
 
   // Connections.
   std::vector<Link> m_links;

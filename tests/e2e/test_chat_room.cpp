@@ -44,6 +44,21 @@ std::string room_script(const std::string& me) {
   return s;
 }
 
+// room_args is `otrchat chat` for |a| joining #room on |where| as a batch member reading |input|.
+std::vector<std::string> room_args(const Account& a, const std::string& where,
+                                   const std::string& input) {
+  std::vector<std::string> args = a.chat_args("");
+  args.erase(args.end() - 2, args.end());  // no --peer: the room needs none
+  args.insert(args.begin(), kOtrchat);
+  for (const std::string& more :
+       {std::string("--irc"), where, std::string("--nick"), a.name(), std::string("--channel"),
+        std::string("#room"), std::string("--timeout"), std::string("20"), std::string("--input"),
+        input, "--json=" + a.path("events.json").string()}) {
+    args.push_back(more);
+  }
+  return args;
+}
+
 // wait_for_count polls |path| until it holds at least |n| events |name|, or |limit| passes.
 bool wait_for_count(const std::filesystem::path& path, const std::string& name, std::size_t n,
                     std::chrono::milliseconds limit) {
@@ -79,13 +94,7 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
     Account& a = *accounts.back();
     inputs.push_back(std::make_unique<FeedFifo>(a.path("in.fifo")));
     Spawn s;
-    s.argv = {kOtrchat, "--dir", a.dir(), "chat", "--account", nick, "--protocol", kTestProtocol};
-    for (const char* arg : {"--irc", where.c_str(), "--nick", nick.c_str(), "--channel", "#room",
-                            "--timeout", "20", "--input"}) {
-      s.argv.push_back(arg);
-    }
-    s.argv.push_back(a.path("in.fifo").string());
-    s.argv.push_back("--json=" + a.path("events.json").string());
+    s.argv = room_args(a, where, a.path("in.fifo").string());
     s.stdout_path = a.path("stdout.txt").string();
     s.stderr_path = a.path("stderr.txt").string();
     processes.push_back(std::make_unique<Process>(s));
@@ -203,6 +212,46 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
     }
   }
   CHECK(said_in_channel == 3);
+}
+
+// A script may start at once: its lines wait until the server has let us into the channel, and
+// a line said while nobody else is in the room reaches nobody (later members cannot read it).
+TEST_CASE("a room script alone in the channel waits for the JOIN and says so", "[e2e][irc][room]") {
+  if (!test::Ngircd::available()) {
+    WARN("ngircd is not installed; skipping");
+    return;
+  }
+  test::Ngircd server;
+  IrcClient eve(server.port(), "eve");
+  REQUIRE(eve.wait_for(" 001 ", 10s));
+  eve.send("JOIN #room");
+  REQUIRE(eve.wait_for(" 366 ", 10s));
+  Account alice("alice");
+  const std::string where = server.host() + ":" + std::to_string(server.port());
+  Spawn s;
+  s.argv =
+      room_args(alice, where, alice.script("in.txt", "anyone here, secret-alone\n/otr room\n"));
+  s.stdout_path = alice.path("stdout.txt").string();
+  s.stderr_path = alice.path("stderr.txt").string();
+  Process p(s);
+  Outcome o = p.wait(20s);
+  INFO("alice: " << read_file(alice.path("stderr.txt")));
+  REQUIRE(o.exited);
+  CHECK(o.code == 0);
+  std::vector<JsonEvent> events = read_events(alice.path("events.json"));
+  std::vector<JsonEvent> sent = events_named(events, "room_send");
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0]["members"] == "0");
+  CHECK_THAT(read_file(alice.path("stdout.txt")),
+             Catch::Contains("#room <alice> anyone here, secret-alone  (nobody else is in the "
+                             "private room yet)"));
+  std::vector<JsonEvent> room = events_named(events, "room");
+  REQUIRE(room.size() == 1);
+  CHECK(room[0]["members"] == "0");
+  CHECK(room[0]["outsiders"] == "1");
+  eve.poll(200ms);
+  CHECK(eve.count("PRIVMSG #room :[otrchat] private room member") == 1);
+  CHECK_FALSE(eve.saw("secret-alone"));
 }
 
 }  // namespace
