@@ -27,19 +27,19 @@ transport::IrcTransport* irc_of(std::vector<Link>& links) {
 }  // namespace
 
 void ChatSession::read_room(Link& link) {
-  const TimePoint now = Clock::now();
+  using K = transport::IrcChannelEvent::Kind;
+  // One list in the server's order: a member's last line is taken before its QUIT removes it.
   for (const transport::IrcChannelEvent& e : link.irc->read_channel()) {
-    on_channel_event(e, now);
-    if (m_exit) {
-      return;
-    }
-  }
-  for (const transport::IrcMessage& n : link.irc->read_notices()) {
-    if (room::answer_channel(n.text)) {
-      apply_room(m_room->private_notice(n.from, n.text, now));
-    } else {
+    const TimePoint now = Clock::now();
+    if (e.kind == K::Private) {
+      receive_private(e.nick, e.text);
+    } else if (e.kind == K::PrivateNotice && room::answer_channel(e.text)) {
+      apply_room(m_room->private_notice(e.nick, e.text, now));
+    } else if (e.kind == K::PrivateNotice) {
       m_view.transport_event(
-          {transport::EventKind::Ignored, "NOTICE from " + n.from + " ignored: " + n.text});
+          {transport::EventKind::Ignored, "NOTICE from " + e.nick + " ignored: " + e.text});
+    } else {
+      on_channel_event(e, now);
     }
     if (m_exit) {
       return;
@@ -90,6 +90,9 @@ void ChatSession::on_channel_event(const transport::IrcChannelEvent& e, TimePoin
         fail(e.text);
       }
       return;
+    case K::Private:
+    case K::PrivateNotice:
+      return;  // read_room takes them
   }
 }
 

@@ -75,6 +75,7 @@ class ChatSession {
   void poll_once();
   void accept_peer();
   void read_link(Link& link);
+  void receive_private(const std::string& from, const std::string& text);
   void reconnect_irc();
   Link* link_for(const std::string& peer);
   bool connected() const;

@@ -124,6 +124,13 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
   for (std::size_t i = 0; i < kNicks.size(); ++i) {
     CHECK(wait_for_count(accounts[i]->path("events.json"), "room", 1, 10s));
   }
+  // carol says a last line and leaves at once: the others take the line before her QUIT.
+  inputs[2]->write("last words, secret3-carol\n");
+  inputs[2]->close();
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(wait_for_event(accounts[i]->path("events.json"), "room_line", 10s, "text",
+                         "last words, secret3-carol"));
+  }
   for (auto& in : inputs) {
     in->close();
   }
@@ -151,7 +158,7 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
         continue;
       }
       std::vector<JsonEvent> lines = events_named(events[i], "room_line", "from", other);
-      REQUIRE(lines.size() == 2);
+      REQUIRE(lines.size() == (other == "carol" ? 3 : 2));
       CHECK(lines[0]["room"] == "#room");
       CHECK(lines[0]["text"] == first_line(other));
       CHECK(lines[0]["id"] == "1");
@@ -204,6 +211,7 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
   std::size_t said_in_channel = 0;
   for (const std::string& l : eve.lines()) {
     CHECK(l.find("secret") == std::string::npos);
+    CHECK(l.find("last words") == std::string::npos);
     CHECK(l.find("fourty-two") == std::string::npos);
     CHECK(l.find("?OTR") == std::string::npos);
     if (l.find(" PRIVMSG #room ") != std::string::npos) {

@@ -631,10 +631,14 @@ TEST_CASE("irc_session: what is said in the channel is a channel message", "[irc
   IrcSession s = in_room();
   CHECK(s.receive_line(":bob!b@h PRIVMSG #room :[otrchat] hello").channel ==
         std::vector<IrcChannelEvent>{ch(Kind::Message, "bob", "[otrchat] hello")});
-  // Private messages still go to |from|, other channels are still ignored.
-  IrcOutput priv = s.receive_line(":bob!b@h PRIVMSG alice :?OTRv3?");
-  CHECK(priv.channel.empty());
-  CHECK(priv.from == std::vector<IrcMessage>{{"bob", "?OTRv3?"}});
+  // Private messages come in the same list, in the server's order; other channels are still
+  // ignored.
+  IrcOutput priv = s.receive(
+      ":bob!b@h PRIVMSG alice :?OTRv3?\r\n:bob!b@h QUIT :bye\r\n:carol!c@h PRIVMSG #room :x\r\n");
+  CHECK(priv.from.empty());
+  CHECK(priv.channel == std::vector<IrcChannelEvent>{ch(Kind::Private, "bob", "?OTRv3?"),
+                                                     ch(Kind::Quit, "bob", "bye"),
+                                                     ch(Kind::Message, "carol", "x")});
   IrcOutput other = s.receive_line(":bob!b@h PRIVMSG #other :hi");
   CHECK(other.channel.empty());
   CHECK(other.events.size() == 1);
@@ -646,10 +650,10 @@ TEST_CASE("irc_session: what is said in the channel is a channel message", "[irc
   CHECK(s.receive_line(":bob!b@h NOTICE #room :psst").channel ==
         std::vector<IrcChannelEvent>{ch(Kind::Notice, "bob", "psst")});
   IrcOutput notice = s.receive_line(":carol!c@h NOTICE alice :[otrchat] answer #room");
-  CHECK(notice.notices == std::vector<IrcMessage>{{"carol", "[otrchat] answer #room"}});
-  CHECK(notice.from.empty());
+  CHECK(notice.channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::PrivateNotice, "carol", "[otrchat] answer #room")});
   CHECK(notice.events.empty());
-  CHECK(s.receive_line(":fake.server NOTICE alice :server news").notices.empty());
+  CHECK(s.receive_line(":fake.server NOTICE alice :server news").channel.empty());
   CHECK(s.notice_to("carol", "[otrchat] answer").lines ==
         Strings{"NOTICE carol :[otrchat] answer\r\n"});
   // Lines split across reads keep their channel events.

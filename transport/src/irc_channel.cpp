@@ -77,6 +77,10 @@ const char* irc_channel_event_kind_name(IrcChannelEvent::Kind kind) {
       return "message";
     case Kind::Notice:
       return "notice";
+    case Kind::Private:
+      return "private";
+    case Kind::PrivateNotice:
+      return "private_notice";
     case Kind::Left:
       return "left";
     case Kind::Refused:

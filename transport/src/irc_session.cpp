@@ -134,9 +134,6 @@ void IrcOutput::append(IrcOutput&& more) {
   for (auto& c : more.channel) {
     channel.push_back(std::move(c));
   }
-  for (auto& n : more.notices) {
-    notices.push_back(std::move(n));
-  }
 }
 
 IrcSession::IrcSession(IrcOptions options) : m_options(std::move(options)) {
@@ -420,7 +417,8 @@ void IrcSession::on_message(const IrcLine& line, IrcOutput& out) {
   }
   if (notice && !m_options.channel.empty() && usable_nick(from.nick) && !from.is_server()) {
     // A private room's members answer each other's markers this way.
-    out.notices.push_back({from.nick, std::move(text)});
+    out.channel.push_back(
+        {IrcChannelEvent::Kind::PrivateNotice, from.nick, std::move(text), {}, {}});
     return;
   }
   const bool from_peer = is_peer(from.nick);
@@ -450,7 +448,13 @@ void IrcSession::on_message(const IrcLine& line, IrcOutput& out) {
     }
   }
   if (m_options.accept_any_nick) {
-    out.from.push_back({from_peer ? m_peer : from.nick, std::move(text)});
+    std::string sender = from_peer ? m_peer : from.nick;
+    if (!m_options.channel.empty()) {
+      out.channel.push_back(
+          {IrcChannelEvent::Kind::Private, std::move(sender), std::move(text), {}, {}});
+    } else {
+      out.from.push_back({std::move(sender), std::move(text)});
+    }
     return;
   }
   out.messages.push_back(std::move(text));

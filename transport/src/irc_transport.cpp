@@ -57,7 +57,6 @@ class IrcTransport::Impl {
   std::vector<std::string> read_available();
   std::vector<IrcMessage> read_messages();
   std::vector<IrcChannelEvent> read_channel();
-  std::vector<IrcMessage> read_notices();
   std::vector<TransportEvent> take_events();
   void close();
 
@@ -94,7 +93,6 @@ class IrcTransport::Impl {
   std::vector<std::string> m_messages;
   std::vector<IrcMessage> m_from;
   std::vector<IrcChannelEvent> m_channel;
-  std::vector<IrcMessage> m_notices;
   std::vector<TransportEvent> m_events;
 };
 
@@ -122,9 +120,6 @@ void IrcTransport::Impl::apply(IrcOutput out) {
   }
   for (IrcChannelEvent& c : out.channel) {
     m_channel.push_back(std::move(c));
-  }
-  for (IrcMessage& n : out.notices) {
-    m_notices.push_back(std::move(n));
   }
 }
 
@@ -207,14 +202,6 @@ std::vector<IrcChannelEvent> IrcTransport::Impl::read_channel() {
   read_available();  // reads the socket
   std::vector<IrcChannelEvent> out;
   out.swap(m_channel);
-  update_wakeup();
-  return out;
-}
-
-std::vector<IrcMessage> IrcTransport::Impl::read_notices() {
-  read_available();  // reads the socket
-  std::vector<IrcMessage> out;
-  out.swap(m_notices);
   update_wakeup();
   return out;
 }
@@ -314,8 +301,8 @@ void IrcTransport::Impl::lost(IrcOutput closed_event) {
 }
 
 void IrcTransport::Impl::update_wakeup() {
-  bool want = !m_messages.empty() || !m_from.empty() || !m_events.empty() ||
-              !m_channel.empty() || !m_notices.empty();
+  bool want =
+      !m_messages.empty() || !m_from.empty() || !m_events.empty() || !m_channel.empty();
   if (want && !m_wakeup_set) {
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(m_wakeup.get(), &one, sizeof one);
@@ -364,8 +351,6 @@ void IrcTransport::change_nick(std::string_view nick) { m_impl->change_nick(nick
 std::vector<IrcChannelEvent> IrcTransport::read_channel() { return m_impl->read_channel(); }
 
 void IrcTransport::say_in_channel(std::string_view text) { m_impl->say_in_channel(text); }
-
-std::vector<IrcMessage> IrcTransport::read_notices() { return m_impl->read_notices(); }
 
 void IrcTransport::notice_to(std::string_view nick, std::string_view text) {
   m_impl->notice_to(nick, text);

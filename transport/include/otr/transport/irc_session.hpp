@@ -52,7 +52,9 @@ struct IrcMessage {
   bool operator==(const IrcMessage&) const = default;
 };
 
-// IrcChannelEvent is something that happened in options.channel, as the server reported it.
+// IrcChannelEvent is something that happened in options.channel, as the server reported it, or
+// a private message or NOTICE to us: with a channel, those come in the same list, in the order
+// the server sent them, because a member's last message must be seen before its QUIT.
 struct IrcChannelEvent {
   enum class Kind {
     Joined,   // the server confirmed our JOIN: we are in the channel (|text|: its name)
@@ -65,6 +67,8 @@ struct IrcChannelEvent {
     Nick,     // |nick|, who is in the channel (maybe us), is now known as |text|
     Message,  // |nick| said |text| in the channel (a PRIVMSG; CTCP as for private messages)
     Notice,   // |nick| sent |text| to the channel as a NOTICE
+    Private,  // |nick| sent |text| to us in a private message (|from| without a channel)
+    PrivateNotice,  // |nick| sent |text| to us in a private NOTICE (a room's marker answer)
     Left,     // we left the channel (PART of our own nick); |text|: reason
     Refused,  // the server refused our JOIN (403, 471, 473, 474, 475, ...); |text| says why
   };
@@ -87,14 +91,15 @@ struct IrcOutput {
   std::vector<std::string> messages;   // whole messages from the peer, for read_available()
                                        // (without accept_any_nick)
   std::vector<IrcMessage> from;        // with accept_any_nick: every private message, the
-                                       // peer's included, with its sender (|messages| is empty)
+                                       // peer's included, with its sender (|messages| is
+                                       // empty; with a channel, see |channel| instead)
   std::vector<TransportEvent> events;  // for take_events()
-  std::vector<IrcChannelEvent> channel;  // what happened in options.channel
-  std::vector<IrcMessage> notices;       // with options.channel: private NOTICEs from nicks
+  std::vector<IrcChannelEvent> channel;  // with options.channel: what happened there, and
+                                         // private messages and NOTICEs to us, in order
 
   bool empty() const {
     return lines.empty() && messages.empty() && from.empty() && events.empty() &&
-           channel.empty() && notices.empty();
+           channel.empty();
   }
   // append moves everything of |more| to the end of each list.
   void append(IrcOutput&& more);
@@ -121,9 +126,10 @@ struct IrcOutput {
 //     NAMES list (353, 366), JOIN, PART, KICK, QUIT and NICK of those in the channel and the
 //     channel's PRIVMSGs become IrcChannelEvents (|channel|) instead of Ignored events; other
 //     channels stay ignored. The session keeps the channel's nicks (channel_nicks()) to tell
-//     which QUITs and NICKs concern it. Channel NOTICEs become Notice channel events, and
-//     private NOTICEs from nicks become |notices| (a private room answers its members' markers
-//     with one).
+//     which QUITs and NICKs concern it. Channel NOTICEs become Notice channel events. Private
+//     messages (with accept_any_nick) and private NOTICEs from nicks (a private room answers
+//     its members' markers with one) become Private and PrivateNotice channel events, so that
+//     one list keeps the server's order.
 //
 // Peer input never makes it throw; only the caller's mistakes do (see each member).
 class IrcSession {
