@@ -116,15 +116,12 @@ void collect(std::string_view raw, std::vector<PeerLine>& candidates,
   }
 }
 
-// check_channel_events: |out|'s channel messages must be, in order, PRIVMSGs to the channel.
-void check_channel_events(const t::IrcSession& s, const t::IrcOutput& out,
-                          const std::vector<PeerLine>& candidates,
-                          const std::vector<PeerLine>& private_candidates, bool has_channel) {
-  FUZZ_CHECK(has_channel || out.channel.empty());
-  FUZZ_CHECK(!has_channel || out.from.empty());
+// check_in_order: the |kind| events of |out| must be, in order, lines of |candidates|.
+void check_in_order(const t::IrcOutput& out, t::IrcChannelEvent::Kind kind,
+                    const std::vector<PeerLine>& candidates) {
   std::size_t next = 0;
   for (const t::IrcChannelEvent& e : out.channel) {
-    if (e.kind != t::IrcChannelEvent::Kind::Message) {
+    if (e.kind != kind) {
       continue;
     }
     bool found = false;
@@ -134,19 +131,17 @@ void check_channel_events(const t::IrcSession& s, const t::IrcOutput& out,
     }
     FUZZ_CHECK_MSG(found, e.text);
   }
-  // Private messages in the list come from PRIVMSGs to us, in order.
-  next = 0;
-  for (const t::IrcChannelEvent& e : out.channel) {
-    if (e.kind != t::IrcChannelEvent::Kind::Private) {
-      continue;
-    }
-    bool found = false;
-    while (!found && next < private_candidates.size()) {
-      const PeerLine& c = private_candidates[next++];
-      found = t::irc_equal(c.sender, e.nick) && c.text == e.text;
-    }
-    FUZZ_CHECK_MSG(found, e.text);
-  }
+}
+
+// check_channel_events: |out|'s channel messages must be, in order, PRIVMSGs to the channel,
+// and its private messages PRIVMSGs to us.
+void check_channel_events(const t::IrcSession& s, const t::IrcOutput& out,
+                          const std::vector<PeerLine>& candidates,
+                          const std::vector<PeerLine>& private_candidates, bool has_channel) {
+  FUZZ_CHECK(has_channel || out.channel.empty());
+  FUZZ_CHECK(!has_channel || out.from.empty());
+  check_in_order(out, t::IrcChannelEvent::Kind::Message, candidates);
+  check_in_order(out, t::IrcChannelEvent::Kind::Private, private_candidates);
   for (const std::string& nick : s.channel_nicks()) {
     FUZZ_CHECK_MSG(!nick.empty() && nick.find(' ') == nick.npos && !t::is_channel_name(nick), nick);
   }
