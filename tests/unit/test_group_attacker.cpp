@@ -54,7 +54,9 @@ class GroupAttack {
     if (auto broken = check()) {
       return "after healing: " + *broken;
     }
-    // Liveness: a fresh line from everyone reaches everyone.
+    // Liveness: a fresh line from everyone reaches everyone (a minute later, as the engine
+    // spaces out the AKEs it restarts after errors).
+    m_net.now += std::chrono::minutes(1);
     for (const std::string& nick : kRoom) {
       say(nick);
       m_net.pump();
@@ -74,7 +76,8 @@ class GroupAttack {
           return l.sender == from && l.id == last;
         });
         if (!shown) {
-          return to + " never showed " + from + "'s last line (id " + std::to_string(last) + ")";
+          return to + " never showed " + from + "'s last line (id " + std::to_string(last) +
+                 ")" + story(to, from) + story(from, to);
         }
       }
     }
@@ -175,6 +178,27 @@ class GroupAttack {
       }
     }
     m_net.deliver(r);
+  }
+
+  // story tells what |who| saw of |peer|: the session state and the last notices, for a
+  // failure message.
+  std::string story(const std::string& who, const std::string& peer) {
+    RoomMember& m = m_net.at(who);
+    const Conversation* c = m.account->find(peer);
+    std::string out = "\n  " + who + " with " + peer + ": " +
+                      (c == nullptr ? std::string("no conversation")
+                                    : std::to_string(static_cast<int>(c->msg_state())));
+    std::size_t n = 0;
+    for (auto e = m.events.rbegin(); e != m.events.rend() && n < 8; ++e) {
+      if (e->peer != peer) {
+        continue;
+      }
+      if (const auto* notice = std::get_if<Notice>(&e->action)) {
+        out += "\n    " + std::string(notice_code_name(notice->code)) + ": " + notice->text;
+        ++n;
+      }
+    }
+    return out;
   }
 
   std::optional<std::string> check() {
