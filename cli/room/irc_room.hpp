@@ -180,7 +180,7 @@ class IrcRoom {
   std::map<std::string, Nick> m_nicks;  // folded -> nick, everyone in the channel but us
   bool m_names_done = false;
   bool m_announced = false;
-  std::set<std::string> m_unreachable;       // folded nicks of members lost in a netsplit
+  std::set<std::string> m_unreachable;       // members lost in a netsplit (folded): JOIN = netjoin
   std::map<std::string, TimePoint> m_added;  // member -> when it was added (see take())
 };
 

@@ -389,6 +389,11 @@ TEST_CASE("proxy room: a netsplit QUIT leaves the member unreachable, a plain QU
   irc.to(alice, ":bob!~bob@127.0.0.1 QUIT :irc1.otrchat.test irc2.otrchat.test");
   // Its session ended with its QUIT (nothing reaches it); it stays a member.
   CHECK_THAT(room_status(irc, alice), Catch::Contains("bob: not private, unreachable (netsplit)"));
+  CHECK(alice.saw("NOTICE #room :bob is unreachable (netsplit)"));
+  // The netjoin: bob's JOIN makes it reachable again.
+  irc.to(alice, ":bob!~bob@127.0.0.1 JOIN #room");
+  CHECK(alice.saw("NOTICE #room :bob is back in the private room #room"));
+  CHECK_THAT(room_status(irc, alice), !Catch::Contains("unreachable"));
   irc.to(alice, ":carol!~carol@127.0.0.1 QUIT :Client exited");
   const std::string status = room_status(irc, alice);
   CHECK_THAT(status, !Catch::Contains("carol:"));
