@@ -1097,7 +1097,13 @@ void ProxySession::server_nick(const IrcLine& l, std::string_view raw, TimePoint
     pass_to_client(raw, out);
     return;
   }
-  if (PeerState* p = find_peer(from.nick); p != nullptr && is_nick(to)) {
+  PeerState* p = find_peer(from.nick);
+  if (p != nullptr && room_only(*p)) {
+    // A member of a private room leaves the room under its old nick and joins it under the new
+    // one (room::IrcRoom): the new nick's session starts afresh under its own name.
+    m_nick_to_key.erase(m_isupport.fold(from.nick));
+    p->nick.clear();
+  } else if (p != nullptr && is_nick(to)) {
     // The conversation follows the person: it keeps its name in the Account (and the
     // fingerprint file), and messages go to the new nick.
     m_nick_to_key.erase(m_isupport.fold(from.nick));

@@ -183,6 +183,14 @@ RoomEvents IrcRoom::renamed(std::string_view new_nick, TimePoint now) {
   }
   std::map<std::string, Nick> nicks = m_nicks;
   RoomEvents out = left(now);
+  // The members end their sessions with our old nick when they see the NICK: nothing to tell
+  // them under the new one.
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const RoomEvent& e) {
+                             const auto* ev = std::get_if<Event>(&e);
+                             return ev != nullptr && std::holds_alternative<SendToPeer>(ev->action);
+                           }),
+            out.end());
   RoomEvents more = joined(new_nick, now);
   out.insert(out.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   m_nicks = std::move(nicks);
@@ -285,7 +293,8 @@ RoomEvents IrcRoom::nick_change(std::string_view from, std::string_view to, Time
     return out;
   }
   const bool was_there = it->second.was_there;
-  out = remove(from, now, false);
+  // Its old nick is gone: the session is ended here only, like its peer ends ours.
+  out = remove(from, now, true);
   Nick& n = m_nicks[fold(to)];
   n.name = std::string(to);
   n.was_there = was_there;

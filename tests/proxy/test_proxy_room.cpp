@@ -203,6 +203,23 @@ class FakeIrcd {
         }
       }
       u.channels.clear();
+    } else if (cmd == "NICK") {
+      std::set<User*> told{&u};
+      for (const std::string& c : u.channels) {
+        for (User* m : in_channel(c)) {
+          told.insert(m);
+        }
+      }
+      const std::string old = u.nick;
+      u.nick = l->params[0];
+      for (User* m : told) {
+        to(*m, ":" + p + " NICK " + u.nick);
+      }
+      for (auto& q : queue) {
+        if (q.first == old) {
+          q.first = u.nick;
+        }
+      }
     } else if ((cmd == "PRIVMSG" || cmd == "NOTICE") && l->params.size() >= 2) {
       const std::string& target = l->params[0];
       const std::string line = ":" + p + " " + cmd + " " + target + " :" + l->params.back();
@@ -430,4 +447,50 @@ TEST_CASE("proxy room: \"room private\" in the channel makes it a room, \"room p
   CHECK(alice.proxy->room("#later") == nullptr);
   CHECK(alice.proxy->account().find("bob")->msg_state() != MsgState::Encrypted);
   CHECK(alice.saw("#later is an ordinary channel again"));
+}
+
+TEST_CASE("proxy room: a member who changes nick leaves and joins again under the new one",
+          "[proxy][room]") {
+  FakeIrcd irc;
+  three_and_zed(irc);
+  User& alice = irc.at("alice");
+  User& bob = irc.at("bob");
+  const std::size_t alice_sent = alice.to_server.size();
+  const std::size_t carol_sent = irc.at("carol").to_server.size();
+  irc.client(bob, "NICK robert");
+  irc.pump();
+  REQUIRE(bob.nick == "robert");
+  for (const char* n : {"alice", "carol"}) {
+    INFO(n << "'s client:\n" << irc.at(n).transcript());
+    const room::IrcRoom* r = irc.at(n).proxy->room("#room");
+    REQUIRE(r != nullptr);
+    CHECK(r->is_member("robert"));
+    CHECK_FALSE(r->is_member("bob"));
+    CHECK(all_private(irc.at(n), 2));
+  }
+  CHECK(all_private(bob, 2));
+  irc.client(alice, "PRIVMSG #room :hello robert");
+  irc.client(bob, "PRIVMSG #room :robert here");
+  irc.pump();
+  CHECK(bob.saw(":alice!~alice@127.0.0.1 PRIVMSG #room :hello robert"));
+  CHECK(alice.saw(":robert!~robert@127.0.0.1 PRIVMSG #room :robert here"));
+  CHECK(irc.at("carol").saw(":robert!~robert@127.0.0.1 PRIVMSG #room :robert here"));
+  // Nothing was sent to the old nick, which no longer exists.
+  for (std::size_t i = alice_sent; i < alice.to_server.size(); ++i) {
+    CHECK(alice.to_server[i].rfind("PRIVMSG bob ", 0) == std::string::npos);
+  }
+  for (std::size_t i = carol_sent; i < irc.at("carol").to_server.size(); ++i) {
+    CHECK(irc.at("carol").to_server[i].rfind("PRIVMSG bob ", 0) == std::string::npos);
+  }
+  CHECK_FALSE(alice.saw("NOTICE alice :[otr]"));
+}
+
+TEST_CASE("proxy room: a member verified with trust shows as verified", "[proxy][room]") {
+  FakeIrcd irc;
+  three_and_zed(irc);
+  User& alice = irc.at("alice");
+  CHECK_THAT(room_status(irc, alice), Catch::Contains("  bob: private,"));
+  irc.client(alice, "PRIVMSG *otr :trust bob");
+  CHECK_THAT(room_status(irc, alice), Catch::Contains("  bob: verified,"));
+  CHECK_THAT(room_status(irc, alice), Catch::Contains("  carol: private,"));
 }
