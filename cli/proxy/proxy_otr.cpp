@@ -587,7 +587,8 @@ void ProxySession::end_peer_locally(PeerState& p, Guard why, TimePoint now) {
     // Ended here only: nothing could reach the peer, so the Disconnected message is dropped.
     (void)m_account->end(p.key, now, tag);
   }
-  if (was_private || p.guard == Guard::Private || p.guard == Guard::SessionLost) {
+  if ((was_private || p.guard == Guard::Private || p.guard == Guard::SessionLost) &&
+      !room_only(p)) {
     p.guard = why;
   }
   p.last_query.reset();
@@ -596,7 +597,7 @@ void ProxySession::end_peer_locally(PeerState& p, Guard why, TimePoint now) {
 void ProxySession::end_all_locally(Guard why, ProxyOutput& out, TimePoint now) {
   std::vector<std::string> ended;
   for (auto& [key, p] : m_peers) {
-    const bool was = is_private(p);
+    const bool was = is_private(p) && !room_only(p);
     end_peer_locally(p, why, now);
     if (was) {
       ended.push_back(p.nick.empty() ? p.key : p.nick);

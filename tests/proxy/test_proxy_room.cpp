@@ -140,6 +140,32 @@ class FakeIrcd {
     FAIL("FakeIrcd::pump: no end");
   }
 
+  // lose: |u|'s server connection breaks; the others see it quit.
+  void lose(User& u) {
+    take(u, u.proxy->server_lost("Connection reset by peer", false, now));
+    std::set<User*> told;
+    for (const std::string& c : u.channels) {
+      for (User* m : in_channel(c)) {
+        if (m != &u && told.insert(m).second) {
+          to(*m, ":" + prefix(u) + " QUIT :Ping timeout: 120 seconds");
+        }
+      }
+    }
+    u.channels.clear();
+  }
+  // reconnect: |u|'s proxy connects again and is welcomed; it rejoins by itself.
+  void reconnect(User& u) {
+    REQUIRE(u.proxy->connect_at());
+    now = std::max(now, *u.proxy->connect_at());
+    u.proxy->server_connecting(now);
+    const std::size_t queued = queue.size();
+    take(u, u.proxy->server_connected(now));
+    queue.resize(queued);  // the registration lines: this server needs none
+    to(u, ":irc.test 001 " + u.nick + " :Welcome to the Internet Relay Network " + u.nick + "!~" +
+              u.nick + "@127.0.0.1");
+    to(u, ":irc.test 376 " + u.nick + " :End of MOTD");
+  }
+
   std::deque<std::pair<std::string, std::string>> queue;  // (from nick, line)
   TimePoint now{std::chrono::hours(3)};
 
@@ -493,4 +519,36 @@ TEST_CASE("proxy room: a member verified with trust shows as verified", "[proxy]
   irc.client(alice, "PRIVMSG *otr :trust bob");
   CHECK_THAT(room_status(irc, alice), Catch::Contains("  bob: verified,"));
   CHECK_THAT(room_status(irc, alice), Catch::Contains("  carol: private,"));
+}
+
+TEST_CASE("proxy room: after a lost server connection the room is rejoined and private again",
+          "[proxy][room]") {
+  FakeIrcd irc;
+  three_and_zed(irc);
+  User& alice = irc.at("alice");
+  User& bob = irc.at("bob");
+  irc.client(alice, "PRIVMSG #room :before the break");
+  irc.pump();
+  irc.lose(alice);
+  CHECK(alice.proxy->room("#room") == nullptr);
+  CHECK_FALSE(bob.proxy->room("#room")->is_member("alice"));
+  // What alice says while the server is away goes nowhere, in clear least of all.
+  irc.client(alice, "PRIVMSG #room :during the break");
+  CHECK(alice.saw("NOTICE #room :#room is a private room and you are not in it: your line was "));
+  irc.reconnect(alice);
+  irc.pump();
+  INFO("alice's client:\n" << alice.transcript());
+  REQUIRE(all_private(alice, 2));
+  CHECK(all_private(bob, 2));
+  irc.client(alice, "PRIVMSG #room :after the break");
+  irc.client(bob, "PRIVMSG #room :welcome back");
+  irc.pump();
+  CHECK(bob.saw(":alice!~alice@127.0.0.1 PRIVMSG #room :after the break"));
+  CHECK(alice.saw(":bob!~bob@127.0.0.1 PRIVMSG #room :welcome back"));
+  for (const std::string& l : alice.to_server) {
+    CHECK(l.find("during the break") == std::string::npos);
+  }
+  CHECK(alice.count(":alice!~alice@127.0.0.1 JOIN #room") == 1);  // the rejoin is not shown
+  // The room members' sessions are the room's: not listed as private conversations ended.
+  CHECK_FALSE(alice.saw("Private conversations ended here"));
 }
