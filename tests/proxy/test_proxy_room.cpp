@@ -9,7 +9,9 @@
 #include <set>
 
 #include "otr/transport/irc_line.hpp"
+#include "otr/wire.hpp"
 #include "proxy/proxy_session.hpp"
+#include "proxy_harness.hpp"
 #include "support/fixtures.hpp"
 
 using namespace otr;
@@ -551,4 +553,42 @@ TEST_CASE("proxy room: after a lost server connection the room is rejoined and p
   CHECK(alice.count(":alice!~alice@127.0.0.1 JOIN #room") == 1);  // the rejoin is not shown
   // The room members' sessions are the room's: not listed as private conversations ended.
   CHECK_FALSE(alice.saw("Private conversations ended here"));
+}
+
+TEST_CASE("proxy room: a mismatch is shown in the channel, a line for another room nowhere",
+          "[proxy][room]") {
+  ProxyConfig c = otr::proxy::test::ProxyHarness::default_config();
+  c.private_channels = {"#room"};
+  otr::proxy::test::ProxyHarness h(c);
+  h.register_client();
+  otr::proxy::test::FakePeer& bob = h.add_peer("bob", "bob", 0x22222222);
+  h.server(":alice!~alice@127.0.0.1 JOIN #room");
+  h.server(":irc.test 353 alice = #room :alice bob");
+  h.server(":irc.test 366 alice #room :End of NAMES list");
+  h.server(":bob!bob@peer.test PRIVMSG #room :" + group_marker());
+  h.pump();
+  REQUIRE(h.session().room("#room") != nullptr);
+  REQUIRE(h.session().room("#room")->members().size() == 1);
+  REQUIRE(h.session().room("#room")->members()[0].state == MemberState::Private);
+  // bob's own group messages, built by hand: line 1, then a line 2 whose chain does not continue
+  // line 1 (what bob would send had it shown line 1 differently to someone else).
+  auto send = [&](const std::string& room, std::uint64_t id, const wire::GroupDigest& chain,
+                  const std::string& text) {
+    wire::GroupTlv t;
+    t.room = room;
+    t.id = id;
+    t.chain = chain;
+    h.peer_does(
+        bob, bob.account->send_app(
+                 "alice", text, {AppTlv{wire::kGroupTlvType, wire::encode_group_tlv(t)}}, h.now()));
+  };
+  send("#room", 1, group_chain_start("#room", "bob"), "line one");
+  send("#room", 2, group_chain_start("#room", "bob"), "line two");
+  send("#other", 1, group_chain_start("#other", "bob"), "for another room");
+  h.pump();
+  CHECK(h.client_saw(":bob!bob@peer.test PRIVMSG #room :line one\r\n"));
+  CHECK(h.client_saw(":bob!bob@peer.test PRIVMSG #room :line two\r\n"));
+  CHECK(h.client_saw(":*otr!otr@otrchat.proxy NOTICE #room :WARNING: bob saw a different room"));
+  CHECK_FALSE(h.client_saw("for another room"));
+  CHECK_FALSE(h.client_saw("PRIVMSG alice :line"));
 }
