@@ -19,6 +19,8 @@
 //     is only unreachable until it joins again.
 // What a non-member says in the channel comes out as ClearLine: it is not private, and the caller
 // must show it as such. Nothing the person types is ever said in the channel.
+// Time: the room has no deadlines of its own. The Account's (AKE retries, heartbeats) are the
+// caller's: it runs Account::tick and hands the events to on_events like any others.
 #pragma once
 
 #include <functional>
