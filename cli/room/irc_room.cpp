@@ -183,6 +183,14 @@ RoomEvents IrcRoom::renamed(std::string_view new_nick, TimePoint now) {
   }
   std::map<std::string, Nick> nicks = m_nicks;
   RoomEvents out = left(now);
+  // The members end their sessions with our old nick when they see the NICK: nothing to tell
+  // them under the new one.
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const RoomEvent& e) {
+                             const auto* ev = std::get_if<Event>(&e);
+                             return ev != nullptr && std::holds_alternative<SendToPeer>(ev->action);
+                           }),
+            out.end());
   RoomEvents more = joined(new_nick, now);
   out.insert(out.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   m_nicks = std::move(nicks);
@@ -197,13 +205,9 @@ RoomEvents IrcRoom::add(std::string_view nick, TimePoint now) {
   if (!m_group || it == m_nicks.end() || !wire::valid_nick(nick)) {
     return out;  // only someone we see in the channel can be a member
   }
-  if (m_unreachable.erase(it->first) != 0 && m_group->is_member(it->second.name)) {
-    // Back after a netsplit: its session was ended locally when it quit; the next line held for
-    // it starts a new one (otr::Group holds lines for a member that is not private).
-    out.emplace_back(RoomNotice{Severity::Info, RoomNoticeCode::MemberAdded, it->second.name,
-                                it->second.name + " is back in the private room " + m_channel});
-    return out;
-  }
+  // For a member back after a netsplit, add_member is the netjoin: its held lines go out once
+  // its session (ended by its QUIT) is private again, and the pair's AKE starts afresh.
+  m_unreachable.erase(it->first);
   m_added[it->second.name] = now;
   take(m_group->add_member(it->second.name, now, it->second.was_there), now, out);
   return out;
@@ -239,14 +243,8 @@ RoomEvents IrcRoom::remove(std::string_view nick, TimePoint now, bool gone) {
 }
 
 void IrcRoom::unreachable(const std::string& nick, TimePoint now, RoomEvents& out) {
-  (void)now;
   m_unreachable.insert(fold(nick));
-  // TODO(#17): call m_group->member_unreachable(nick, now) here once otr::Group has it; until
-  // then the room only records the state (members() shows it) and the Group keeps the member,
-  // holding its lines while its session is not private.
-  out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::MemberRemoved, nick,
-                              nick + " is unreachable (netsplit); it stays in the private room " +
-                                  m_channel + " and gets the lines when it is back"});
+  take(m_group->member_unreachable(nick, now), now, out);
 }
 
 RoomEvents IrcRoom::join(std::string_view nick, TimePoint now) {
@@ -295,7 +293,8 @@ RoomEvents IrcRoom::nick_change(std::string_view from, std::string_view to, Time
     return out;
   }
   const bool was_there = it->second.was_there;
-  out = remove(from, now, false);
+  // Its old nick is gone: the session is ended here only, like its peer ends ours.
+  out = remove(from, now, true);
   Nick& n = m_nicks[fold(to)];
   n.name = std::string(to);
   n.was_there = was_there;
@@ -402,7 +401,7 @@ std::vector<RoomMemberView> IrcRoom::members() const {
     v.state = m.state;
     v.held = m.held;
     v.last_id = m.last_id;
-    v.reachable = m_unreachable.count(fold(m.nick)) == 0;
+    v.reachable = m.reachable;
     out.push_back(std::move(v));
   }
   return out;

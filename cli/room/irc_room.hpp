@@ -19,6 +19,8 @@
 //     is only unreachable until it joins again.
 // What a non-member says in the channel comes out as ClearLine: it is not private, and the caller
 // must show it as such. Nothing the person types is ever said in the channel.
+// Time: the room has no deadlines of its own. The Account's (AKE retries, heartbeats) are the
+// caller's: it runs Account::tick and hands the events to on_events like any others.
 #pragma once
 
 #include <functional>
@@ -180,7 +182,7 @@ class IrcRoom {
   std::map<std::string, Nick> m_nicks;  // folded -> nick, everyone in the channel but us
   bool m_names_done = false;
   bool m_announced = false;
-  std::set<std::string> m_unreachable;       // folded nicks of members lost in a netsplit
+  std::set<std::string> m_unreachable;       // members lost in a netsplit (folded): JOIN = netjoin
   std::map<std::string, TimePoint> m_added;  // member -> when it was added (see take())
 };
 

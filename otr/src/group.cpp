@@ -100,6 +100,8 @@ const char* room_notice_code_name(RoomNoticeCode c) {
       return "reachable";
     case RoomNoticeCode::Undelivered:
       return "undelivered";
+    case RoomNoticeCode::Resent:
+      return "resent";
   }
   return "?";
 }
@@ -324,22 +326,20 @@ std::vector<wire::GroupAck> Group::acks(bool all) {
 void Group::fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoint now,
                     GroupActions& out) {
   const Bytes value = wire::encode_group_tlv(tlv);
-  const std::vector<AppTlv> tlvs{AppTlv{wire::kGroupTlvType, value}};
+  const std::uint64_t line_id = tlv.kind == wire::GroupKind::Line ? tlv.id : 0;
   std::vector<std::string> held_for;
   for (auto& [nick, m] : m_members) {
     if (can_send(nick)) {
       // Lines held for the member go first, if its session became private without us seeing
       // the StateChanged (the caller fed the Account directly).
       flush_held(nick, now, out);
-      for (Event& e : m_account->send_app(nick, text, tlvs, now)) {
-        out.emplace_back(std::move(e));
-      }
+      send_line(nick, m, text, value, line_id, now, out);
       continue;
     }
     // Never in clear: the line waits for the member's private session (in order after the
     // lines already waiting).
     const bool first = m.held.empty();
-    m.held.push_back(Held{text, value});
+    m.held.push_back(Held{text, value, line_id});
     held_for.push_back(nick);
     if (first && m.reachable && !is_private(nick)) {
       for (Event& e : m_account->start(nick, now)) {
@@ -394,13 +394,54 @@ void Group::flush_held(const std::string& nick, TimePoint now, GroupActions& out
   }
   std::deque<Held> held = std::exchange(it->second.held, {});
   for (const Held& h : held) {
-    for (Event& e : m_account->send_app(nick, h.text, {AppTlv{wire::kGroupTlvType, h.tlv}}, now)) {
-      out.emplace_back(std::move(e));
-    }
+    send_line(nick, it->second, h.text, h.tlv, h.id, now, out);
   }
   out.emplace_back(RoomNotice{
       Severity::Info, RoomNoticeCode::HeldSent, nick,
       std::to_string(held.size()) + " held line(s) sent to " + nick + " over its private session"});
+}
+
+void Group::send_line(const std::string& nick, Member& m, const std::string& text,
+                      const Bytes& tlv, std::uint64_t id, TimePoint now, GroupActions& out) {
+  for (Event& e : m_account->send_app(nick, text, {AppTlv{wire::kGroupTlvType, tlv}}, now)) {
+    out.emplace_back(std::move(e));
+  }
+  const Conversation* c = m_account->find(nick);
+  const std::optional<SessionInfo> session = c != nullptr ? c->session() : std::nullopt;
+  if (id == 0 || !session) {
+    return;
+  }
+  // Kept until the member acknowledges it: if the member could not read it (its session was
+  // replaced under us), it goes again over the next session with the same key.
+  m.unacked.push_back(Sent{id, text, tlv, session->their_fingerprint});
+  while (m.unacked.size() > kMaxUnacked) {
+    m.unacked.pop_front();
+  }
+}
+
+void Group::resend_unacked(const std::string& nick, TimePoint now, GroupActions& out) {
+  auto it = m_members.find(nick);
+  if (it == m_members.end() || it->second.unacked.empty() || !can_send(nick)) {
+    return;
+  }
+  const std::optional<SessionInfo> session = m_account->find(nick)->session();
+  if (!session) {
+    return;
+  }
+  std::deque<Sent> lines = std::exchange(it->second.unacked, {});
+  std::size_t resent = 0;
+  for (const Sent& l : lines) {
+    // Never to a different key: whoever holds the nick now may not be the member we wrote to.
+    if (l.key == session->their_fingerprint) {
+      send_line(nick, it->second, l.text, l.tlv, l.id, now, out);
+      ++resent;
+    }
+  }
+  if (resent > 0) {
+    out.emplace_back(RoomNotice{Severity::Info, RoomNoticeCode::Resent, nick,
+                                std::to_string(resent) + " line(s) " + nick +
+                                    " had not acknowledged sent again over its new session"});
+  }
 }
 
 GroupActions Group::receive(std::string_view from, std::string_view wire, TimePoint now) {
@@ -427,6 +468,7 @@ GroupActions Group::on_events(Events events, TimePoint now) {
     out.emplace_back(std::move(e));
   }
   for (const std::string& nick : became_private) {
+    resend_unacked(nick, now, out);  // older than the held ones: they go first
     flush_held(nick, now, out);
   }
   return out;
@@ -474,6 +516,10 @@ void Group::on_line(const std::string& from, const std::string& text, const wire
   }
   SenderLog& log = log_for(from);
   if (!log.fresh && t.id <= log.last) {
+    const std::optional<wire::GroupDigest> had = chain_at(log, t.id);
+    if (had && crypto::equal_ct(*had, group_chain_next(t.chain, t.id, text))) {
+      return;  // the very line again, resent after a new session: already shown
+    }
     out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Replayed, from,
                                 "Group line " + std::to_string(t.id) + " from " + from +
                                     " came again (we are at " + std::to_string(log.last) +
@@ -519,6 +565,15 @@ void Group::on_line(const std::string& from, const std::string& text, const wire
 }
 
 void Group::on_ack(const std::string& reporter, const wire::GroupAck& a, GroupActions& out) {
+  if (a.sender == m_nick) {
+    auto member = m_members.find(reporter);
+    if (member != m_members.end()) {
+      auto& unacked = member->second.unacked;
+      while (!unacked.empty() && unacked.front().id <= a.id) {
+        unacked.pop_front();
+      }
+    }
+  }
   auto it = m_logs.find(a.sender);
   if (it == m_logs.end() || a.id == 0) {
     return;  // a sender we know nothing of (not a member, or not heard yet) cannot be checked

@@ -415,7 +415,55 @@ TEST_CASE("group: a replayed group message is not shown twice", "[group]") {
     hand_built(net, "bob", "alice", "only once", t);
     net.pump();
     CHECK(texts_from(alice, "bob").size() == 1);
+    // The very line again is what a resend after a new session looks like: dropped quietly.
+    CHECK_FALSE(has_notice(alice, RoomNoticeCode::Replayed));
+    // Another text under a used id is not a resend: refused and reported.
+    hand_built(net, "bob", "alice", "only once, but different", t);
+    net.pump();
+    CHECK(texts_from(alice, "bob").size() == 1);
     CHECK(has_notice(alice, RoomNoticeCode::Replayed));
+  }
+}
+
+TEST_CASE("group: lines a member could not read go again over its next session", "[group]") {
+  RoomNet net("#private");
+  five_in_room(net);
+  // alice's session with bob is replaced under bob's feet: alice restarts the AKE and the
+  // messages bob sends meanwhile over the old session are lost to alice.
+  net.take(net.at("alice"), net.at("alice").group->on_events(
+                                net.at("alice").account->start("bob", net.now), net.now));
+  net.pump();
+  net.take(net.at("bob"), net.at("bob").group->send("first after the rekey", net.now));
+  net.pump();
+  CHECK(texts_from(net.at("alice"), "bob") == std::vector<std::string>{"first after the rekey"});
+  CHECK(texts_from(net.at("carol"), "bob") == std::vector<std::string>{"first after the rekey"});
+
+  SECTION("a line lost to a replaced session is resent to the same key only") {
+    // Drop what bob sends alice; then a new AKE between them: the line goes again.
+    net.take(net.at("bob"), net.at("bob").group->send("lost once", net.now));
+    std::erase_if(net.queue(), [](const WireRecord& r) { return r.to == "alice"; });
+    net.pump();
+    CHECK(texts_from(net.at("alice"), "bob").size() == 1);
+    net.take(net.at("bob"), net.at("bob").group->on_events(
+                                net.at("bob").account->start("alice", net.now), net.now));
+    net.pump();
+    CHECK(has_notice(net.at("bob"), RoomNoticeCode::Resent));
+    CHECK(texts_from(net.at("alice"), "bob") ==
+          std::vector<std::string>{"first after the rekey", "lost once"});
+    CHECK(net.at("alice").mismatches.empty());
+  }
+  SECTION("an acknowledged line is not resent") {
+    net.take(net.at("alice"), net.at("alice").group->send("ack", net.now));
+    net.pump();
+    const std::size_t resent_before =
+        std::count_if(net.at("bob").notices.begin(), net.at("bob").notices.end(),
+                      [](const RoomNotice& n) { return n.code == RoomNoticeCode::Resent; });
+    net.take(net.at("bob"), net.at("bob").group->on_events(
+                                net.at("bob").account->start("alice", net.now), net.now));
+    net.pump();
+    CHECK(std::count_if(net.at("bob").notices.begin(), net.at("bob").notices.end(),
+                        [](const RoomNotice& n) { return n.code == RoomNoticeCode::Resent; }) ==
+          resent_before);
   }
 }
 

@@ -105,6 +105,7 @@ enum class RoomNoticeCode {
   Unreachable,    // a netsplit took the member away: lines to it are held
   Reachable,      // it is back after the netjoin
   Undelivered,    // held lines that never reached a member who left
+  Resent,         // lines the member had not acknowledged went again over its new session
 };
 const char* room_notice_code_name(RoomNoticeCode c);
 
@@ -126,6 +127,10 @@ using GroupActions = std::vector<GroupAction>;
 // acknowledgements; kMaxPendingAcks bounds the acknowledgements about lines not yet received.
 inline constexpr std::size_t kGroupChainHistory = 4096;
 inline constexpr std::size_t kMaxPendingAcks = 4096;
+// kMaxUnacked bounds our lines kept per member until it acknowledges them, to send again when
+// its pairwise session is set up again (a line it could not read is otherwise lost: OTR's own
+// resend carries no TLVs).
+inline constexpr std::size_t kMaxUnacked = 256;
 
 class Group {
  public:
@@ -191,9 +196,18 @@ class Group {
   struct Held {
     std::string text;
     Bytes tlv;
+    std::uint64_t id = 0;  // 0: a Check
+  };
+  struct Sent {
+    std::uint64_t id = 0;
+    std::string text;
+    Bytes tlv;
+    Fingerprint key{};  // the member's key when it was sent: never resent to another key
   };
   struct Member {
     std::deque<Held> held;
+    std::deque<Sent> unacked;  // our lines it has not acknowledged yet
+    std::optional<Bytes> ssid;  // the session they went over
     bool reachable = true;
     std::uint64_t agreed = 0;
     std::uint64_t disagreed = 0;
@@ -219,6 +233,9 @@ class Group {
   void check_ack(const std::string& reporter, const std::string& sender, std::uint64_t id,
                  const wire::GroupDigest& theirs, const wire::GroupDigest& ours, GroupActions& out);
   void flush_held(const std::string& nick, TimePoint now, GroupActions& out);
+  void send_line(const std::string& nick, Member& m, const std::string& text, const Bytes& tlv,
+                 std::uint64_t id, TimePoint now, GroupActions& out);
+  void resend_unacked(const std::string& nick, TimePoint now, GroupActions& out);
 
   Account* m_account;
   std::string m_room;
