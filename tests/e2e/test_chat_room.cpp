@@ -119,7 +119,7 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
   CHECK(wait_for_event(accounts[0]->path("events.json"), "smp", 10s, "kind", "succeeded"));
   CHECK(wait_for_event(accounts[1]->path("events.json"), "smp", 10s, "kind", "succeeded"));
   for (std::size_t i = 0; i < kNicks.size(); ++i) {
-    inputs[i]->write("/otr room\n");
+    inputs[i]->write("/otr room\n/peers\n");
   }
   for (std::size_t i = 0; i < kNicks.size(); ++i) {
     CHECK(wait_for_count(accounts[i]->path("events.json"), "room", 1, 10s));
@@ -190,6 +190,14 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
     CHECK(room[0]["our_last_id"] == "2");
     CHECK(room[0]["digest"].size() == 16);
     digests.push_back(room[0]["digest"]);
+    // /peers lists the members' conversations, not the channel.
+    std::vector<JsonEvent> peers = events_named(events[i], "peer");
+    REQUIRE(peers.size() == 2);
+    for (JsonEvent& p : peers) {
+      CHECK(p["peer"] != kNicks[i]);
+      CHECK(p["peer"] != "#room");
+      CHECK(p["state"] == "encrypted");
+    }
     std::vector<JsonEvent> members = events_named(events[i], "room_member");
     REQUIRE(members.size() == 2);
     for (JsonEvent& m : members) {
