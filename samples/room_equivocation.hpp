@@ -52,6 +52,7 @@ class Equivocator {
   // that member was told, as an honest member's check would look to it.
   Events check(TimePoint now);
 
+  // last_id is the id of our last line (0: none yet).
   std::uint64_t last_id() const { return m_last; }
   // shown returns the chain over our lines as |nick| saw them (group_chain_start if it was told
   // nothing).

@@ -48,7 +48,6 @@ namespace fs = std::filesystem;
 using otr::transport::IrcLine;
 using otr::transport::IrcOutput;
 using otr::transport::IrcSession;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
     "usage: room_equivocator --server HOST:PORT --nick NICK --channel '#ROOM' --members A,B,...\n"
@@ -301,12 +300,12 @@ class Member {
   }
 
   int run() {
-    const auto start = SteadyClock::now();
+    const auto start = otr::Clock::now();
     carry_out(m_irc.start(m_o.host + ":" + std::to_string(m_o.port), start));
     const auto wait_deadline = start + std::chrono::seconds(m_o.wait_seconds);
-    std::optional<SteadyClock::time_point> leave_at;
+    std::optional<otr::TimePoint> leave_at;
     for (;;) {
-      const auto now = SteadyClock::now();
+      const auto now = otr::Clock::now();
       if (m_irc.closed()) {
         throw std::runtime_error("the IRC connection ended" +
                                  (m_irc.refusal().empty() ? "" : ": " + m_irc.refusal()));
@@ -324,15 +323,16 @@ class Member {
         throw std::runtime_error("members still not private after " +
                                  std::to_string(m_o.wait_seconds) + " s: " + not_private());
       }
-      apply(m_account->tick(otr::Clock::now()));
+      apply(m_account->tick(now));
       m_irc.tick(now);
 
       auto until = leave_at ? *leave_at : wait_deadline;
       if (auto d = m_irc.next_deadline()) {
         until = std::min(until, *d);
       }
-      // The Account's deadlines (fragment expiry) use its own clock; a second is close enough.
-      until = std::min(until, now + std::chrono::seconds(1));
+      if (auto d = m_account->next_deadline()) {
+        until = std::min(until, *d);
+      }
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
       pollfd p{m_fd, POLLIN, 0};
       const int n = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, ms)));

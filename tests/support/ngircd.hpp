@@ -126,6 +126,7 @@ class Ngircd {
 // servers' logs.
 class NgircdNetwork {
  public:
+  // kHub is the index of the hub, "irc2.otrchat.test".
   static constexpr std::size_t kHub = 1;
 
   // NgircdNetwork starts |count| (2 to 9) servers, hub first, shaped by |options| apart from
@@ -135,6 +136,8 @@ class NgircdNetwork {
   NgircdNetwork(const NgircdNetwork&) = delete;
   NgircdNetwork& operator=(const NgircdNetwork&) = delete;
 
+  // size is the number of servers; server, port and name are server |i|'s process, client port
+  // and name (std::out_of_range past size()).
   std::size_t size() const { return m_servers.size(); }
   Ngircd& server(std::size_t i) { return *m_servers.at(i); }
   std::uint16_t port(std::size_t i) const { return m_servers.at(i)->port(); }
