@@ -1,13 +1,16 @@
 // Three linked ngircd servers (test::NgircdNetwork: irc1 - irc2 - irc3) with plain IRC clients
 // spread over them in one channel: channel messages cross the links, a netsplit removes the far
 // side's users with ngircd's netsplit QUIT and keeps messages on each side, and when the link is
-// back the users join again (a netjoin) and messages cross again.
+// back the users join again (a netjoin) and messages cross again. Then the same with a private
+// room (otr::Group members, room_member.hpp) talking across the split.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 
 #include "otr/transport/irc_line.hpp"
 #include "proxy_support.hpp"
+#include "room_member.hpp"
 
 namespace otr::e2e {
 namespace {
@@ -264,6 +267,96 @@ TEST_CASE("irc federation: split and join check their servers", "[e2e][irc][fede
   net.join(1, 2);
   CHECK(net.links(2) == std::vector<std::string>{"irc1.otrchat.test", "irc2.otrchat.test",
                                                  "irc3.otrchat.test"});
+}
+
+TEST_CASE("irc federation: a private room talks across a netsplit and the netjoin after it",
+          "[e2e][irc][federation][group]") {
+  if (!test::Ngircd::available()) {
+    WARN("ngircd is not installed; skipping");
+    return;
+  }
+  test::NgircdNetwork net(3);
+  const std::string room = "#private";
+  std::vector<std::unique_ptr<RoomMember>> members;
+  members.push_back(std::make_unique<RoomMember>(net.port(0), room, "alice", 1, "alice"));
+  members.push_back(std::make_unique<RoomMember>(net.port(1), room, "bob", 2, "bob"));
+  members.push_back(std::make_unique<RoomMember>(net.port(2), room, "carol", 3, "carol"));
+  RoomMember& alice = *members[0];
+  RoomMember& bob = *members[1];
+  RoomMember& carol = *members[2];
+  auto diag = [&] {
+    std::string out = net.logs();
+    for (auto& m : members) {
+      out += m->describe() + "--- " + m->nick() + "'s IRC ---\n" + m->irc().transcript();
+    }
+    return out;
+  };
+  auto pump_until = [&](const std::function<bool()>& done) {
+    const auto deadline = Clock::now() + 20s;
+    while (!done()) {
+      if (Clock::now() > deadline) {
+        return false;
+      }
+      for (auto& m : members) {
+        m->pump(10ms);
+      }
+    }
+    return true;
+  };
+#define ROOM_REACHES(cond)                              \
+  do {                                                  \
+    if (!pump_until([&] { return (cond); })) {          \
+      FAIL("the room never reached " #cond "\n" << diag()); \
+    }                                                   \
+  } while (false)
+
+  ROOM_REACHES(alice.all_private(2) && bob.all_private(2) && carol.all_private(2));
+  alice.say("before the split, from irc1");
+  carol.say("before the split, from irc3");
+  ROOM_REACHES(bob.from("alice").size() == 1 && carol.from("alice").size() == 1 &&
+               alice.from("carol").size() == 1 && bob.from("carol").size() == 1);
+
+  // The netsplit: each side sees the other side quit with a netsplit reason, and takes it out
+  // of the room (its session ended), as for any QUIT.
+  net.split(0, 1);
+  ROOM_REACHES(alice.group().members().empty() && bob.all_private(1) && carol.all_private(1));
+  std::sort(alice.netsplit_quits.begin(), alice.netsplit_quits.end());
+  CHECK(alice.netsplit_quits == std::vector<std::string>{"bob", "carol"});
+  CHECK(bob.netsplit_quits == std::vector<std::string>{"alice"});
+  CHECK(carol.netsplit_quits == std::vector<std::string>{"alice"});
+  // The far side goes on talking, and alice alone holds nothing for anyone.
+  bob.say("during the split, from irc2");
+  ROOM_REACHES(carol.from("bob").size() == 1);
+  alice.say("during the split, alone on irc1");
+
+  // The netjoin: the members announce themselves to the returning side, make new sessions and
+  // talk across the servers again.
+  net.join(0, 1);
+  ROOM_REACHES(alice.all_private(2) && bob.all_private(2) && carol.all_private(2));
+  alice.say("after the netjoin, from irc1");
+  bob.say("after the netjoin, from irc2");
+  ROOM_REACHES(bob.from("alice").size() == 2 && carol.from("alice").size() == 2 &&
+               alice.from("bob").size() == 1 && carol.from("bob").size() == 2);
+  CHECK(bob.from("alice") == std::vector<std::string>{"before the split, from irc1",
+                                                      "after the netjoin, from irc1"});
+  CHECK(carol.from("alice") == bob.from("alice"));
+  CHECK(alice.from("bob") == std::vector<std::string>{"after the netjoin, from irc2"});
+  CHECK(carol.from("bob") == std::vector<std::string>{"during the split, from irc2",
+                                                      "after the netjoin, from irc2"});
+  // Everyone checks; a netsplit is not a lie: no member reports a different room.
+  for (auto& m : members) {
+    m->apply(m->group().check(otr::Clock::now()));
+  }
+  for (int i = 0; i < 20; ++i) {
+    for (auto& m : members) {
+      m->pump(10ms);
+    }
+  }
+  for (auto& m : members) {
+    INFO(m->describe());
+    CHECK(m->mismatches.empty());
+  }
+#undef ROOM_REACHES
 }
 
 }  // namespace otr::e2e
