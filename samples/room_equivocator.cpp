@@ -148,7 +148,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
     }
     if (i + 1 >= argc) {
       throw UsageError(arg.rfind("--", 0) == 0 ? arg + " needs a value"
-                                                 : "unexpected argument \"" + arg + "\"");
+                                               : "unexpected argument \"" + arg + "\"");
     }
     const std::string value = argv[++i];
     if (arg == "--server") {
@@ -157,8 +157,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
         throw UsageError("--server wants HOST:PORT, not \"" + value + "\"");
       }
       o.host = value.substr(0, colon);
-      o.port = static_cast<std::uint16_t>(number("--server's port", value.substr(colon + 1), 1,
-                                                 65535));
+      o.port =
+          static_cast<std::uint16_t>(number("--server's port", value.substr(colon + 1), 1, 65535));
     } else if (arg == "--nick") {
       o.nick = value;
     } else if (arg == "--channel") {
@@ -233,7 +233,8 @@ otr::PrivateKey our_key(const Options& o) {
   const fs::path file = dir / "otr.private_key";
   std::vector<otr::keyfile::AccountKey> keys;
   if (fs::exists(file, ec)) {
-    otr::Result<std::vector<otr::keyfile::AccountKey>> loaded = otr::keyfile::load_private_keys(file);
+    otr::Result<std::vector<otr::keyfile::AccountKey>> loaded =
+        otr::keyfile::load_private_keys(file);
     if (!loaded) {
       throw std::runtime_error(loaded.error().message);
     }

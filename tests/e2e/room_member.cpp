@@ -13,8 +13,8 @@ RoomMember::RoomMember(std::uint16_t port, const std::string& room, const std::s
   Policy policy = Policy::opportunistic();
   policy.max_message_size = 380;  // a PRIVMSG line, with the sender's prefix, stays in 512
   m_account = std::make_unique<otr::Account>(
-      Identity{test::test_key(key), 0x100u + static_cast<std::uint32_t>(seed), nick}, "irc",
-      policy, m_rng);
+      Identity{test::test_key(key), 0x100u + static_cast<std::uint32_t>(seed), nick}, "irc", policy,
+      m_rng);
   m_group = std::make_unique<Group>(*m_account, m_room, nick);
   m_irc = std::make_unique<IrcClient>(port, nick);
 }

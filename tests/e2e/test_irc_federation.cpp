@@ -172,8 +172,8 @@ TEST_CASE("irc federation: a netsplit between linked ngircd servers and the netj
   }
   Federation f;
   for (std::size_t i = 0; i < 3; ++i) {
-    CHECK(f.net.links(i) == std::vector<std::string>{"irc1.otrchat.test", "irc2.otrchat.test",
-                                                     "irc3.otrchat.test"});
+    CHECK(f.net.links(i) ==
+          std::vector<std::string>{"irc1.otrchat.test", "irc2.otrchat.test", "irc3.otrchat.test"});
   }
   // Before the split, a line from either end crosses both links.
   CHECK(f.say("alice", "from irc1 before", f.nicks()));
@@ -204,8 +204,8 @@ TEST_CASE("irc federation: a netsplit between linked ngircd servers and the netj
     CHECK(q.size() == others.size());
     for (const std::string& other : others) {
       REQUIRE(q.count(other) == 1);
-      const std::string expected = f.net.name(f.members.at(nick).server) + " " +
-                                   f.net.name(f.members.at(other).server);
+      const std::string expected =
+          f.net.name(f.members.at(nick).server) + " " + f.net.name(f.members.at(other).server);
       CHECK(q.at(other) == expected);
       CHECK(transport::is_netsplit_quit(q.at(other)));
     }
@@ -265,8 +265,8 @@ TEST_CASE("irc federation: split and join check their servers", "[e2e][irc][fede
   CHECK(net.links(2) == std::vector<std::string>{"irc3.otrchat.test"});
   CHECK_THROWS_AS(net.split(1, 2), std::runtime_error);  // already cut
   net.join(1, 2);
-  CHECK(net.links(2) == std::vector<std::string>{"irc1.otrchat.test", "irc2.otrchat.test",
-                                                 "irc3.otrchat.test"});
+  CHECK(net.links(2) ==
+        std::vector<std::string>{"irc1.otrchat.test", "irc2.otrchat.test", "irc3.otrchat.test"});
 }
 
 TEST_CASE("irc federation: a private room talks across a netsplit and the netjoin after it",
@@ -303,11 +303,11 @@ TEST_CASE("irc federation: a private room talks across a netsplit and the netjoi
     }
     return true;
   };
-#define ROOM_REACHES(cond)                              \
-  do {                                                  \
-    if (!pump_until([&] { return (cond); })) {          \
+#define ROOM_REACHES(cond)                                  \
+  do {                                                      \
+    if (!pump_until([&] { return (cond); })) {              \
       FAIL("the room never reached " #cond "\n" << diag()); \
-    }                                                   \
+    }                                                       \
   } while (false)
 
   ROOM_REACHES(alice.all_private(2) && bob.all_private(2) && carol.all_private(2));
@@ -337,12 +337,12 @@ TEST_CASE("irc federation: a private room talks across a netsplit and the netjoi
   bob.say("after the netjoin, from irc2");
   ROOM_REACHES(bob.from("alice").size() == 2 && carol.from("alice").size() == 2 &&
                alice.from("bob").size() == 1 && carol.from("bob").size() == 2);
-  CHECK(bob.from("alice") == std::vector<std::string>{"before the split, from irc1",
-                                                      "after the netjoin, from irc1"});
+  CHECK(bob.from("alice") ==
+        std::vector<std::string>{"before the split, from irc1", "after the netjoin, from irc1"});
   CHECK(carol.from("alice") == bob.from("alice"));
   CHECK(alice.from("bob") == std::vector<std::string>{"after the netjoin, from irc2"});
-  CHECK(carol.from("bob") == std::vector<std::string>{"during the split, from irc2",
-                                                      "after the netjoin, from irc2"});
+  CHECK(carol.from("bob") ==
+        std::vector<std::string>{"during the split, from irc2", "after the netjoin, from irc2"});
   // Everyone checks; a netsplit is not a lie: no member reports a different room.
   for (auto& m : members) {
     m->apply(m->group().check(otr::Clock::now()));

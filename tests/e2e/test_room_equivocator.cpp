@@ -65,13 +65,20 @@ TEST_CASE("room_equivocator on three linked ngircd servers is caught by both hal
   const std::string out_path = keys.path("stdout.txt").string();
   const std::string err_path = keys.path("stderr.txt").string();
   Spawn s;
-  s.argv = {ROOM_EQUIVOCATOR_PATH, "--server",  "127.0.0.1:" + std::to_string(net.port(2)),
-            "--nick",              "mallory",   "--channel",
-            kRoom,                 "--members", "alice,bob,carol,dave",
-            "--split-after",       "2",         "--dir",
-            keys.dir(),            "--protocol", kTestProtocol,
-            "--check",             "--wait",    "30",
-            "--linger",            "3"};
+  s.argv = {ROOM_EQUIVOCATOR_PATH, "--check"};
+  for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--server", "127.0.0.1:" + std::to_string(net.port(2))},
+           {"--nick", "mallory"},
+           {"--channel", kRoom},
+           {"--members", "alice,bob,carol,dave"},
+           {"--split-after", "2"},
+           {"--dir", keys.dir()},
+           {"--protocol", kTestProtocol},
+           {"--wait", "30"},
+           {"--linger", "3"}}) {
+    s.argv.push_back(option);
+    s.argv.push_back(value);
+  }
   s.stdout_path = out_path;
   s.stderr_path = err_path;
   Process liar(s);
@@ -148,8 +155,8 @@ TEST_CASE("room_equivocator: usage errors exit 2 and --help exits 0", "[e2e][equ
     err = read_file(s.stderr_path);
     return o;
   };
-  const std::vector<std::string> good = {"--server", "127.0.0.1:1",   "--nick", "mallory",
-                                         "--channel", "#room",        "--dir", dir.path().string(),
+  const std::vector<std::string> good = {"--server",  "127.0.0.1:1", "--nick", "mallory",
+                                         "--channel", "#room",       "--dir",  dir.path().string(),
                                          "--members", "alice,bob"};
   CHECK(run({"--help"}).code == 0);
   CHECK(out.find("usage: room_equivocator") == 0);

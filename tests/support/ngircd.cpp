@@ -13,14 +13,14 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
-#include <deque>
 #include <initializer_list>
 #include <sstream>
 #include <stdexcept>
@@ -432,8 +432,8 @@ class NgircdNetwork::Control {
           return out;
         }
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                               Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) {
         throw std::runtime_error(m_where + ": no answer to " + what + " in time");
       }
@@ -454,7 +454,8 @@ class NgircdNetwork::Control {
         throw std::runtime_error(m_where + " closed the control client's connection during " +
                                  what);
       }
-      for (std::string& line : m_splitter.feed(std::string_view(buf, static_cast<std::size_t>(r)))) {
+      for (std::string& line :
+           m_splitter.feed(std::string_view(buf, static_cast<std::size_t>(r)))) {
         m_pending.push_back(std::move(line));
       }
     }
@@ -499,8 +500,8 @@ NgircdNetwork::NgircdNetwork(std::size_t count, NgircdOptions options) {
   m_cut.assign(count, false);
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   for (std::size_t i = 0; i < count; ++i) {
-    m_control.push_back(std::make_unique<Control>(*m_servers[i], "ctl" + std::to_string(i + 1),
-                                                  deadline));
+    m_control.push_back(
+        std::make_unique<Control>(*m_servers[i], "ctl" + std::to_string(i + 1), deadline));
   }
   wait_linked();
 }
@@ -535,8 +536,8 @@ void NgircdNetwork::wait_linked(std::chrono::milliseconds limit) {
       const std::vector<std::string> seen = m_control[i]->links(deadline);
       const std::vector<std::string> expected = expected_links(i);
       if (seen != expected) {
-        differences += "\n  " + name(i) + " knows " + joined(seen) + ", expected " +
-                       joined(expected);
+        differences +=
+            "\n  " + name(i) + " knows " + joined(seen) + ", expected " + joined(expected);
         if (i != kHub && !m_cut[i] && seen.size() == 1) {
           lost_leaves.push_back(i);
         }

@@ -50,10 +50,10 @@ struct NgircdOptions {
 
 // Ngircd starts /usr/sbin/ngircd in the foreground (-n) with a generated configuration in a fresh
 // temporary directory: a free 127.0.0.1 port, no PAM, no ident or DNS lookups, no connection
-// limits, server name NgircdOptions::server_name ("irc.otrchat.test"). The configuration is checked with --configtest first.
-// The constructor returns once the server accepts TCP connections and throws std::runtime_error
-// (with the server's log) if it cannot get there within a few seconds. The destructor stops the
-// server (SIGTERM, then SIGKILL) and removes the directory.
+// limits, server name NgircdOptions::server_name ("irc.otrchat.test"). The configuration is checked
+// with --configtest first. The constructor returns once the server accepts TCP connections and
+// throws std::runtime_error (with the server's log) if it cannot get there within a few seconds.
+// The destructor stops the server (SIGTERM, then SIGKILL) and removes the directory.
 class Ngircd {
  public:
   static constexpr const char* kBinary = "/usr/sbin/ngircd";
@@ -108,9 +108,9 @@ class Ngircd {
 // Netsplits are real: split() makes the leaf's operator send ngircd's DISCONNECT for the hub
 // (the link closes and the leaf's automatic reconnect is disabled, so the split lasts), join()
 // sends CONNECT for it (reconnect enabled and due now). The flood protection is off
-// (NgircdOptions::max_penalty_time 0): LINKS alone costs a client a second of penalty. Each server has a control client, an IRC
-// operator in no channel, which sends these and asks LINKS to see which servers each server
-// knows; it answers PINGs whenever the network waits for something.
+// (NgircdOptions::max_penalty_time 0): LINKS alone costs a client a second of penalty. Each server
+// has a control client, an IRC operator in no channel, which sends these and asks LINKS to see
+// which servers each server knows; it answers PINGs whenever the network waits for something.
 //
 // What clients see in a netsplit (ngircd 26.1, src/ngircd/client.c, Client_Destroy): each server
 // removes the users behind the lost link with a QUIT whose reason is "<its own name> <name of the
@@ -130,7 +130,8 @@ class NgircdNetwork {
   static constexpr std::size_t kHub = 1;
 
   // NgircdNetwork starts |count| (2 to 9) servers, hub first, shaped by |options| apart from
-  // the name, links, operator and penalty time, and waits until every server knows every other (wait_linked).
+  // the name, links, operator and penalty time, and waits until every server knows every other
+  // (wait_linked).
   explicit NgircdNetwork(std::size_t count = 3, NgircdOptions options = {});
   ~NgircdNetwork();
   NgircdNetwork(const NgircdNetwork&) = delete;
