@@ -339,11 +339,18 @@ class NgircdNetwork::Control {
       : m_where(server.name() + " (127.0.0.1:" + std::to_string(server.port()) + ")"),
         m_nick(std::move(nick)) {
     m_fd = connect_loopback(server.port());
-    send("NICK " + m_nick);
-    send("USER " + m_nick + " 0 * :otrchat test network control");
-    expect_reply("registration", {"001"}, deadline);
-    send(std::string("OPER ") + kOperName + " " + kOperPassword);
-    expect_reply("OPER", {"381"}, deadline);
+    try {
+      send("NICK " + m_nick);
+      send("USER " + m_nick + " 0 * :otrchat test network control");
+      // 43x: the nick is refused or taken; 465: we are banned; 464: wrong OPER password; 491: no
+      // operator block for us.
+      expect_reply("registration", {"001"}, {"432", "433", "436", "437", "465"}, deadline);
+      send(std::string("OPER ") + kOperName + " " + kOperPassword);
+      expect_reply("OPER", {"381"}, {"464", "491"}, deadline);
+    } catch (...) {
+      ::close(m_fd);
+      throw;
+    }
   }
   ~Control() { ::close(m_fd); }
   Control(const Control&) = delete;
@@ -399,10 +406,12 @@ class NgircdNetwork::Control {
     return out;
   }
 
+  // expect_reply reads until one of |ends| and throws on ERROR or one of |errors| before it.
   void expect_reply(const std::string& what, std::initializer_list<std::string_view> ends,
-                    Clock::time_point deadline) {
+                    std::initializer_list<std::string_view> errors, Clock::time_point deadline) {
     for (const transport::IrcLine& l : read_until(ends, deadline, what)) {
-      if (l.command == "ERROR" || (l.command.size() == 3 && l.command[0] >= '4')) {
+      if (l.command == "ERROR" ||
+          std::find(errors.begin(), errors.end(), l.command) != errors.end()) {
         throw std::runtime_error(m_where + " refused the control client's " + what + ": " +
                                  describe(l));
       }
