@@ -43,11 +43,14 @@ void RoomMember::pump(std::chrono::milliseconds d) {
                transport::irc_equal(l->params[0], m_nick)) {
       apply(m_group->receive(from, l->params[1], now));
     } else if (l->command == "QUIT" || (l->command == "PART" && to_room)) {
-      if (l->command == "QUIT" && !l->params.empty() &&
-          transport::is_netsplit_quit(l->params.back())) {
+      const bool netsplit = l->command == "QUIT" && !l->params.empty() &&
+                            transport::is_netsplit_quit(l->params.back());
+      if (netsplit) {
         netsplit_quits.push_back(from);
       }
-      apply(m_group->remove_member(from, now));
+      if (!netsplit || !keep_through_netsplit) {
+        apply(m_group->remove_member(from, now));
+      }
     }
   }
 }

@@ -2,7 +2,8 @@
 // otr::Group over one raw IRC connection (IrcClient), behaving as otrchat members do on IRC: it
 // joins the room's channel, says group_marker() when it is in and again when someone joins
 // after it, takes whoever says the marker as a member, carries OTR messages as private
-// PRIVMSGs, and removes a member that quits or parts (a netsplit's QUIT included).
+// PRIVMSGs, and removes a member that quits or parts (a netsplit's QUIT included, unless
+// keep_through_netsplit says otherwise).
 #pragma once
 
 #include <chrono>
@@ -51,6 +52,9 @@ class RoomMember {
   std::vector<RoomMismatch> mismatches;
   std::vector<RoomNotice> notices;
   std::vector<std::string> netsplit_quits;  // nicks that quit with a netsplit reason
+  // keep_through_netsplit: a member that quits with a netsplit reason stays in the room, its
+  // session and its chains kept, to be back after the netjoin.
+  bool keep_through_netsplit = false;
 
  private:
   std::string m_room;

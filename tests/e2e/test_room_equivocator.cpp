@@ -133,6 +133,105 @@ TEST_CASE("room_equivocator on three linked ngircd servers is caught by both hal
         "told carol: pay 99 to alice\ntold dave: pay 99 to alice\n");
 }
 
+TEST_CASE("room_equivocator: a lie told before a netsplit is caught after the netjoin",
+          "[e2e][irc][federation][equivocator]") {
+  if (!test::Ngircd::available() || std::string(ROOM_EQUIVOCATOR_PATH).empty()) {
+    WARN("ngircd or room_equivocator is not available; skipping");
+    return;
+  }
+  test::NgircdNetwork net(3);
+  // alice and bob on irc1 will hear one story, carol and dave on irc3 the other, from the liar
+  // on irc2; the split irc1 | irc2 - irc3 leaves each story alone on its side. The members keep
+  // each other (sessions and chains) through the split.
+  std::vector<std::unique_ptr<RoomMember>> honest;
+  honest.push_back(std::make_unique<RoomMember>(net.port(0), kRoom, "alice", 1, "alice"));
+  honest.push_back(std::make_unique<RoomMember>(net.port(0), kRoom, "bob", 2, "bob"));
+  honest.push_back(std::make_unique<RoomMember>(net.port(2), kRoom, "carol", 3, "carol"));
+  honest.push_back(std::make_unique<RoomMember>(net.port(2), kRoom, "dave", 4, "alice"));
+  for (auto& m : honest) {
+    m->keep_through_netsplit = true;
+  }
+  auto pump_all = [&] {
+    for (auto& m : honest) {
+      m->pump(10ms);
+    }
+  };
+  auto diag = [&] {
+    std::string out = net.logs();
+    for (auto& m : honest) {
+      out += m->describe() + m->irc().transcript();
+    }
+    return out;
+  };
+  auto pump_until = [&](const std::function<bool()>& done) {
+    const auto deadline = Clock::now() + kWait;
+    while (!done()) {
+      if (Clock::now() > deadline) {
+        return false;
+      }
+      pump_all();
+    }
+    return true;
+  };
+#define REACHES(cond)                                       \
+  do {                                                      \
+    if (!pump_until([&] { return (cond); })) {              \
+      FAIL("the room never reached " #cond "\n" << diag()); \
+    }                                                       \
+  } while (false)
+
+  REACHES(std::all_of(honest.begin(), honest.end(), [](auto& m) { return m->all_private(3); }));
+  Account keys("mallory");
+  Spawn s;
+  s.argv = {ROOM_EQUIVOCATOR_PATH};
+  for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--server", "127.0.0.1:" + std::to_string(net.port(1))},
+           {"--nick", "mallory"},
+           {"--channel", kRoom},
+           {"--members", "alice,bob,carol,dave"},
+           {"--split-after", "2"},
+           {"--dir", keys.dir()},
+           {"--protocol", kTestProtocol},
+           {"--linger", "60"}}) {
+    s.argv.push_back(option);
+    s.argv.push_back(value);
+  }
+  s.stderr_path = keys.path("stderr.txt").string();
+  Process liar(s);
+  REACHES(std::all_of(honest.begin(), honest.end(),
+                      [](auto& m) { return !m->from("mallory").empty(); }));
+
+  net.split(0, 1);
+  REACHES(honest[0]->netsplit_quits.size() == 3 && honest[1]->netsplit_quits.size() == 3 &&
+          honest[2]->netsplit_quits.size() == 2 && honest[3]->netsplit_quits.size() == 2);
+  // Checks during the split reach only the own side, which heard the same story.
+  for (auto& m : honest) {
+    m->apply(m->group().check(otr::Clock::now()));
+  }
+  for (int i = 0; i < 30; ++i) {
+    pump_all();
+  }
+  for (auto& m : honest) {
+    INFO(m->describe());
+    CHECK(m->mismatches.empty());
+    CHECK(m->all_private(4));  // nobody was taken out of the room
+  }
+
+  net.join(0, 1);
+  for (auto& m : honest) {
+    m->apply(m->group().check(otr::Clock::now()));
+  }
+  const std::map<std::string, std::set<std::string>> expected_reporters = {
+      {"alice", {"carol", "dave"}},
+      {"bob", {"carol", "dave"}},
+      {"carol", {"alice", "bob"}},
+      {"dave", {"alice", "bob"}}};
+  REACHES(std::all_of(honest.begin(), honest.end(), [&](auto& m) {
+    return m->reporters_about("mallory") == expected_reporters.at(m->nick());
+  }));
+#undef REACHES
+}
+
 TEST_CASE("room_equivocator: usage errors exit 2 and --help exits 0", "[e2e][equivocator]") {
   if (std::string(ROOM_EQUIVOCATOR_PATH).empty()) {
     WARN("room_equivocator is not built; skipping");
