@@ -94,6 +94,14 @@ const char* room_notice_code_name(RoomNoticeCode c) {
       return "gap";
     case RoomNoticeCode::Unverifiable:
       return "unverifiable";
+    case RoomNoticeCode::Unreachable:
+      return "unreachable";
+    case RoomNoticeCode::Reachable:
+      return "reachable";
+    case RoomNoticeCode::Undelivered:
+      return "undelivered";
+    case RoomNoticeCode::Resent:
+      return "resent";
   }
   return "?";
 }
@@ -158,12 +166,20 @@ bool Group::is_private(const std::string& nick) {
   return c != nullptr && c->msg_state() == MsgState::Encrypted;
 }
 
+bool Group::can_send(const std::string& nick) {
+  auto it = m_members.find(nick);
+  return it != m_members.end() && it->second.reachable && is_private(nick);
+}
+
 std::vector<MemberView> Group::members() const {
   std::vector<MemberView> out;
   for (const auto& [nick, m] : m_members) {
     MemberView v;
     v.nick = nick;
     v.held = m.held.size();
+    v.reachable = m.reachable;
+    v.agreed = m.agreed;
+    v.disagreed = m.disagreed;
     auto log = m_logs.find(nick);
     v.last_id = log == m_logs.end() ? 0 : log->second.last;
     const Conversation* c = m_account->find(nick);
@@ -208,10 +224,23 @@ GroupActions Group::add_member(std::string_view nick, TimePoint now, bool was_th
     throw UsageError("Group::add_member: we are not our own member");
   }
   GroupActions out;
-  if (is_member(nick)) {
+  const std::string name(nick);
+  if (auto it = m_members.find(nick); it != m_members.end()) {
+    if (!it->second.reachable) {
+      it->second.reachable = true;
+      out.emplace_back(RoomNotice{Severity::Info, RoomNoticeCode::Reachable, name,
+                                  name + " is back in the private room " + m_room +
+                                      " after the netsplit"});
+      if (is_private(name)) {
+        flush_held(name, now, out);
+      } else if (!it->second.held.empty() || m_nick < name) {
+        for (Event& e : m_account->start(name, now)) {
+          out.emplace_back(std::move(e));
+        }
+      }
+    }
     return out;
   }
-  const std::string name(nick);
   m_members.emplace(name, Member{});
   // A sender who left and came back starts a new chain.
   m_logs.erase(name);
@@ -228,6 +257,21 @@ GroupActions Group::add_member(std::string_view nick, TimePoint now, bool was_th
   return out;
 }
 
+GroupActions Group::member_unreachable(std::string_view nick, TimePoint now) {
+  (void)now;
+  GroupActions out;
+  auto it = m_members.find(nick);
+  if (it == m_members.end() || !it->second.reachable) {
+    return out;
+  }
+  it->second.reachable = false;
+  const std::string name(nick);
+  out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Unreachable, name,
+                              name + " is unreachable (netsplit): lines to it are held until "
+                                     "it is back, never sent in clear"});
+  return out;
+}
+
 GroupActions Group::remove_member(std::string_view nick, TimePoint now) {
   GroupActions out;
   auto it = m_members.find(nick);
@@ -235,8 +279,14 @@ GroupActions Group::remove_member(std::string_view nick, TimePoint now) {
     return out;
   }
   const std::string name(nick);
+  const std::size_t undelivered = it->second.held.size();
   m_members.erase(it);
   m_logs.erase(name);
+  if (undelivered > 0) {
+    out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Undelivered, name,
+                                std::to_string(undelivered) + " line(s) held for " + name +
+                                    " were never delivered: it left the room first"});
+  }
   for (auto p = m_pending.begin(); p != m_pending.end();) {
     if (p->first.first == name) {
       m_pending_count -= p->second.size();
@@ -276,24 +326,22 @@ std::vector<wire::GroupAck> Group::acks(bool all) {
 void Group::fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoint now,
                     GroupActions& out) {
   const Bytes value = wire::encode_group_tlv(tlv);
-  const std::vector<AppTlv> tlvs{AppTlv{wire::kGroupTlvType, value}};
+  const std::uint64_t line_id = tlv.kind == wire::GroupKind::Line ? tlv.id : 0;
   std::vector<std::string> held_for;
   for (auto& [nick, m] : m_members) {
-    if (is_private(nick)) {
+    if (can_send(nick)) {
       // Lines held for the member go first, if its session became private without us seeing
       // the StateChanged (the caller fed the Account directly).
       flush_held(nick, now, out);
-      for (Event& e : m_account->send_app(nick, text, tlvs, now)) {
-        out.emplace_back(std::move(e));
-      }
+      send_line(nick, m, text, value, line_id, now, out);
       continue;
     }
     // Never in clear: the line waits for the member's private session (in order after the
     // lines already waiting).
     const bool first = m.held.empty();
-    m.held.push_back(Held{text, value});
+    m.held.push_back(Held{text, value, line_id});
     held_for.push_back(nick);
-    if (first && !is_private(nick)) {
+    if (first && m.reachable && !is_private(nick)) {
       for (Event& e : m_account->start(nick, now)) {
         out.emplace_back(std::move(e));
       }
@@ -302,7 +350,10 @@ void Group::fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoin
   for (const std::string& nick : held_for) {
     out.emplace_back(RoomNotice{
         Severity::Info, RoomNoticeCode::Held, nick,
-        "Line held for " + nick + " until its private session is set up; not sent in clear"});
+        "Line held for " + nick +
+            (m_members.at(nick).reachable ? " until its private session is set up"
+                                          : " until it is back after the netsplit") +
+            "; not sent in clear"});
   }
 }
 
@@ -338,18 +389,59 @@ GroupActions Group::check(TimePoint now) {
 
 void Group::flush_held(const std::string& nick, TimePoint now, GroupActions& out) {
   auto it = m_members.find(nick);
-  if (it == m_members.end() || it->second.held.empty() || !is_private(nick)) {
+  if (it == m_members.end() || it->second.held.empty() || !can_send(nick)) {
     return;
   }
   std::deque<Held> held = std::exchange(it->second.held, {});
   for (const Held& h : held) {
-    for (Event& e : m_account->send_app(nick, h.text, {AppTlv{wire::kGroupTlvType, h.tlv}}, now)) {
-      out.emplace_back(std::move(e));
-    }
+    send_line(nick, it->second, h.text, h.tlv, h.id, now, out);
   }
   out.emplace_back(RoomNotice{
       Severity::Info, RoomNoticeCode::HeldSent, nick,
       std::to_string(held.size()) + " held line(s) sent to " + nick + " over its private session"});
+}
+
+void Group::send_line(const std::string& nick, Member& m, const std::string& text,
+                      const Bytes& tlv, std::uint64_t id, TimePoint now, GroupActions& out) {
+  for (Event& e : m_account->send_app(nick, text, {AppTlv{wire::kGroupTlvType, tlv}}, now)) {
+    out.emplace_back(std::move(e));
+  }
+  const Conversation* c = m_account->find(nick);
+  const std::optional<SessionInfo> session = c != nullptr ? c->session() : std::nullopt;
+  if (id == 0 || !session) {
+    return;
+  }
+  // Kept until the member acknowledges it: if the member could not read it (its session was
+  // replaced under us), it goes again over the next session with the same key.
+  m.unacked.push_back(Sent{id, text, tlv, session->their_fingerprint});
+  while (m.unacked.size() > kMaxUnacked) {
+    m.unacked.pop_front();
+  }
+}
+
+void Group::resend_unacked(const std::string& nick, TimePoint now, GroupActions& out) {
+  auto it = m_members.find(nick);
+  if (it == m_members.end() || it->second.unacked.empty() || !can_send(nick)) {
+    return;
+  }
+  const std::optional<SessionInfo> session = m_account->find(nick)->session();
+  if (!session) {
+    return;
+  }
+  std::deque<Sent> lines = std::exchange(it->second.unacked, {});
+  std::size_t resent = 0;
+  for (const Sent& l : lines) {
+    // Never to a different key: whoever holds the nick now may not be the member we wrote to.
+    if (l.key == session->their_fingerprint) {
+      send_line(nick, it->second, l.text, l.tlv, l.id, now, out);
+      ++resent;
+    }
+  }
+  if (resent > 0) {
+    out.emplace_back(RoomNotice{Severity::Info, RoomNoticeCode::Resent, nick,
+                                std::to_string(resent) + " line(s) " + nick +
+                                    " had not acknowledged sent again over its new session"});
+  }
 }
 
 GroupActions Group::receive(std::string_view from, std::string_view wire, TimePoint now) {
@@ -376,6 +468,7 @@ GroupActions Group::on_events(Events events, TimePoint now) {
     out.emplace_back(std::move(e));
   }
   for (const std::string& nick : became_private) {
+    resend_unacked(nick, now, out);  // older than the held ones: they go first
     flush_held(nick, now, out);
   }
   return out;
@@ -423,6 +516,10 @@ void Group::on_line(const std::string& from, const std::string& text, const wire
   }
   SenderLog& log = log_for(from);
   if (!log.fresh && t.id <= log.last) {
+    const std::optional<wire::GroupDigest> had = chain_at(log, t.id);
+    if (had && crypto::equal_ct(*had, group_chain_next(t.chain, t.id, text))) {
+      return;  // the very line again, resent after a new session: already shown
+    }
     out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Replayed, from,
                                 "Group line " + std::to_string(t.id) + " from " + from +
                                     " came again (we are at " + std::to_string(log.last) +
@@ -468,6 +565,15 @@ void Group::on_line(const std::string& from, const std::string& text, const wire
 }
 
 void Group::on_ack(const std::string& reporter, const wire::GroupAck& a, GroupActions& out) {
+  if (a.sender == m_nick) {
+    auto member = m_members.find(reporter);
+    if (member != m_members.end()) {
+      auto& unacked = member->second.unacked;
+      while (!unacked.empty() && unacked.front().id <= a.id) {
+        unacked.pop_front();
+      }
+    }
+  }
   auto it = m_logs.find(a.sender);
   if (it == m_logs.end() || a.id == 0) {
     return;  // a sender we know nothing of (not a member, or not heard yet) cannot be checked
@@ -495,8 +601,15 @@ void Group::on_ack(const std::string& reporter, const wire::GroupAck& a, GroupAc
 void Group::check_ack(const std::string& reporter, const std::string& sender, std::uint64_t id,
                       const wire::GroupDigest& theirs, const wire::GroupDigest& ours,
                       GroupActions& out) {
+  auto member = m_members.find(reporter);
   if (crypto::equal_ct(theirs, ours)) {
+    if (member != m_members.end()) {
+      ++member->second.agreed;
+    }
     return;
+  }
+  if (member != m_members.end()) {
+    ++member->second.disagreed;
   }
   const std::string whose = sender == m_nick ? std::string("our") : sender + "'s";
   out.emplace_back(RoomMismatch{

@@ -2,7 +2,7 @@
 // pairwise sessions are not private, so the fuzzer spends its time in the group logic, not in
 // D-H). "alice" owns the room; the input is a list of operations, each opcode byte (mod 8):
 //   0  add_member(nick, was_there) nick = one of four, by the next byte; was_there by another
-//   1  remove_member(nick)
+//   1  remove_member(nick), or member_unreachable(nick) (a netsplit) by the next byte
 //   2  a group TLV of raw bytes from nick, with a text
 //   3  nick's honest next line (the fuzzer keeps nick's true chain)
 //   4  a structured line from nick: id, chain (true or garbage), room (ours or another), acks
@@ -96,6 +96,10 @@ void fuzz(std::span<const std::uint8_t> data) {
         apply(group.add_member(nick, now, (in.u8() & 1) != 0), nullptr, 0);
         break;
       case 1:
+        if ((in.u8() & 1) != 0) {
+          apply(group.member_unreachable(nick, now), nullptr, 0);  // stays a member
+          break;
+        }
         apply(group.remove_member(nick, now), nullptr, 0);
         models.erase(nick);
         break;

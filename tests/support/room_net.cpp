@@ -68,25 +68,30 @@ void RoomNet::take(RoomMember& who, GroupActions actions) {
   }
 }
 
+void RoomNet::deliver(const WireRecord& r) {
+  for (auto& m : members) {
+    if (m->nick != r.to) {
+      continue;
+    }
+    if (bypass_group) {
+      GroupActions raw;
+      for (Event& e : m->account->receive(r.from, r.message, now)) {
+        raw.emplace_back(std::move(e));
+      }
+      take(*m, std::move(raw));
+    } else {
+      take(*m, m->group->receive(r.from, r.message, now));
+    }
+  }
+}
+
 std::size_t RoomNet::pump(std::size_t limit) {
   std::size_t n = 0;
   while (!m_queue.empty() && n < limit) {
     WireRecord r = std::move(m_queue.front());
     m_queue.pop_front();
     ++n;
-    for (auto& m : members) {
-      if (m->nick == r.to) {
-        if (bypass_group) {
-          GroupActions raw;
-          for (Event& e : m->account->receive(r.from, r.message, now)) {
-            raw.emplace_back(std::move(e));
-          }
-          take(*m, std::move(raw));
-        } else {
-          take(*m, m->group->receive(r.from, r.message, now));
-        }
-      }
-    }
+    deliver(r);
   }
   return n;
 }

@@ -50,6 +50,11 @@ class RoomNet {
   std::size_t pump(std::size_t limit = 100000);
   // drop discards the queued messages (a lost network).
   void drop() { m_queue.clear(); }
+  // queue is what waits for delivery, for an attacker that picks, drops, duplicates, reorders
+  // or injects; deliver hands one message to its addressee (through its Group unless
+  // bypass_group), as pump does.
+  std::deque<WireRecord>& queue() { return m_queue; }
+  void deliver(const WireRecord& r);
 
   std::vector<std::unique_ptr<RoomMember>> members;
   std::vector<WireRecord> wire;  // every message, in the order sent

@@ -415,7 +415,55 @@ TEST_CASE("group: a replayed group message is not shown twice", "[group]") {
     hand_built(net, "bob", "alice", "only once", t);
     net.pump();
     CHECK(texts_from(alice, "bob").size() == 1);
+    // The very line again is what a resend after a new session looks like: dropped quietly.
+    CHECK_FALSE(has_notice(alice, RoomNoticeCode::Replayed));
+    // Another text under a used id is not a resend: refused and reported.
+    hand_built(net, "bob", "alice", "only once, but different", t);
+    net.pump();
+    CHECK(texts_from(alice, "bob").size() == 1);
     CHECK(has_notice(alice, RoomNoticeCode::Replayed));
+  }
+}
+
+TEST_CASE("group: lines a member could not read go again over its next session", "[group]") {
+  RoomNet net("#private");
+  five_in_room(net);
+  // alice's session with bob is replaced under bob's feet: alice restarts the AKE and the
+  // messages bob sends meanwhile over the old session are lost to alice.
+  net.take(net.at("alice"), net.at("alice").group->on_events(
+                                net.at("alice").account->start("bob", net.now), net.now));
+  net.pump();
+  net.take(net.at("bob"), net.at("bob").group->send("first after the rekey", net.now));
+  net.pump();
+  CHECK(texts_from(net.at("alice"), "bob") == std::vector<std::string>{"first after the rekey"});
+  CHECK(texts_from(net.at("carol"), "bob") == std::vector<std::string>{"first after the rekey"});
+
+  SECTION("a line lost to a replaced session is resent to the same key only") {
+    // Drop what bob sends alice; then a new AKE between them: the line goes again.
+    net.take(net.at("bob"), net.at("bob").group->send("lost once", net.now));
+    std::erase_if(net.queue(), [](const WireRecord& r) { return r.to == "alice"; });
+    net.pump();
+    CHECK(texts_from(net.at("alice"), "bob").size() == 1);
+    net.take(net.at("bob"), net.at("bob").group->on_events(
+                                net.at("bob").account->start("alice", net.now), net.now));
+    net.pump();
+    CHECK(has_notice(net.at("bob"), RoomNoticeCode::Resent));
+    CHECK(texts_from(net.at("alice"), "bob") ==
+          std::vector<std::string>{"first after the rekey", "lost once"});
+    CHECK(net.at("alice").mismatches.empty());
+  }
+  SECTION("an acknowledged line is not resent") {
+    net.take(net.at("alice"), net.at("alice").group->send("ack", net.now));
+    net.pump();
+    const std::size_t resent_before =
+        std::count_if(net.at("bob").notices.begin(), net.at("bob").notices.end(),
+                      [](const RoomNotice& n) { return n.code == RoomNoticeCode::Resent; });
+    net.take(net.at("bob"), net.at("bob").group->on_events(
+                                net.at("bob").account->start("alice", net.now), net.now));
+    net.pump();
+    CHECK(std::count_if(net.at("bob").notices.begin(), net.at("bob").notices.end(),
+                        [](const RoomNotice& n) { return n.code == RoomNoticeCode::Resent; }) ==
+          resent_before);
   }
 }
 
@@ -445,6 +493,110 @@ TEST_CASE("group: a member left out of a line sees the gap", "[group]") {
   CHECK(has_notice(net.at("alice"), RoomNoticeCode::Gap));
   CHECK(texts_from(net.at("alice"), "erin") ==
         std::vector<std::string>{"first", "second", "fourth"});
+}
+
+TEST_CASE("group: a netsplit holds lines for the far side and the netjoin delivers them",
+          "[group]") {
+  RoomNet net("#private");
+  five_in_room(net);
+  const std::vector<std::string> west = {"alice", "bob", "carol"};
+  const std::vector<std::string> east = {"dave", "erin"};
+  net.take(net.at("alice"), net.at("alice").group->send("before the split", net.now));
+  net.pump();
+  // The split: each side sees the other side's members quit with a netsplit reason.
+  for (const auto& [here, there] : {std::pair{west, east}, std::pair{east, west}}) {
+    for (const std::string& a : here) {
+      for (const std::string& b : there) {
+        net.take(net.at(a), net.at(a).group->member_unreachable(b, net.now));
+      }
+    }
+  }
+  const bool ended_locally = GENERATE(false, true);
+  if (ended_locally) {
+    // As the proxy does on a QUIT: the pairwise sessions across the split end here, and the
+    // Disconnected messages cannot cross it.
+    for (const std::string& a : west) {
+      for (const std::string& b : east) {
+        net.take(net.at(a), net.at(a).group->on_events(net.at(a).account->end(b, net.now), net.now));
+        net.take(net.at(b), net.at(b).group->on_events(net.at(b).account->end(a, net.now), net.now));
+      }
+    }
+    net.drop();
+  }
+  CHECK(has_notice(net.at("alice"), RoomNoticeCode::Unreachable));
+  for (const MemberView& v : net.at("alice").group->members()) {
+    CHECK(v.reachable == (v.nick == "bob" || v.nick == "carol"));
+  }
+  const std::size_t wire_at_split = net.wire.size();
+  net.take(net.at("bob"), net.at("bob").group->send("west during the split", net.now));
+  net.take(net.at("erin"), net.at("erin").group->send("east during the split", net.now));
+  net.pump();
+  // Each side kept talking among itself; nothing crossed the split.
+  CHECK(texts_from(net.at("alice"), "bob").back() == "west during the split");
+  CHECK(texts_from(net.at("dave"), "erin") == std::vector<std::string>{"east during the split"});
+  CHECK(texts_from(net.at("alice"), "erin").empty());
+  CHECK(texts_from(net.at("erin"), "bob").empty());
+  for (std::size_t i = wire_at_split; i < net.wire.size(); ++i) {
+    const bool from_west = std::find(west.begin(), west.end(), net.wire[i].from) != west.end();
+    const bool to_west = std::find(west.begin(), west.end(), net.wire[i].to) != west.end();
+    INFO(net.wire[i].from << " -> " << net.wire[i].to);
+    CHECK(from_west == to_west);
+  }
+  for (const MemberView& v : net.at("bob").group->members()) {
+    CHECK(v.held == (v.reachable ? 0u : 1u));
+  }
+  // The netjoin: everyone sees the far side JOIN again.
+  for (const auto& [here, there] : {std::pair{west, east}, std::pair{east, west}}) {
+    for (const std::string& a : here) {
+      for (const std::string& b : there) {
+        net.take(net.at(a), net.at(a).group->add_member(b, net.now));
+      }
+    }
+  }
+  net.pump();
+  CHECK(has_notice(net.at("alice"), RoomNoticeCode::Reachable));
+  for (const std::string& nick : kFive) {
+    const RoomMember& m = net.at(nick);
+    INFO("member " << nick);
+    CHECK(m.mismatches.empty());
+    if (nick != "bob") {
+      CHECK(texts_from(m, "bob").back() == "west during the split");
+    }
+    if (nick != "erin") {
+      CHECK(texts_from(m, "erin") == std::vector<std::string>{"east during the split"});
+    }
+    for (const MemberView& v : m.group->members()) {
+      CHECK(v.reachable);
+      CHECK(v.held == 0);
+      CHECK(v.state == MemberState::Private);
+    }
+    CHECK(m.group->room_digest() == net.at("alice").group->room_digest());
+  }
+  // Checks after the netjoin agree, and each member counts the others' agreeing acknowledgements.
+  for (const std::string& nick : kFive) {
+    net.take(net.at(nick), net.at(nick).group->check(net.now));
+  }
+  net.pump();
+  for (const std::string& nick : kFive) {
+    CHECK(net.at(nick).mismatches.empty());
+    for (const MemberView& v : net.at(nick).group->members()) {
+      CHECK(v.agreed > 0);
+      CHECK(v.disagreed == 0);
+    }
+  }
+}
+
+TEST_CASE("group: lines held for a member who leaves during a netsplit are reported undelivered",
+          "[group]") {
+  RoomNet net("#private");
+  five_in_room(net);
+  net.take(net.at("alice"), net.at("alice").group->member_unreachable("erin", net.now));
+  net.take(net.at("alice"), net.at("alice").group->send("erin never gets this", net.now));
+  net.pump();
+  CHECK_FALSE(shows_anywhere(net.at("erin"), "erin never gets this"));
+  net.take(net.at("alice"), net.at("alice").group->remove_member("erin", net.now));
+  CHECK(has_notice(net.at("alice"), RoomNoticeCode::Undelivered));
+  CHECK_FALSE(net.at("alice").group->is_member("erin"));
 }
 
 TEST_CASE("group: the marker carries no key material and is recognised", "[group]") {

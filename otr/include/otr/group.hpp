@@ -66,8 +66,11 @@ const char* member_state_name(MemberState s);  // "not private", "private", "ver
 struct MemberView {
   std::string nick;
   MemberState state = MemberState::NotPrivate;
-  std::size_t held = 0;       // lines waiting for the member's private session
+  bool reachable = true;      // false after a netsplit took it away, until it joins again
+  std::size_t held = 0;       // lines waiting for the member's private session or netjoin
   std::uint64_t last_id = 0;  // the last id of the member's lines we received
+  std::uint64_t agreed = 0;   // acknowledgements from it that matched our chains
+  std::uint64_t disagreed = 0;  // ... and that did not (each one reported as a RoomMismatch)
 };
 
 // RoomLine: a line of the room to show, from |sender| (the member's nick), its |id|.
@@ -99,6 +102,10 @@ enum class RoomNoticeCode {
   Malformed,      // a group TLV that does not parse
   Gap,            // ids of a sender's lines were skipped: lines withheld from us or lost
   Unverifiable,   // an acknowledgement we cannot check (too old, or pending ones dropped)
+  Unreachable,    // a netsplit took the member away: lines to it are held
+  Reachable,      // it is back after the netjoin
+  Undelivered,    // held lines that never reached a member who left
+  Resent,         // lines the member had not acknowledged went again over its new session
 };
 const char* room_notice_code_name(RoomNoticeCode c);
 
@@ -120,6 +127,10 @@ using GroupActions = std::vector<GroupAction>;
 // acknowledgements; kMaxPendingAcks bounds the acknowledgements about lines not yet received.
 inline constexpr std::size_t kGroupChainHistory = 4096;
 inline constexpr std::size_t kMaxPendingAcks = 4096;
+// kMaxUnacked bounds our lines kept per member until it acknowledges them, to send again when
+// its pairwise session is set up again (a line it could not read is otherwise lost: OTR's own
+// resend carries no TLVs).
+inline constexpr std::size_t kMaxUnacked = 256;
 
 class Group {
  public:
@@ -130,10 +141,16 @@ class Group {
   // add_member takes |nick| into the room (the caller saw it announce group_marker()). |was_there|
   // says it was in the channel before we joined (the NAMES list): its first line to us may have
   // any id and is our starting point for its chain. Otherwise it joins now and its lines start
-  // at id 1, so any id it skips is a gap. When there is no private session with it yet, the
+  // at id 1, so any id it skips is a gap. For a member marked unreachable it is the netjoin:
+  // the member is reachable again, keeps its chain, and its held lines go out once private. When there is no private session with it yet, the
   // member with the smaller nick starts the AKE, so a pair runs one exchange. Throws UsageError
   // for our own nick or an invalid nick.
   GroupActions add_member(std::string_view nick, TimePoint now, bool was_there = false);
+  // member_unreachable marks |nick| unreachable (a netsplit QUIT: it is still in the room on
+  // the other side of the split). Its pairwise session is left to the caller; lines to it are
+  // held until add_member(nick) after the netjoin, then sent over its private session (started
+  // again if needed), in order. Does nothing for a nick that is not a member.
+  GroupActions member_unreachable(std::string_view nick, TimePoint now);
   // remove_member drops |nick| (PART, QUIT, KICK): its held lines are discarded and its pairwise
   // session is ended (MAC keys published, keys forgotten), so it cannot read later lines. Does
   // nothing for a nick that is not a member.
@@ -179,9 +196,21 @@ class Group {
   struct Held {
     std::string text;
     Bytes tlv;
+    std::uint64_t id = 0;  // 0: a Check
+  };
+  struct Sent {
+    std::uint64_t id = 0;
+    std::string text;
+    Bytes tlv;
+    Fingerprint key{};  // the member's key when it was sent: never resent to another key
   };
   struct Member {
     std::deque<Held> held;
+    std::deque<Sent> unacked;  // our lines it has not acknowledged yet
+    std::optional<Bytes> ssid;  // the session they went over
+    bool reachable = true;
+    std::uint64_t agreed = 0;
+    std::uint64_t disagreed = 0;
   };
   struct PendingAck {
     std::string reporter;
@@ -193,6 +222,7 @@ class Group {
   static std::optional<wire::GroupDigest> chain_at(const SenderLog& log, std::uint64_t id);
   std::vector<wire::GroupAck> acks(bool all);
   bool is_private(const std::string& nick);
+  bool can_send(const std::string& nick);  // private and reachable
   void fan_out(const std::string& text, const wire::GroupTlv& tlv, TimePoint now,
                GroupActions& out);
   void on_group(const std::string& from, const std::string& text, const AppTlv& tlv,
@@ -203,6 +233,9 @@ class Group {
   void check_ack(const std::string& reporter, const std::string& sender, std::uint64_t id,
                  const wire::GroupDigest& theirs, const wire::GroupDigest& ours, GroupActions& out);
   void flush_held(const std::string& nick, TimePoint now, GroupActions& out);
+  void send_line(const std::string& nick, Member& m, const std::string& text, const Bytes& tlv,
+                 std::uint64_t id, TimePoint now, GroupActions& out);
+  void resend_unacked(const std::string& nick, TimePoint now, GroupActions& out);
 
   Account* m_account;
   std::string m_room;
