@@ -47,8 +47,8 @@ void RoomMember::pump(std::chrono::milliseconds d) {
                             transport::is_netsplit_quit(l->params.back());
       if (netsplit) {
         netsplit_quits.push_back(from);
-      }
-      if (!netsplit || !keep_through_netsplit) {
+        apply(m_group->member_unreachable(from, now));
+      } else {
         apply(m_group->remove_member(from, now));
       }
     }
@@ -76,6 +76,16 @@ bool RoomMember::all_private(std::size_t count) const {
   return members.size() == count &&
          std::all_of(members.begin(), members.end(),
                      [](const MemberView& v) { return v.state == MemberState::Private; });
+}
+
+std::vector<std::string> RoomMember::reachable() const {
+  std::vector<std::string> out;
+  for (const MemberView& v : m_group->members()) {
+    if (v.reachable) {
+      out.push_back(v.nick);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> RoomMember::from(const std::string& sender) const {
@@ -110,7 +120,8 @@ std::string RoomMember::describe() const {
     out += "mismatch: " + mm.text + "\n";
   }
   for (const MemberView& v : m_group->members()) {
-    out += "member " + v.nick + ": " + member_state_name(v.state) + "\n";
+    out += "member " + v.nick + ": " + member_state_name(v.state) +
+           (v.reachable ? "" : ", unreachable") + "\n";
   }
   return out;
 }

@@ -2,8 +2,9 @@
 // otr::Group over one raw IRC connection (IrcClient), behaving as otrchat members do on IRC: it
 // joins the room's channel, says group_marker() when it is in and again when someone joins
 // after it, takes whoever says the marker as a member, carries OTR messages as private
-// PRIVMSGs, and removes a member that quits or parts (a netsplit's QUIT included, unless
-// keep_through_netsplit says otherwise).
+// PRIVMSGs, marks a member that quits with a netsplit reason unreachable
+// (Group::member_unreachable; the netjoin and its marker make it reachable again) and removes a
+// member that quits otherwise or parts.
 #pragma once
 
 #include <chrono>
@@ -41,6 +42,8 @@ class RoomMember {
 
   // all_private says whether the room has exactly |count| members and every one is private.
   bool all_private(std::size_t count) const;
+  // reachable returns the members we can reach now, sorted (not those a netsplit took away).
+  std::vector<std::string> reachable() const;
   // from returns the texts of |sender|'s lines shown, in order.
   std::vector<std::string> from(const std::string& sender) const;
   // reporters_about returns who, by our mismatches, saw different lines of |sender|'s.
@@ -52,9 +55,6 @@ class RoomMember {
   std::vector<RoomMismatch> mismatches;
   std::vector<RoomNotice> notices;
   std::vector<std::string> netsplit_quits;  // nicks that quit with a netsplit reason
-  // keep_through_netsplit: a member that quits with a netsplit reason stays in the room, its
-  // session and its chains kept, to be back after the netjoin.
-  bool keep_through_netsplit = false;
 
  private:
   std::string m_room;

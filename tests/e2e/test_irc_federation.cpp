@@ -2,7 +2,8 @@
 // spread over them in one channel: channel messages cross the links, a netsplit removes the far
 // side's users with ngircd's netsplit QUIT and keeps messages on each side, and when the link is
 // back the users join again (a netjoin) and messages cross again. Then the same with a private
-// room (otr::Group members, room_member.hpp) talking across the split.
+// room (otr::Group members, room_member.hpp): members across the split become unreachable, the
+// lines for them wait, and after the netjoin everyone has every line.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
@@ -269,7 +270,7 @@ TEST_CASE("irc federation: split and join check their servers", "[e2e][irc][fede
         std::vector<std::string>{"irc1.otrchat.test", "irc2.otrchat.test", "irc3.otrchat.test"});
 }
 
-TEST_CASE("irc federation: a private room talks across a netsplit and the netjoin after it",
+TEST_CASE("irc federation: a private room holds lines across a netsplit until the netjoin",
           "[e2e][irc][federation][group]") {
   if (!test::Ngircd::available()) {
     WARN("ngircd is not installed; skipping");
@@ -316,34 +317,49 @@ TEST_CASE("irc federation: a private room talks across a netsplit and the netjoi
   ROOM_REACHES(bob.from("alice").size() == 1 && carol.from("alice").size() == 1 &&
                alice.from("carol").size() == 1 && bob.from("carol").size() == 1);
 
-  // The netsplit: each side sees the other side quit with a netsplit reason, and takes it out
-  // of the room (its session ended), as for any QUIT.
+  // The netsplit: each side sees the other side quit with a netsplit reason and keeps it in the
+  // room as unreachable, its session and chains kept.
   net.split(0, 1);
-  ROOM_REACHES(alice.group().members().empty() && bob.all_private(1) && carol.all_private(1));
+  using Nicks = std::vector<std::string>;
+  ROOM_REACHES(alice.reachable().empty() && bob.reachable() == Nicks{"carol"} &&
+               carol.reachable() == Nicks{"bob"});
   std::sort(alice.netsplit_quits.begin(), alice.netsplit_quits.end());
-  CHECK(alice.netsplit_quits == std::vector<std::string>{"bob", "carol"});
-  CHECK(bob.netsplit_quits == std::vector<std::string>{"alice"});
-  CHECK(carol.netsplit_quits == std::vector<std::string>{"alice"});
-  // The far side goes on talking, and alice alone holds nothing for anyone.
+  CHECK(alice.netsplit_quits == Nicks{"bob", "carol"});
+  CHECK(bob.netsplit_quits == Nicks{"alice"});
+  CHECK(carol.netsplit_quits == Nicks{"alice"});
+  CHECK(alice.all_private(2));
+  // Each side goes on talking; lines for the other side are held, not lost to "no such nick".
   bob.say("during the split, from irc2");
+  alice.say("during the split, from irc1");
   ROOM_REACHES(carol.from("bob").size() == 1);
-  alice.say("during the split, alone on irc1");
+  for (int i = 0; i < 20; ++i) {
+    for (auto& m : members) {
+      m->pump(10ms);
+    }
+  }
+  CHECK(alice.from("bob").empty());
+  CHECK(bob.from("alice").size() == 1);
+  CHECK(carol.from("alice").size() == 1);
 
-  // The netjoin: the members announce themselves to the returning side, make new sessions and
-  // talk across the servers again.
+  // The netjoin: the members announce themselves to the returning side, are reachable again,
+  // and the held lines go out, in order, before the new ones.
   net.join(0, 1);
-  ROOM_REACHES(alice.all_private(2) && bob.all_private(2) && carol.all_private(2));
+  ROOM_REACHES(alice.reachable() == Nicks({"bob", "carol"}) &&
+               bob.reachable() == Nicks({"alice", "carol"}) &&
+               carol.reachable() == Nicks({"alice", "bob"}));
   alice.say("after the netjoin, from irc1");
   bob.say("after the netjoin, from irc2");
-  ROOM_REACHES(bob.from("alice").size() == 2 && carol.from("alice").size() == 2 &&
-               alice.from("bob").size() == 1 && carol.from("bob").size() == 2);
-  CHECK(bob.from("alice") ==
-        std::vector<std::string>{"before the split, from irc1", "after the netjoin, from irc1"});
-  CHECK(carol.from("alice") == bob.from("alice"));
-  CHECK(alice.from("bob") == std::vector<std::string>{"after the netjoin, from irc2"});
-  CHECK(carol.from("bob") ==
-        std::vector<std::string>{"during the split, from irc2", "after the netjoin, from irc2"});
-  // Everyone checks; a netsplit is not a lie: no member reports a different room.
+  ROOM_REACHES(bob.from("alice").size() == 3 && carol.from("alice").size() == 3 &&
+               alice.from("bob").size() == 2 && carol.from("bob").size() == 2);
+  const Nicks from_alice = {"before the split, from irc1", "during the split, from irc1",
+                            "after the netjoin, from irc1"};
+  const Nicks from_bob = {"during the split, from irc2", "after the netjoin, from irc2"};
+  CHECK(bob.from("alice") == from_alice);
+  CHECK(carol.from("alice") == from_alice);
+  CHECK(alice.from("bob") == from_bob);
+  CHECK(carol.from("bob") == from_bob);
+  // Everyone checks; a netsplit is not a lie: no member reports a different room, and all saw
+  // the same room.
   for (auto& m : members) {
     m->apply(m->group().check(otr::Clock::now()));
   }
@@ -355,6 +371,7 @@ TEST_CASE("irc federation: a private room talks across a netsplit and the netjoi
   for (auto& m : members) {
     INFO(m->describe());
     CHECK(m->mismatches.empty());
+    CHECK(m->group().room_digest() == alice.group().room_digest());
   }
 #undef ROOM_REACHES
 }

@@ -142,15 +142,12 @@ TEST_CASE("room_equivocator: a lie told before a netsplit is caught after the ne
   test::NgircdNetwork net(3);
   // alice and bob on irc1 will hear one story, carol and dave on irc3 the other, from the liar
   // on irc2; the split irc1 | irc2 - irc3 leaves each story alone on its side. The members keep
-  // each other (sessions and chains) through the split.
+  // each other (sessions and chains) through the split, as unreachable members.
   std::vector<std::unique_ptr<RoomMember>> honest;
   honest.push_back(std::make_unique<RoomMember>(net.port(0), kRoom, "alice", 1, "alice"));
   honest.push_back(std::make_unique<RoomMember>(net.port(0), kRoom, "bob", 2, "bob"));
   honest.push_back(std::make_unique<RoomMember>(net.port(2), kRoom, "carol", 3, "carol"));
   honest.push_back(std::make_unique<RoomMember>(net.port(2), kRoom, "dave", 4, "alice"));
-  for (auto& m : honest) {
-    m->keep_through_netsplit = true;
-  }
   auto pump_all = [&] {
     for (auto& m : honest) {
       m->pump(10ms);
@@ -215,6 +212,7 @@ TEST_CASE("room_equivocator: a lie told before a netsplit is caught after the ne
     INFO(m->describe());
     CHECK(m->mismatches.empty());
     CHECK(m->all_private(4));  // nobody was taken out of the room
+    CHECK(m->reachable().size() == (m->nick() == "alice" || m->nick() == "bob" ? 1u : 2u));
   }
 
   net.join(0, 1);
