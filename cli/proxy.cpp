@@ -10,6 +10,7 @@
 #include "command.hpp"
 #include "otr/policy.hpp"
 #include "otr/rng.hpp"
+#include "otr/wire.hpp"
 #include "proxy_loop.hpp"
 #include "store.hpp"
 
@@ -71,7 +72,8 @@ class Proxy final : public Command {
   }
   std::string synopsis() const override {
     return "--listen HOST:PORT --server HOST:PORT [--tls [--tls-ca FILE | --tls-fingerprint "
-           "SHA256 | --tls-insecure]] [--password PASS] [--account NAME] [--policy POLICY]";
+           "SHA256 | --tls-insecure]] [--password PASS] [--account NAME] [--policy POLICY] "
+           "[--private-channel #CHANNEL]...";
   }
   std::string details() const override {
     return "Point your IRC client (irssi, weechat, HexChat, a bot...) at --listen instead of the\n"
@@ -86,8 +88,9 @@ class Proxy final : public Command {
            "raw OTR command (HexChat: /otr init bob; irssi and weechat: /quote otr init bob).\n"
            "Commands: help, init NICK, finish NICK, trust NICK [FPR], distrust NICK, auth NICK\n"
            "SECRET, authq NICK QUESTION SECRET, authabort NICK, info NICK, status, genkey,\n"
-           "policy NICK POLICY, release NICK. Status arrives as NOTICEs from *otr and, for a\n"
-           "peer, in that peer's query window (a NOTICE from the peer starting \"[otr]\").\n"
+           "policy NICK POLICY, release NICK, room [#CHANNEL]. Status arrives as NOTICEs from\n"
+           "*otr and, for a peer, in that peer's query window (a NOTICE from the peer starting\n"
+           "\"[otr]\").\n"
            "\n"
            "TLS: --tls checks the server's certificate against the system's store (or --tls-ca\n"
            "FILE) and its name; --tls-fingerprint SHA256 accepts exactly the certificate with\n"
@@ -95,6 +98,17 @@ class Proxy final : public Command {
            "self-signed servers; --tls-insecure checks nothing (a warning says so). A\n"
            "certificate that does not verify ends the client's connection with the reason.\n"
            "--client-tls-cert/--client-tls-key offer TLS to your client as well.\n"
+           "\n"
+           "Private rooms: --private-channel '#room' (or \"/msg *otr room private #room\") makes "
+           "a\n"
+           "channel a private room. What you say there goes only to the channel's other otrchat\n"
+           "members, each over its own OTR session, never to the channel in clear; their lines\n"
+           "show as ordinary channel lines. otrchat members find each other by a marker line\n"
+           "in the channel (no key material); members leaving (PART, QUIT, KICK) have their\n"
+           "sessions ended. A line in clear from someone without otrchat shows as \"[not\n"
+           "private] ...\". \"/msg *otr room #room\" lists the members, each one's state (not\n"
+           "private, private, verified; verify each as usual), who is not in the private room,\n"
+           "and the room digest: members who saw the same lines show the same digest.\n"
            "\n"
            "When the server connection drops, your client stays connected: the proxy tells it,\n"
            "reconnects (1 s, 2 s, 4 s ... up to 60 s), registers again, rejoins your channels\n"
@@ -135,9 +149,12 @@ class Proxy final : public Command {
         "lines sent to the server at once ...")(
         "flood-rate", po::value<double>()->value_name("PER_SECOND")->default_value(1.0),
         "... then this many lines per second (0: no limit)")(
-        "once", po::bool_switch(),
-        "exit when the first client has gone (1 if its server "
-        "connection failed for good)")(
+        "private-channel",
+        po::value<std::vector<std::string>>()->value_name("#CHANNEL")->composing(),
+        "a private room: what you say there goes only to its otrchat members, over OTR "
+        "(repeat for several)")("once", po::bool_switch(),
+                                "exit when the first client has gone (1 if its server "
+                                "connection failed for good)")(
         "json", po::value<std::string>()->value_name("PATH")->implicit_value(""),
         "--json[=PATH]: also write every log line as a JSON object (to stdout without PATH)");
   }
@@ -224,6 +241,16 @@ class Proxy final : public Command {
     o.session.server_label = o.server.text() + (o.tls ? " (TLS)" : "");
     o.session.flood_burst = vm["flood-burst"].as<std::size_t>();
     o.session.flood_rate = rate;
+    if (vm.count("private-channel") != 0) {
+      for (const std::string& c : vm["private-channel"].as<std::vector<std::string>>()) {
+        if (!wire::valid_room_name(c)) {
+          throw CommandLineError("--private-channel: \"" + c +
+                                 "\" is not a channel name (write it with its '#', quoted "
+                                 "for the shell: '#room')");
+        }
+        o.session.private_channels.push_back(c);
+      }
+    }
     o.once = vm["once"].as<bool>();
 
     std::unique_ptr<std::ofstream> json_file;

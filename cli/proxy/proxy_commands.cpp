@@ -116,6 +116,10 @@ constexpr const char* kHelp[] = {
     "  release NICK              send messages held for NICK although NICK's key changed",
     "  policy NICK never|manual|opportunistic|always|default   NICK's OTR policy",
     "  genkey                    make a new key (no private conversation may be open)",
+    "  room [#channel]           the private room: members, verification, the room digest",
+    "  room private|public #channel   make a channel a private room, or ordinary again",
+    "  room check [#channel]     send every member your view of the room (a difference is "
+    "reported)",
     "  help                      this text",
 };
 
@@ -148,7 +152,17 @@ void ProxySession::command(std::string_view text, PeerState* window, TimePoint n
     cmd_status(window, out);
     return;
   }
+  if (verb == "room" || verb == "rooms") {
+    cmd_room(rest, window, now, out);
+    return;
+  }
   if (verb == "genkey") {
+    if (!m_rooms.empty()) {
+      reply(window, out,
+            "Leave the private rooms first (" + m_rooms.front()->channel() +
+                "); a new key is used from the next one.");
+      return;
+    }
     for (const auto& [key, p] : m_peers) {
       if (is_private(p)) {
         reply(window, out,

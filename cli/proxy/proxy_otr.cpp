@@ -180,6 +180,9 @@ void ProxySession::notify(PeerState* p, ProxyOutput& out, const std::string& tex
     return;
   }
   notify_otr(out, p->nick + ": " + full);
+  if (room_only(*p)) {
+    return;  // no query window for a peer the client only meets in a private room
+  }
   if (!p->nick.empty()) {
     reply(p, out, full);
   }
@@ -219,6 +222,7 @@ void ProxySession::client_private(const std::string& command, const std::string&
 void ProxySession::typed(PeerState& p, const std::string& command, const std::string& text,
                          TimePoint now, ProxyOutput& out) {
   p.last_activity = now;
+  p.direct = true;
   const bool ready = m_state == ServerState::Ready;
   if (!is_private(p) && p.guard != Guard::None) {
     p.held.emplace_back(command, text);
@@ -334,6 +338,7 @@ void ProxySession::server_private(const IrcLine& l, const IrcPrefix& from, const
 
 void ProxySession::deliver(PeerState& p, const std::string& command, const std::string& text,
                            std::string_view tags, ProxyOutput& out) {
+  p.direct = true;
   const std::string target = m_nick.empty() ? "*" : m_nick;
   const std::string prefix = p.nick + "!" + (p.userhost.empty() ? "otr@otrchat.proxy" : p.userhost);
   for (const std::string& piece : split_for_lines(text, line_room(prefix, command, target))) {
@@ -349,6 +354,14 @@ std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyO
 
 std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyOutput& out,
                                             const ApplyCtx& ctx) {
+  // Group messages go to their rooms; what the rooms answer (held lines now sent) goes out
+  // after these events, which may end with the AKE message the peer needs first.
+  std::vector<std::pair<room::IrcRoom*, room::RoomEvents>> rooms;
+  if (!m_rooms.empty() || std::any_of(events.begin(), events.end(), [](const Event& e) {
+        return room::group_room(e).has_value();
+      })) {
+    rooms = rooms_take(events, now, out);
+  }
   std::optional<SendMode> mode;
   std::ptrdiff_t last_send = -1;
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -369,6 +382,7 @@ std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyO
     if (p == nullptr) {
       p = &peer_for(e.peer);
     }
+    p->room = p->room || ctx.room || room_only(*p);
     if (auto* s = std::get_if<SendToPeer>(&e.action)) {
       const bool typed_piece = ctx.typed_line && static_cast<std::ptrdiff_t>(i) == last_send &&
                                (mode == SendMode::Encrypted || mode == SendMode::Plaintext);
@@ -384,6 +398,18 @@ std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyO
         text = "[unencrypted] " + text;
       }
       deliver(*p, ctx.show_command, text, ctx.tags, out);
+    } else if (auto* rsc = std::get_if<StateChanged>(&e.action);
+               rsc != nullptr && (ctx.room || room_only(*p))) {
+      // A room member's session: the room shows its state ("room"); the person's private
+      // conversations keep their guards, this one needs none.
+      if (rsc->to == MsgState::Encrypted) {
+        log(out, "otr", "private room session with " + p->nick + " started");
+      } else if (rsc->to == MsgState::Finished) {
+        // The member ended it (we left the room, or it did): back to plaintext here too, so
+        // that a later direct message to it is not refused.
+        (void)m_account->end(p->key, now, e.instance);
+        log(out, "otr", "private room session with " + p->nick + " ended by " + p->nick);
+      }
     } else if (auto* sc = std::get_if<StateChanged>(&e.action)) {
       if (sc->to == MsgState::Encrypted) {
         const bool refresh = sc->from == MsgState::Encrypted;
@@ -432,6 +458,12 @@ std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyO
           notify(p, out, n->text, true, now);
           break;
         default:
+          if (is_noise(n->code) && room_only(*p)) {
+            // Members of a room end their sessions at both ends when one leaves; the other
+            // end's last message arriving after that is expected.
+            log(out, "otr", "private room peer " + p->nick + ": " + n->text);
+            break;
+          }
           notify(p, out, n->text, is_noise(n->code), now);
           break;
       }
@@ -488,6 +520,9 @@ std::optional<SendMode> ProxySession::apply(Events events, TimePoint now, ProxyO
         flush_held(*p, now, out);
       }
     }
+  }
+  for (auto& [r, answer] : rooms) {
+    room_apply(*r, std::move(answer), now, out);
   }
   return mode;
 }
@@ -552,7 +587,8 @@ void ProxySession::end_peer_locally(PeerState& p, Guard why, TimePoint now) {
     // Ended here only: nothing could reach the peer, so the Disconnected message is dropped.
     (void)m_account->end(p.key, now, tag);
   }
-  if (was_private || p.guard == Guard::Private || p.guard == Guard::SessionLost) {
+  if ((was_private || p.guard == Guard::Private || p.guard == Guard::SessionLost) &&
+      !room_only(p)) {
     p.guard = why;
   }
   p.last_query.reset();
@@ -561,7 +597,7 @@ void ProxySession::end_peer_locally(PeerState& p, Guard why, TimePoint now) {
 void ProxySession::end_all_locally(Guard why, ProxyOutput& out, TimePoint now) {
   std::vector<std::string> ended;
   for (auto& [key, p] : m_peers) {
-    const bool was = is_private(p);
+    const bool was = is_private(p) && !room_only(p);
     end_peer_locally(p, why, now);
     if (was) {
       ended.push_back(p.nick.empty() ? p.key : p.nick);

@@ -145,6 +145,7 @@ ProxySession::ProxySession(ProxyConfig config, Identity me, TrustStore trust, Rn
   m_account = std::make_unique<Account>(std::move(me), m_config.protocol, m_config.policy, rng);
   m_account->trust() = std::move(trust);
   m_password_ok = m_config.password.empty();
+  m_private_channels = m_config.private_channels;
   update_max_message(0);
 }
 
@@ -371,7 +372,8 @@ void ProxySession::on_client(const IrcLine& l, std::string_view raw, TimePoint n
     bool all_plain = true;
     for (const std::string& t : targets) {
       if (t == "*otr" ||
-          (is_nick(t) && !m_isupport.is_channel(t) && !m_isupport.equal(t, m_nick))) {
+          (is_nick(t) && !m_isupport.is_channel(t) && !m_isupport.equal(t, m_nick)) ||
+          is_private_channel(t)) {
         all_plain = false;
       }
     }
@@ -386,6 +388,8 @@ void ProxySession::on_client(const IrcLine& l, std::string_view raw, TimePoint n
         }
       } else if (is_nick(t) && !m_isupport.is_channel(t) && !m_isupport.equal(t, m_nick)) {
         client_private(cmd, t, text, make_line("", "", cmd, {t, text}), now, out);
+      } else if (is_private_channel(t)) {
+        room_typed(t, text, now, out);
       } else {
         std::string one = make_line("", "", cmd, {t, text});
         send_server(
@@ -650,6 +654,7 @@ ProxyOutput ProxySession::server_lost(const std::string& reason, bool fatal, Tim
     return out;
   }
   end_all_locally(Guard::SessionLost, out, now);
+  rooms_lost(now, out);
 
   // A failure before the first welcome ends the client's connection with the reason: it is
   // still registering and would only wait (a certificate that does not verify is such a
@@ -736,6 +741,11 @@ void ProxySession::on_server(const IrcLine& l, std::string_view raw, TimePoint n
   if (num == 1) {
     server_welcome(l, now, out);
     return;
+  }
+  if (!m_rooms.empty() || !m_private_channels.empty()) {
+    if (room_server_line(l, now, out)) {
+      return;
+    }
   }
   if (m_client_welcomed && swallow_after_reconnect(l, out)) {
     return;
@@ -1087,7 +1097,13 @@ void ProxySession::server_nick(const IrcLine& l, std::string_view raw, TimePoint
     pass_to_client(raw, out);
     return;
   }
-  if (PeerState* p = find_peer(from.nick); p != nullptr && is_nick(to)) {
+  PeerState* p = find_peer(from.nick);
+  if (p != nullptr && room_only(*p)) {
+    // A member of a private room leaves the room under its old nick and joins it under the new
+    // one (room::IrcRoom): the new nick's session starts afresh under its own name.
+    m_nick_to_key.erase(m_isupport.fold(from.nick));
+    p->nick.clear();
+  } else if (p != nullptr && is_nick(to)) {
     // The conversation follows the person: it keeps its name in the Account (and the
     // fingerprint file), and messages go to the new nick.
     m_nick_to_key.erase(m_isupport.fold(from.nick));

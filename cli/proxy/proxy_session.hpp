@@ -8,12 +8,14 @@
 //   proxy_session.cpp   the relay: registration, reconnects, channels, CAP, PING, nicks
 //   proxy_otr.cpp       private messages: the Account's input and output, held messages
 //   proxy_commands.cpp  *otr and /otr commands
+//   proxy_room.cpp      private rooms: channels kept as an otr::Group (room::IrcRoom)
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +30,7 @@
 #include "otr/transport/irc_line.hpp"
 #include "proxy/irc_text.hpp"
 #include "proxy/pacer.hpp"
+#include "room/irc_room.hpp"
 
 namespace otr::proxy {
 
@@ -45,6 +48,9 @@ struct ProxyConfig {
   std::chrono::milliseconds reconnect_max{60'000};
   std::chrono::seconds server_idle{150};  // PING the server after this long without a line
   std::size_t max_pending_lines = 2000;   // client lines kept while the server is away
+  // Channels that are private rooms (--private-channel): what the client says there goes only
+  // to the room's otrchat members, over OTR, never to the channel in clear.
+  std::vector<std::string> private_channels;
 };
 
 // LogEvent is one line for the proxy's log (stderr or --json). It never holds a message text,
@@ -130,6 +136,10 @@ class ProxySession {
   std::size_t held_count(std::string_view nick) const;
   // max_message_size is the OTR fragment size in use.
   std::size_t max_message_size() const { return m_max_message; }
+  // is_private_channel says whether |channel| is a private room (option or "room private").
+  bool is_private_channel(std::string_view channel) const;
+  // room is the private room of |channel| while we are in it, or nullptr.
+  const room::IrcRoom* room(std::string_view channel) const;
 
  private:
   // Why the proxy holds what the client types to a peer.
@@ -156,6 +166,10 @@ class ProxySession {
     double notice_tokens = 5;
     TimePoint notice_refill{};
     unsigned suppressed = 0;
+    // The client and the peer exchanged private messages. A peer that is only a member of a
+    // private room gets no query-window notices and no guard: the room says what matters.
+    bool direct = false;
+    bool room = false;  // it was a member of one of our private rooms
   };
 
   // ApplyCtx says where the Account's events came from: a message the client typed (sent
@@ -168,6 +182,7 @@ class ProxySession {
     std::optional<std::string> typed_line;
     std::string typed_text;
     mutable bool verbatim = false;  // set by apply(): the typed text went out unchanged
+    bool room = false;              // the events come from a private room (its members' sessions)
   };
 
   // --- proxy_session.cpp: the relay ---
@@ -249,6 +264,27 @@ class ProxySession {
                 PeerState* window, TimePoint now, ProxyOutput& out);
   void cmd_policy(PeerState& p, std::string_view name, PeerState* window, ProxyOutput& out);
 
+  // --- proxy_room.cpp: private rooms ---
+  room::IrcRoom* room_for(std::string_view channel);
+  bool room_only(const PeerState& p) const;
+  // room_server_line shows a server line to the rooms; true when it was theirs alone (a line
+  // said in a private channel, a marker answer) and must not reach the client as it is.
+  bool room_server_line(const transport::IrcLine& l, TimePoint now, ProxyOutput& out);
+  void room_joined(const std::string& channel, TimePoint now, ProxyOutput& out);
+  // room_typed sends what the client said in a private channel to the room's members.
+  void room_typed(const std::string& channel, const std::string& text, TimePoint now,
+                  ProxyOutput& out);
+  // rooms_take gives the Account's events to the rooms and removes the group messages from
+  // |events|; the rooms' answers are carried out with rooms_apply, after |events|.
+  std::vector<std::pair<room::IrcRoom*, room::RoomEvents>> rooms_take(Events& events, TimePoint now,
+                                                                      ProxyOutput& out);
+  void room_apply(room::IrcRoom& r, room::RoomEvents events, TimePoint now, ProxyOutput& out,
+                  std::string_view prefix = {});
+  void rooms_lost(TimePoint now, ProxyOutput& out);
+  void room_notice(std::string_view channel, ProxyOutput& out, const std::string& text);
+  void cmd_room(std::string_view args, PeerState* window, TimePoint now, ProxyOutput& out);
+  void room_status(const std::string& channel, const std::function<void(const std::string&)>& say);
+
   ProxyConfig m_config;
   Rng& m_rng;
   std::unique_ptr<Account> m_account;
@@ -306,6 +342,13 @@ class ProxySession {
   std::size_t m_longest_peer_nick = 0;
   std::size_t m_max_message = 0;
   bool m_client_gone = false;
+
+  // Private rooms: the channels marked private (as given), the rooms of those we are in, and
+  // the channel a command was typed in ("/otr room" as text in a private channel).
+  std::vector<std::string> m_private_channels;
+  std::vector<std::unique_ptr<room::IrcRoom>> m_rooms;
+  std::string m_command_channel;
+  std::set<std::string> m_held_told;  // "channel nick": the Held notice was shown
 };
 
 }  // namespace otr::proxy

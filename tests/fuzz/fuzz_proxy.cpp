@@ -1,21 +1,24 @@
 // fuzz_proxy: a ProxySession (otrchat proxy's core) between a client and a server that both
 // send whatever the input says, with a real OTR peer "bob" (an otr::Account) on the server side,
 // the server going away and coming back, and time passing. The first byte picks the options
-// (pacing, echo-message, the default policy); then each byte picks an operation, so a seed
-// reads like a transcript:
+// (pacing, echo-message, the default policy, #room as a private room); then each byte picks an
+// operation, so a seed reads like a transcript:
 //
 //   c<line>\n  client_line(line)                s<line>\n  server_line(line)
 //   i          "/msg *otr init bob"               p          deliver lines between proxy and bob
 //   b<text>\n  bob sends text (through OTR)       m          the client types a secret to bob
 //   t<u16>     time passes (u16 * 10 ms), tick    l          server lost, then reconnect
 //   q          the client goes away               f          "/msg *otr finish bob"
+//   j          we join #room, bob in it, bob says the marker
+//   r          the client says a secret in #room
 //
 // (any other byte picks one of these by its value). Invariants, after every call:
 //   * nothing throws;
 //   * every line to the client or the server ends in CR LF, holds no other CR, LF or NUL, and
 //     is at most 512 bytes without its IRCv3 tags;
 //   * a secret typed to bob while protects("bob") said so never appears in any line to the
-//     server, whatever happens later (reconnects, nick changes, policy changes, finish).
+//     server, whatever happens later (reconnects, nick changes, policy changes, finish);
+//   * nor does a secret said in #room while it is a private room.
 #include <chrono>
 #include <memory>
 #include <random>
@@ -24,6 +27,7 @@
 
 #include "fuzzers.hpp"
 #include "otr/account.hpp"
+#include "otr/group.hpp"
 #include "otr/rng.hpp"
 #include "otr/transport/irc_line.hpp"
 #include "proxy/proxy_session.hpp"
@@ -134,6 +138,22 @@ struct Run {
     }
   }
 
+  void join_room() {
+    const std::string n = s->nick().empty() ? "alice" : s->nick();
+    server(":" + n + "!~alice@192.0.2.7 JOIN #room");
+    server(":irc.test 353 " + n + " = #room :" + n + " @bob");
+    server(":irc.test 366 " + n + " #room :End of NAMES list");
+    server(":bob!b@bob.test PRIVMSG #room :" + otr::group_marker());
+  }
+
+  void room_secret() {
+    const std::string secret = token() + "-" + std::to_string(secrets++);
+    if (s->is_private_channel("#room")) {
+      protected_secrets.push_back(secret);
+    }
+    client("PRIVMSG #room :" + secret);
+  }
+
   void type_secret() {
     const std::string secret = token() + "-" + std::to_string(secrets++);
     const bool protect = s->protects("bob");
@@ -165,6 +185,9 @@ void fuzz(std::span<const std::uint8_t> in) {
   config.flood_rate = (options & 1) != 0 ? 0 : 2;
   static const char* kPolicies[] = {"opportunistic", "manual", "always", "opportunistic"};
   config.policy = *otr::Policy::from_name(kPolicies[(options >> 2) & 3]);
+  if ((options & 16) != 0) {
+    config.private_channels = {"#room"};
+  }
   r.s = std::make_unique<ProxySession>(config, otr::test::make_identity("alice", 0x1a11ce00),
                                        otr::TrustStore{}, r.rng);
   r.bob = std::make_unique<otr::Account>(otr::test::make_identity("bob", 0x0b0b0b00),
@@ -187,7 +210,7 @@ void fuzz(std::span<const std::uint8_t> in) {
   }
   r.welcome();
 
-  static const char kOps[] = "csipbmtlqf";
+  static const char kOps[] = "csipbmtlqfjr";
   for (int steps = 0; steps < 200 && !input.empty(); ++steps) {
     char op = static_cast<char>(input.u8());
     if (std::string_view(kOps).find(op) == std::string_view::npos) {
@@ -223,6 +246,12 @@ void fuzz(std::span<const std::uint8_t> in) {
         break;
       case 'q':
         r.take(r.s->client_closed(r.now));
+        break;
+      case 'j':
+        r.join_room();
+        break;
+      case 'r':
+        r.room_secret();
         break;
     }
   }
