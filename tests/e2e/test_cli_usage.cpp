@@ -276,7 +276,7 @@ TEST_CASE("an unreadable fingerprint line is reported and kept", "[e2e][keys][i1
 }
 
 // Issue 17: --channel joins a private room; what cannot work with it is refused up front.
-TEST_CASE("chat: mistakes with --channel are usage errors", "[e2e][usage][room]") {
+TEST_CASE("chat: --channel mistakes are usage errors", "[e2e][usage][room]") {
   Result tcp = run_otrchat({"chat", "--connect", "127.0.0.1:5000", "--channel", "#room"});
   CHECK(tcp.outcome.code == 2);
   CHECK_THAT(tcp.err, Catch::Contains("--channel is for --irc"));
