@@ -71,12 +71,6 @@ struct RoomMemberView {
   bool reachable = true;  // false after a netsplit, until the nick joins again
 };
 
-// is_netsplit_reason says whether a QUIT reason is a netsplit's: exactly two server names (each
-// with a dot) separated by one space, as ngircd ("this.server lost.server") and most servers
-// write it. A person can quit with such a reason too; the member then stays unreachable (not
-// removed) until it joins again, and its session was ended locally by its own QUIT anyway.
-bool is_netsplit_reason(std::string_view reason);
-
 // answer_text is the private answer to a marker seen in |channel|; answer_channel recognises one
 // and returns the channel it names.
 std::string answer_text(std::string_view channel);
@@ -121,7 +115,9 @@ class IrcRoom {
   RoomEvents join(std::string_view nick, TimePoint now);
   // part: |nick| left the channel (PART, or KICK of |nick|).
   RoomEvents part(std::string_view nick, TimePoint now);
-  // quit: |nick| quit IRC with |reason| (see is_netsplit_reason).
+  // quit: |nick| quit IRC with |reason|. A netsplit's reason (transport::is_netsplit_quit)
+  // makes a member unreachable, not gone; a person who quits with such a reason stays
+  // unreachable until it joins again, and its own QUIT ended its session anyway.
   RoomEvents quit(std::string_view nick, std::string_view reason, TimePoint now);
   // nick_change: |from| is now |to|. A member leaves the room under its old nick; the new nick
   // becomes a member when it says the marker again.
