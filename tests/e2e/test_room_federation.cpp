@@ -1,0 +1,299 @@
+// A private room through `otrchat proxy` on an IRC network of three linked ngircd servers
+// (test::NgircdNetwork: irc1 - irc2 - irc3), with a netsplit and the netjoin after it. Five
+// proxies (each with a line-level IrcClient standing in for the user's client) are spread over
+// the servers, and a raw IrcClient without otrchat sits in the channel on each leaf.
+//
+// The link irc1 - irc2 is cut mid-conversation: each side's rooms must show the far side as
+// unreachable (not removed), lines said on each side reach that side only, and lines for the
+// far side are held, never sent in clear. When the link is back the held lines go out in their
+// order, every member ends with every sender's lines in that sender's order, and all five show
+// the same room digest with no mismatch warning.
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "otr/group.hpp"
+#include "proxy_support.hpp"
+
+namespace otr::e2e {
+namespace {
+
+constexpr auto kWait = 30s;
+
+#define SEEN(expr)                                   \
+  do {                                               \
+    if (!(expr)) {                                   \
+      FAIL("waited in vain: " #expr "\n" << diag()); \
+    }                                                \
+  } while (false)
+
+// Member is an otrchat user of the room: its proxy, on server |server|, and its IRC client.
+struct Member {
+  std::string nick;
+  std::size_t server;
+  Account account;
+  std::unique_ptr<ProxyProcess> proxy;
+  std::unique_ptr<IrcClient> irc;
+
+  Member(const std::string& name, std::size_t on, std::uint16_t port, bool own_key)
+      : nick(name), server(on), account(name) {
+    if (own_key) {
+      // The checked-in test keys are alice's, bob's, carol's and mallory's.
+      Result keygen = run_otrchat(
+          {"--dir", account.dir(), "keygen", "--account", name, "--protocol", "otrchat-test"});
+      REQUIRE(keygen.outcome.code == 0);
+    }
+    proxy = std::make_unique<ProxyProcess>(
+        account, std::vector<std::string>{"--server", "127.0.0.1:" + std::to_string(port),
+                                          "--private-channel", "#room", "--flood-rate", "50",
+                                          "--flood-burst", "20"});
+    irc = std::make_unique<IrcClient>(proxy->port(), name);
+  }
+
+  // status asks the proxy for "room #room" until |done| holds for the whole reply (the header
+  // line and one line per member; the state changes as sessions and lines arrive). Returns the
+  // reply, or "" after |limit|.
+  std::string status(const std::function<bool(const std::string&)>& done,
+                     std::chrono::milliseconds limit = kWait) {
+    const auto deadline = Clock::now() + limit;
+    std::string last;
+    while (Clock::now() < deadline) {
+      const std::size_t from = irc->lines().size();
+      irc->privmsg("*otr", "room #room");
+      // The reply ends with the outsiders' line (the raw clients are in the channel).
+      if (irc->wait_for("not in the private room", 2s, from)) {
+        // Only the reply: other notices (the room's in the channel, a member's quit) say
+        // "held" and "unreachable" too.
+        last.clear();
+        bool reply = false;
+        for (std::size_t i = from; i < irc->lines().size(); ++i) {
+          const std::string& l = irc->lines()[i];
+          reply = reply || l.find(" :Private room #room as ") != std::string::npos;
+          if (reply && l.find(":*otr!") == 0 && l.find(" #room :") == std::string::npos) {
+            last += l + "\n";
+          }
+        }
+        if (done(last)) {
+          return last;
+        }
+      }
+      irc->poll(100ms);
+    }
+    return "";
+  }
+  std::string diagnostics() const {
+    return nick + "'s proxy log:\n" + proxy->log() + "\n" + nick + "'s client saw:\n" +
+           irc->transcript();
+  }
+};
+
+bool has(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+// member_line is the room status line about |nick| ("  nick: state..."), or "".
+std::string member_line(const std::string& status, const std::string& nick) {
+  const std::string key = ":  " + nick + ": ";
+  const std::size_t at = status.find(key);
+  if (at == std::string::npos) {
+    return "";
+  }
+  return status.substr(at, status.find('\n', at) - at);
+}
+
+// digest_in is the 16 hex digits after "room digest " in |status|.
+std::string digest_in(const std::string& status) {
+  const std::size_t at = status.find("room digest ");
+  return at == std::string::npos ? std::string() : status.substr(at + 12, 16);
+}
+
+}  // namespace
+
+TEST_CASE("otrchat proxy: a private room of five over three linked ngircd servers through a "
+          "netsplit and the netjoin",
+          "[e2e][proxy][room][federation]") {
+  if (!test::Ngircd::available()) {
+    WARN("ngircd is not installed; skipping");
+    return;
+  }
+  test::NgircdNetwork net(3);
+  // The raw clients are in the channel first, one on each side of the link to be cut: they see
+  // everything said in the channel on their side.
+  IrcClient plain1(net.port(0), "plain1");
+  IrcClient plain3(net.port(2), "plain3");
+  std::vector<std::unique_ptr<Member>> members;
+  auto diag = [&] {
+    std::string s = "plain1 saw:\n" + plain1.transcript() + "\nplain3 saw:\n" +
+                    plain3.transcript() + "\n";
+    for (const auto& m : members) {
+      s += "\n" + m->diagnostics();
+    }
+    return s + "\n" + net.logs();
+  };
+  for (IrcClient* p : {&plain1, &plain3}) {
+    SEEN(p->wait_for(" 001 " + p->nick() + " ", kWait));
+    p->send("JOIN #room");
+    SEEN(p->wait_for(" 366 " + p->nick() + " #room ", kWait));
+  }
+
+  // alice and bob on irc1, carol on irc2 (the hub), dave and erin on irc3.
+  const std::vector<std::pair<std::string, std::size_t>> spread = {
+      {"alice", 0}, {"bob", 0}, {"carol", 1}, {"dave", 2}, {"erin", 2}};
+  std::vector<std::string> nicks;
+  for (const auto& [n, on] : spread) {
+    nicks.push_back(n);
+    members.push_back(
+        std::make_unique<Member>(n, on, net.port(on), n == "dave" || n == "erin"));
+  }
+  for (auto& m : members) {
+    SEEN(m->irc->wait_for(" 001 " + m->nick + " ", kWait));
+    m->irc->send("JOIN #room");
+  }
+  for (auto& m : members) {
+    SEEN(!m->status([](const std::string& s) { return has(s, "4 member(s), 4 private"); }).empty());
+  }
+
+  // What each member said, in order, and which members each line must reach.
+  std::map<std::string, std::vector<std::string>> said;
+  auto say = [&](Member& m, const std::string& text) {
+    m.irc->privmsg("#room", text);
+    said[m.nick].push_back(text);
+  };
+  // shows waits until |m|'s client shows |sender|'s |text| in the channel, from |sender|.
+  auto shows = [&](Member& m, const std::string& sender, const std::string& text) {
+    std::optional<std::size_t> i = m.irc->wait_for(" PRIVMSG #room :" + text, kWait);
+    return i && m.irc->lines()[*i].rfind(":" + sender + "!", 0) == 0;
+  };
+
+  // Before the split: every line reaches every member, across both links.
+  for (auto& m : members) {
+    say(*m, m->nick + "-before the quick brown fox");
+  }
+  for (auto& m : members) {
+    for (auto& s : members) {
+      if (s != m) {
+        SEEN(shows(*m, s->nick, s->nick + "-before the quick brown fox"));
+      }
+    }
+  }
+
+  // The netsplit: irc1 | irc2 - irc3.
+  net.split(0, 1);
+  const auto side_a = [&](const Member& m) { return m.server == 0; };
+  for (auto& m : members) {
+    const std::string st = m->status([&](const std::string& s) {
+      for (auto& o : members) {
+        if (o != m && side_a(*o) != side_a(*m) &&
+            !has(member_line(s, o->nick), "unreachable (netsplit)")) {
+          return false;
+        }
+      }
+      return true;
+    });
+    SEEN(!st.empty());
+    INFO(m->nick << "'s room:\n" << st);
+    CHECK(has(st, "4 member(s), "));  // nobody removed
+    for (auto& o : members) {
+      if (o != m && side_a(*o) == side_a(*m)) {
+        CHECK_FALSE(has(member_line(st, o->nick), "unreachable"));
+      }
+    }
+  }
+  // Each side talks among itself; lines for the far side are held.
+  for (auto& m : members) {
+    say(*m, m->nick + "-split-1 jumps over");
+    say(*m, m->nick + "-split-2 the lazy dog");
+  }
+  for (auto& m : members) {
+    for (auto& s : members) {
+      if (s != m && side_a(*s) == side_a(*m)) {
+        SEEN(shows(*m, s->nick, s->nick + "-split-1 jumps over"));
+        SEEN(shows(*m, s->nick, s->nick + "-split-2 the lazy dog"));
+      }
+    }
+  }
+  for (auto& m : members) {
+    const std::string st = m->status([&](const std::string& s) {
+      for (auto& o : members) {
+        if (o != m && side_a(*o) != side_a(*m) && !has(member_line(s, o->nick), "2 held")) {
+          return false;
+        }
+      }
+      return true;
+    });
+    SEEN(!st.empty());
+    INFO(m->nick << "'s room during the split:\n" << st);
+    for (auto& o : members) {
+      if (o != m && side_a(*o) != side_a(*m)) {
+        CHECK_FALSE(m->irc->saw(o->nick + "-split-"));
+      }
+    }
+  }
+
+  // The netjoin: the held lines go out, in their order.
+  net.join(0, 1);
+  for (auto& m : members) {
+    for (auto& s : members) {
+      if (s == m) {
+        continue;
+      }
+      std::vector<std::size_t> at;
+      for (const std::string& text : said[s->nick]) {
+        SEEN(shows(*m, s->nick, text));
+        at.push_back(*m->irc->wait_for(" PRIVMSG #room :" + text, 0ms));
+        INFO(m->nick << " shows " << s->nick << "'s \"" << text << "\" once");
+        CHECK(m->irc->count(" PRIVMSG #room :" + text) == 1);
+      }
+      INFO(m->nick << " shows " << s->nick << "'s lines in their order");
+      CHECK(std::is_sorted(at.begin(), at.end()));
+    }
+  }
+  // The same room everywhere: nothing held, every sender's three lines, one digest.
+  std::string digest;
+  for (auto& m : members) {
+    const std::string st = m->status([&](const std::string& s) {
+      if (has(s, " held") || has(s, "unreachable") || !has(s, "4 member(s), 4 private") ||
+          !has(s, "your lines: 3.")) {
+        return false;
+      }
+      for (auto& o : members) {
+        if (o != m && !has(member_line(s, o->nick), ", 3 line(s) received")) {
+          return false;
+        }
+      }
+      return true;
+    });
+    SEEN(!st.empty());
+    if (digest.empty()) {
+      digest = digest_in(st);
+    }
+    INFO(m->nick << "'s room after the netjoin:\n" << st);
+    CHECK(digest.size() == 16);
+    CHECK(digest_in(st) == digest);
+  }
+  for (auto& m : members) {
+    INFO(m->diagnostics());
+    CHECK_FALSE(m->irc->saw("WARNING"));
+    CHECK_FALSE(m->irc->saw("?OTR"));
+  }
+
+  // The raw clients saw markers and OTR-free channel traffic only: no typed text, ever.
+  plain1.poll(200ms);
+  plain3.poll(200ms);
+  for (IrcClient* p : {&plain1, &plain3}) {
+    INFO(p->nick() << " saw:\n" << p->transcript());
+    for (const auto& [sender, lines] : said) {
+      for (const std::string& text : lines) {
+        CHECK_FALSE(p->saw(text));
+      }
+    }
+    CHECK_FALSE(p->saw("quick brown"));
+    CHECK_FALSE(p->saw("lazy dog"));
+    CHECK_FALSE(p->saw("jumps over"));
+    CHECK(p->count(" PRIVMSG #room :" + group_marker()) >= 5);
+  }
+}
+
+}  // namespace otr::e2e
