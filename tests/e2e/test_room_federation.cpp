@@ -29,11 +29,14 @@ constexpr auto kWait = 30s;
     }                                                \
   } while (false)
 
-// Member is an otrchat user of the room: its proxy, on server |server|, and its IRC client.
+// Member is an otrchat user of the room: its proxy, on server |server| through a relay that
+// records what the proxy sends there (the server-to-server traffic cannot be recorded, but
+// nothing can reach it that no proxy sent), and its IRC client.
 struct Member {
   std::string nick;
   std::size_t server;
   Account account;
+  std::unique_ptr<RecordingRelay> relay;
   std::unique_ptr<ProxyProcess> proxy;
   std::unique_ptr<IrcClient> irc;
 
@@ -45,8 +48,9 @@ struct Member {
           {"--dir", account.dir(), "keygen", "--account", name, "--protocol", "otrchat-test"});
       REQUIRE(keygen.outcome.code == 0);
     }
+    relay = std::make_unique<RecordingRelay>(port);
     proxy = std::make_unique<ProxyProcess>(
-        account, std::vector<std::string>{"--server", "127.0.0.1:" + std::to_string(port),
+        account, std::vector<std::string>{"--server", "127.0.0.1:" + std::to_string(relay->port()),
                                           "--private-channel", "#room", "--flood-rate", "50",
                                           "--flood-burst", "20"});
     irc = std::make_unique<IrcClient>(proxy->port(), name);
@@ -279,6 +283,18 @@ TEST_CASE("otrchat proxy: a private room of five over three linked ngircd server
     CHECK_FALSE(m->irc->saw("?OTR"));
   }
 
+  // No proxy sent any typed text to its server, in the channel or anywhere else.
+  for (auto& m : members) {
+    const std::string sent = m->relay->to_target();
+    INFO(m->nick << "'s proxy sent its server:\n" << sent);
+    CHECK(has(sent, "PRIVMSG #room :" + group_marker()));
+    for (const auto& [sender, lines] : said) {
+      for (const std::string& text : lines) {
+        CHECK_FALSE(has(sent, text));
+      }
+    }
+    CHECK_FALSE(has(sent, "lazy dog"));
+  }
   // The raw clients saw markers and OTR-free channel traffic only: no typed text, ever.
   plain1.poll(200ms);
   plain3.poll(200ms);
