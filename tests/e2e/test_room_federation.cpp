@@ -1,4 +1,4 @@
-// A private room through `otrchat proxy` on an IRC network of three linked ngircd servers
+// Private rooms through `otrchat proxy` on an IRC network of three linked ngircd servers
 // (test::NgircdNetwork: irc1 - irc2 - irc3), with a netsplit and the netjoin after it. Five
 // proxies (each with a line-level IrcClient standing in for the user's client) are spread over
 // the servers, and a raw IrcClient without otrchat sits in the channel on each leaf.
@@ -8,14 +8,21 @@
 // far side are held, never sent in clear. When the link is back the held lines go out in their
 // order, every member ends with every sender's lines in that sender's order, and all five show
 // the same room digest with no mismatch warning.
+// Then samples/room_equivocator lies to three proxies' users: each half of the room must be told,
+// in the channel, that the other half saw a different room.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "otr/group.hpp"
 #include "proxy_support.hpp"
+
+#ifndef ROOM_EQUIVOCATOR_PATH
+#define ROOM_EQUIVOCATOR_PATH ""
+#endif
 
 namespace otr::e2e {
 namespace {
@@ -310,6 +317,100 @@ TEST_CASE("otrchat proxy: a private room of five over three linked ngircd server
     CHECK_FALSE(p->saw("jumps over"));
     CHECK(p->count(" PRIVMSG #room :" + group_marker()) >= 5);
   }
+}
+
+TEST_CASE("room_equivocator lies to otrchat proxy members on three servers and each half is "
+          "warned in the channel",
+          "[e2e][proxy][room][federation][equivocator]") {
+  if (!test::Ngircd::available() || std::string(ROOM_EQUIVOCATOR_PATH).empty()) {
+    WARN("ngircd or room_equivocator is not available; skipping");
+    return;
+  }
+  test::NgircdNetwork net(3);
+  // A raw client in the channel: the room status lists it last, and it must see no text.
+  IrcClient plain(net.port(1), "plain2");
+  std::vector<std::unique_ptr<Member>> members;
+  Account keys("mallory");  // the checked-in test keys, mallory's among them
+  const std::string liar_err = keys.path("stderr.txt").string();
+  auto diag = [&] {
+    std::string s = "plain2 saw:\n" + plain.transcript() + "\nliar: " + read_file(liar_err);
+    for (const auto& m : members) {
+      s += "\n" + m->diagnostics();
+    }
+    return s + "\n" + net.logs();
+  };
+  SEEN(plain.wait_for(" 001 plain2 ", kWait));
+  plain.send("JOIN #room");
+  SEEN(plain.wait_for(" 366 plain2 #room ", kWait));
+  // alice on irc1 hears one story, bob on irc2 and carol on irc3 the other, from the liar on
+  // irc3.
+  const std::vector<std::pair<std::string, std::size_t>> spread = {
+      {"alice", 0}, {"bob", 1}, {"carol", 2}};
+  for (const auto& [n, on] : spread) {
+    members.push_back(std::make_unique<Member>(n, on, net.port(on), false));
+  }
+  for (auto& m : members) {
+    SEEN(m->irc->wait_for(" 001 " + m->nick + " ", kWait));
+    m->irc->send("JOIN #room");
+  }
+  for (auto& m : members) {
+    SEEN(!m->status([](const std::string& s) { return has(s, "2 member(s), 2 private"); })
+              .empty());
+  }
+
+  Spawn s;
+  s.argv = {ROOM_EQUIVOCATOR_PATH};
+  for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--server", "127.0.0.1:" + std::to_string(net.port(2))},
+           {"--nick", "mallory"},
+           {"--channel", "#room"},
+           {"--members", "alice,bob,carol"},
+           {"--split-after", "1"},
+           {"--dir", keys.dir()},
+           {"--protocol", kTestProtocol},
+           {"--linger", "30"}}) {
+    s.argv.push_back(option);
+    s.argv.push_back(value);
+  }
+  s.stderr_path = liar_err;
+  Process liar(s);
+
+  // Each member shows the story it was told, from mallory, then says a line of its own: its
+  // acknowledgements carry its chain over mallory's line to the others.
+  for (auto& m : members) {
+    const std::string told = m->nick == "alice" ? "pay 10 to alice" : "pay 99 to alice";
+    std::optional<std::size_t> i = m->irc->wait_for(" PRIVMSG #room :" + told, kWait);
+    SEEN(i);
+    CHECK(m->irc->lines()[*i].rfind(":mallory!", 0) == 0);
+    m->irc->privmsg("#room", "ok from " + m->nick);
+  }
+  // alice is told that bob and carol saw a different room, bob and carol that alice did; the
+  // members who heard the same story do not report each other.
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"alice", {"bob", "carol"}}, {"bob", {"alice"}}, {"carol", {"alice"}}};
+  for (auto& m : members) {
+    for (const std::string& reporter : expected.at(m->nick)) {
+      SEEN(m->irc->wait_for(":*otr!otr@otrchat.proxy NOTICE #room :WARNING: " + reporter +
+                                " saw a different room: its chain over mallory's lines",
+                            kWait));
+    }
+    SEEN(m->proxy->wait_log("private room #room: " + *expected.at(m->nick).begin() +
+                                " saw a different room",
+                            kWait));
+  }
+  for (auto& m : members) {
+    for (auto& o : members) {
+      if (o != m && expected.at(m->nick).count(o->nick) == 0) {
+        INFO(m->nick << " is not told that " << o->nick << " saw a different room");
+        CHECK(m->irc->count("WARNING: " + o->nick + " saw a different room") == 0);
+      }
+    }
+    CHECK(m->irc->count("WARNING: " + m->nick + " saw") == 0);
+  }
+  plain.poll(200ms);
+  CHECK_FALSE(plain.saw("pay "));
+  CHECK_FALSE(plain.saw("ok from"));
+  CHECK_FALSE(plain.saw("WARNING"));
 }
 
 }  // namespace otr::e2e
