@@ -10,12 +10,12 @@
 // the same room digest with no mismatch warning.
 // Then samples/room_equivocator lies to three proxies' users: each half of the room must be told,
 // in the channel, that the other half saw a different room.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 #include "otr/group.hpp"
 #include "proxy_support.hpp"
@@ -122,9 +122,10 @@ std::string digest_in(const std::string& status) {
 
 }  // namespace
 
-TEST_CASE("otrchat proxy: a private room of five over three linked ngircd servers through a "
-          "netsplit and the netjoin",
-          "[e2e][proxy][room][federation]") {
+TEST_CASE(
+    "otrchat proxy: a private room of five over three linked ngircd servers through a "
+    "netsplit and the netjoin",
+    "[e2e][proxy][room][federation]") {
   if (!test::Ngircd::available()) {
     WARN("ngircd is not installed; skipping");
     return;
@@ -136,8 +137,8 @@ TEST_CASE("otrchat proxy: a private room of five over three linked ngircd server
   IrcClient plain3(net.port(2), "plain3");
   std::vector<std::unique_ptr<Member>> members;
   auto diag = [&] {
-    std::string s = "plain1 saw:\n" + plain1.transcript() + "\nplain3 saw:\n" +
-                    plain3.transcript() + "\n";
+    std::string s =
+        "plain1 saw:\n" + plain1.transcript() + "\nplain3 saw:\n" + plain3.transcript() + "\n";
     for (const auto& m : members) {
       s += "\n" + m->diagnostics();
     }
@@ -152,11 +153,8 @@ TEST_CASE("otrchat proxy: a private room of five over three linked ngircd server
   // alice and bob on irc1, carol on irc2 (the hub), dave and erin on irc3.
   const std::vector<std::pair<std::string, std::size_t>> spread = {
       {"alice", 0}, {"bob", 0}, {"carol", 1}, {"dave", 2}, {"erin", 2}};
-  std::vector<std::string> nicks;
   for (const auto& [n, on] : spread) {
-    nicks.push_back(n);
-    members.push_back(
-        std::make_unique<Member>(n, on, net.port(on), n == "dave" || n == "erin"));
+    members.push_back(std::make_unique<Member>(n, on, net.port(on), n == "dave" || n == "erin"));
   }
   for (auto& m : members) {
     SEEN(m->irc->wait_for(" 001 " + m->nick + " ", kWait));
@@ -319,9 +317,10 @@ TEST_CASE("otrchat proxy: a private room of five over three linked ngircd server
   }
 }
 
-TEST_CASE("room_equivocator lies to otrchat proxy members on three servers and each half is "
-          "warned in the channel",
-          "[e2e][proxy][room][federation][equivocator]") {
+TEST_CASE(
+    "room_equivocator lies to otrchat proxy members on three servers and each half is "
+    "warned in the channel",
+    "[e2e][proxy][room][federation][equivocator]") {
   if (!test::Ngircd::available() || std::string(ROOM_EQUIVOCATOR_PATH).empty()) {
     WARN("ngircd or room_equivocator is not available; skipping");
     return;
@@ -354,8 +353,7 @@ TEST_CASE("room_equivocator lies to otrchat proxy members on three servers and e
     m->irc->send("JOIN #room");
   }
   for (auto& m : members) {
-    SEEN(!m->status([](const std::string& s) { return has(s, "2 member(s), 2 private"); })
-              .empty());
+    SEEN(!m->status([](const std::string& s) { return has(s, "2 member(s), 2 private"); }).empty());
   }
 
   Spawn s;
@@ -394,9 +392,8 @@ TEST_CASE("room_equivocator lies to otrchat proxy members on three servers and e
                                 " saw a different room: its chain over mallory's lines",
                             kWait));
     }
-    SEEN(m->proxy->wait_log("private room #room: " + *expected.at(m->nick).begin() +
-                                " saw a different room",
-                            kWait));
+    SEEN(m->proxy->wait_log(
+        "private room #room: " + *expected.at(m->nick).begin() + " saw a different room", kWait));
   }
   for (auto& m : members) {
     for (auto& o : members) {
