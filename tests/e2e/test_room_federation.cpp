@@ -210,6 +210,16 @@ TEST_CASE(
       }
     }
   }
+  // The users are told in the channel too.
+  for (auto& m : members) {
+    for (auto& o : members) {
+      if (o != m && side_a(*o) != side_a(*m)) {
+        SEEN(m->irc->wait_for(":*otr!otr@otrchat.proxy NOTICE #room :" + o->nick +
+                                  " is unreachable (netsplit): lines to it are held",
+                              kWait));
+      }
+    }
+  }
   // Each side talks among itself; lines for the far side are held.
   for (auto& m : members) {
     say(*m, m->nick + "-split-1 jumps over");
@@ -257,6 +267,17 @@ TEST_CASE(
       }
       INFO(m->nick << " shows " << s->nick << "'s lines in their order");
       CHECK(std::is_sorted(at.begin(), at.end()));
+    }
+  }
+  // Each user was told once that its lines for a far member were held, and that they went out.
+  for (auto& m : members) {
+    for (auto& o : members) {
+      if (o != m && side_a(*o) != side_a(*m)) {
+        INFO(m->nick << " is told about its lines for " << o->nick);
+        CHECK(m->irc->count(" NOTICE #room :Line held for " + o->nick +
+                            " until it is back after the netsplit; not sent in clear") == 1);
+        SEEN(m->irc->wait_for(" NOTICE #room :2 held line(s) sent to " + o->nick, kWait));
+      }
     }
   }
   // The same room everywhere: nothing held, every sender's three lines, one digest.
