@@ -431,4 +431,64 @@ TEST_CASE(
   CHECK_FALSE(plain.saw("WARNING"));
 }
 
+TEST_CASE("otrchat proxy: a member who joined behind a netsplit is in the room after the netjoin",
+          "[e2e][proxy][room][federation]") {
+  if (!test::Ngircd::available()) {
+    WARN("ngircd is not installed; skipping");
+    return;
+  }
+  test::NgircdNetwork net(3);
+  // A raw client on each side keeps each room's status reply ending with its outsiders' line.
+  IrcClient plain1(net.port(0), "plain1");
+  IrcClient plain3(net.port(2), "plain3");
+  std::vector<std::unique_ptr<Member>> members;
+  auto diag = [&] {
+    std::string s =
+        "plain1 saw:\n" + plain1.transcript() + "\nplain3 saw:\n" + plain3.transcript() + "\n";
+    for (const auto& m : members) {
+      s += "\n" + m->diagnostics();
+    }
+    return s + "\n" + net.logs();
+  };
+  for (IrcClient* p : {&plain1, &plain3}) {
+    SEEN(p->wait_for(" 001 " + p->nick() + " ", kWait));
+    p->send("JOIN #room");
+    SEEN(p->wait_for(" 366 " + p->nick() + " #room ", kWait));
+  }
+  members.push_back(std::make_unique<Member>("alice", 0, net.port(0), false));
+  Member& alice = *members.back();
+  SEEN(alice.irc->wait_for(" 001 alice ", kWait));
+  alice.irc->send("JOIN #room");
+  SEEN(alice.irc->wait_for(" 366 alice #room ", kWait));
+  SEEN(plain3.wait_for(":alice!", kWait));  // alice's JOIN reached irc3
+
+  // carol joins on irc3 while irc1 is cut off: her marker cannot reach alice, and alice's is
+  // long gone.
+  net.split(0, 1);
+  members.push_back(std::make_unique<Member>("carol", 2, net.port(2), false));
+  Member& carol = *members.back();
+  SEEN(carol.irc->wait_for(" 001 carol ", kWait));
+  carol.irc->send("JOIN #room");
+  SEEN(carol.irc->wait_for(" 366 carol #room ", kWait));
+  SEEN(!carol.status([](const std::string& s) { return has(s, "0 member(s)"); }).empty());
+  SEEN(!alice.status([](const std::string& s) { return has(s, "0 member(s)"); }).empty());
+
+  // After the netjoin each sees only the other's JOIN, and that is enough.
+  net.join(0, 1);
+  for (Member* m : {&alice, &carol}) {
+    SEEN(!m->status([](const std::string& s) { return has(s, "1 member(s), 1 private"); }).empty());
+  }
+  alice.irc->privmsg("#room", "hello from behind the split");
+  carol.irc->privmsg("#room", "hello back");
+  SEEN(carol.irc->wait_for(":alice!", kWait) &&
+       carol.irc->wait_for(" PRIVMSG #room :hello from behind the split", kWait));
+  SEEN(alice.irc->wait_for(" PRIVMSG #room :hello back", kWait));
+  plain1.poll(200ms);
+  plain3.poll(200ms);
+  for (IrcClient* p : {&plain1, &plain3}) {
+    INFO(p->nick() << " saw:\n" << p->transcript());
+    CHECK_FALSE(p->saw("hello"));
+  }
+}
+
 }  // namespace otr::e2e
