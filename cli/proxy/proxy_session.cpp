@@ -238,6 +238,33 @@ void ProxySession::send_server(std::string line, ProxyOutput& out,
   m_pending.push_back(std::move(keep));
 }
 
+bool ProxySession::hold_unsent_private(const OutLine& l, ProxyOutput& out) {
+  // The typed line went out encrypted, or was to: handled again as typed, it would follow
+  // whatever the conversation is by the time the server is back, in clear after a "finish".
+  // Held instead, it goes only over a private conversation ("finish" drops it, as all held).
+  std::optional<IrcLine> wire = parse_irc_line(std::string_view(l.line).substr(
+      0, l.line.size() >= 2 ? l.line.size() - 2 : l.line.size()));
+  if (!wire || wire->params.size() < 2 || wire->params.back().rfind("?OTR", 0) != 0 ||
+      wire->params.back().rfind("?OTRv", 0) == 0 || wire->params.back().rfind("?OTR?", 0) == 0) {
+    return false;
+  }
+  std::optional<IrcLine> typed = parse_irc_line(*l.replay);
+  if (!typed || typed->params.size() < 2) {
+    return false;
+  }
+  PeerState* p = find_peer(wire->params[0]);
+  if (p == nullptr) {
+    return false;
+  }
+  p->held.emplace_back(typed->command, typed->params.back());
+  log(out, "otr", "a line to " + p->nick + " that had not left is held for its private session");
+  notify_otr(out, "A line you sent to " + p->nick +
+                      " had not left when the connection was lost; it is held until the "
+                      "conversation with " +
+                      p->nick + " is private again (\"finish " + p->nick + "\" drops it).");
+  return true;
+}
+
 void ProxySession::send_server_urgent(std::string line) {
   if (!line.empty()) {
     m_pacer.push_urgent(std::move(line));
@@ -651,7 +678,7 @@ ProxyOutput ProxySession::server_lost(const std::string& reason, bool fatal, Tim
   std::deque<OutLine> unsent = m_pacer.take_all();
   std::deque<std::string> again;
   for (OutLine& l : unsent) {
-    if (l.replay) {
+    if (l.replay && !hold_unsent_private(l, out)) {
       again.push_back(std::move(*l.replay));
     }
   }

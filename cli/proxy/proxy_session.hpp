@@ -205,6 +205,9 @@ class ProxySession {
   void learn_prefix(std::string_view prefix);
   void send_server(std::string line, ProxyOutput& out, std::optional<std::string> replay = {});
   void send_server_urgent(std::string line);
+  // hold_unsent_private: |l| never left and carried an OTR message for a peer: the line the
+  // person typed joins the peer's held lines instead of being handled again. False otherwise.
+  bool hold_unsent_private(const OutLine& l, ProxyOutput& out);
   void pass_to_client(std::string_view raw, ProxyOutput& out);
   void flush_pending(TimePoint now, ProxyOutput& out);
   void rejoin(ProxyOutput& out);

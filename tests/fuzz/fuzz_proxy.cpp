@@ -39,8 +39,8 @@ using otr::TimePoint;
 using otr::proxy::ProxyOutput;
 using otr::proxy::ProxySession;
 
-// A token the input cannot contain: secrets are "<token>-<n>", so only the 'm' operation can
-// put one on the wire.
+// A token the input cannot contain: secrets are "<token>-<n>." (the dot ends n, so secret 4 is
+// no part of secret 44), so only the 'm' operation can put one on the wire.
 const std::string& token() {
   static const std::string t = [] {
     std::random_device rd;
@@ -85,11 +85,20 @@ struct Run {
     FUZZ_CHECK_MSG(body.size() + 2 <= 512, line);
   }
 
+  // FUZZ_PROXY_TRACE=1 prints every line either way, for reading a failing input.
+  bool trace = std::getenv("FUZZ_PROXY_TRACE") != nullptr;
+
   void take(ProxyOutput out) {
     for (const std::string& l : out.to_client) {
+      if (trace) {
+        std::fprintf(stderr, "  to client: %s\n", shown(l).c_str());
+      }
       check_line(l);
     }
     for (std::string& l : out.to_server) {
+      if (trace) {
+        std::fprintf(stderr, "  to server: %s\n", shown(l).c_str());
+      }
       check_line(l);
       for (const std::string& secret : protected_secrets) {
         FUZZ_CHECK_MSG(l.find(secret) == std::string::npos, "secret in clear: " + l);
@@ -98,8 +107,18 @@ struct Run {
     }
   }
 
-  void client(std::string_view line) { take(s->client_line(line, now)); }
-  void server(std::string_view line) { take(s->server_line(line, now)); }
+  void client(std::string_view line) {
+    if (trace) {
+      std::fprintf(stderr, "client says: %s\n", shown(std::string(line)).c_str());
+    }
+    take(s->client_line(line, now));
+  }
+  void server(std::string_view line) {
+    if (trace) {
+      std::fprintf(stderr, "server says: %s\n", shown(std::string(line)).c_str());
+    }
+    take(s->server_line(line, now));
+  }
 
   void welcome() {
     const std::string n = s->nick().empty() ? "alice" : s->nick();
@@ -162,7 +181,7 @@ struct Run {
   }
 
   void room_secret() {
-    const std::string secret = token() + "-" + std::to_string(secrets++);
+    const std::string secret = token() + "-" + std::to_string(secrets++) + ".";
     if (s->is_private_channel("#room")) {
       protected_secrets.push_back(secret);
     }
@@ -170,7 +189,7 @@ struct Run {
   }
 
   void type_secret() {
-    const std::string secret = token() + "-" + std::to_string(secrets++);
+    const std::string secret = token() + "-" + std::to_string(secrets++) + ".";
     const bool protect = s->protects("bob");
     if (protect) {
       protected_secrets.push_back(secret);
@@ -230,6 +249,9 @@ void fuzz(std::span<const std::uint8_t> in) {
     char op = static_cast<char>(input.u8());
     if (std::string_view(kOps).find(op) == std::string_view::npos) {
       op = kOps[static_cast<unsigned char>(op) % (sizeof kOps - 1)];
+    }
+    if (r.trace) {
+      std::fprintf(stderr, "op %c\n", op);
     }
     switch (op) {
       case 'c':
