@@ -364,12 +364,10 @@ RoomEvents IrcRoom::on_events(const Events& events, TimePoint now) {
 }
 
 RoomEvents IrcRoom::send(std::string_view text, TimePoint now) {
-  RoomEvents out;
   if (!m_group) {
-    out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Held, "",
-                                "Not in " + m_channel + ": nothing was sent"});
-    return out;
+    throw UsageError("IrcRoom::send: not in " + m_channel + " (in_channel() is false)");
   }
+  RoomEvents out;
   take(m_group->send(text, now), now, out);
   return out;
 }

@@ -143,7 +143,8 @@ class IrcRoom {
   // returned, in that order (held lines must follow the AKE's last message).
   RoomEvents on_events(const Events& events, TimePoint now);
   // send sends what the person typed to every member; members whose session is not private yet
-  // get it once it is. Nothing goes to the channel. A RoomNotice when we are not in the channel.
+  // get it once it is. Nothing goes to the channel. Throws UsageError when we are not in the
+  // channel (check in_channel() first) or for a NUL in |text|.
   RoomEvents send(std::string_view text, TimePoint now);
   // check sends every member our view of the room (otr::Group::check).
   RoomEvents check(TimePoint now);
