@@ -315,6 +315,11 @@ void ProxySession::room_status(const std::string& channel,
       line += ", " + std::to_string(m.held) + " held";
     }
     line += ", " + std::to_string(m.last_id) + " line(s) received";
+    if (m.disagreed > 0) {
+      line += ", SAW A DIFFERENT ROOM " + std::to_string(m.disagreed) + " time(s)";
+    } else if (m.agreed > 0) {
+      line += ", agrees with what you saw (" + std::to_string(m.agreed) + " check(s))";
+    }
     say(line);
   }
   const std::vector<std::string> outsiders = r->outsiders();

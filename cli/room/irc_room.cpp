@@ -400,6 +400,8 @@ std::vector<RoomMemberView> IrcRoom::members() const {
     v.held = m.held;
     v.last_id = m.last_id;
     v.reachable = m.reachable;
+    v.agreed = m.agreed;
+    v.disagreed = m.disagreed;
     out.push_back(std::move(v));
   }
   return out;

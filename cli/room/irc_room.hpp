@@ -68,7 +68,9 @@ struct RoomMemberView {
   MemberState state = MemberState::NotPrivate;
   std::size_t held = 0;
   std::uint64_t last_id = 0;
-  bool reachable = true;  // false after a netsplit, until the nick joins again
+  bool reachable = true;        // false after a netsplit, until the nick joins again
+  std::uint64_t agreed = 0;     // its acknowledgements that matched our chains
+  std::uint64_t disagreed = 0;  // ... and that did not (each one was a RoomMismatch)
 };
 
 // is_netsplit_reason says whether a QUIT reason is a netsplit's: exactly two server names (each

@@ -372,9 +372,19 @@ TEST_CASE("proxy room: lines go to members only, shown as channel lines from the
   CHECK(d.size() == 16);
   CHECK(digest_of(irc, bob) == d);
   CHECK(digest_of(irc, carol) == d);
+  // An explicit check: bob's and carol's views of every sender agree with alice's.
+  irc.client(bob, "PRIVMSG *otr :room check #room");
+  irc.client(carol, "PRIVMSG *otr :room check");  // not in the channel: no room named
+  irc.client(carol, "PRIVMSG #room :/otr room check");
+  irc.pump();
+  CHECK(carol.saw("NOTICE #room :Sent every member of #room your view of the room"));
   const std::string status = room_status(irc, alice);
+  CHECK_THAT(status,
+             Catch::Contains("  bob: private, 1 line(s) received, agrees with what you saw"));
+  CHECK_THAT(status,
+             Catch::Contains("  carol: private, 1 line(s) received, agrees with what you saw"));
+  CHECK_THAT(status, !Catch::Contains("DIFFERENT"));
   CHECK_THAT(status, Catch::Contains("Private room #room as alice: 2 member(s), 2 private"));
-  CHECK_THAT(status, Catch::Contains("  bob: private, 1 line(s) received"));
   CHECK_THAT(status, Catch::Contains("not in the private room (they see only marker lines): zed"));
 }
 
@@ -589,6 +599,23 @@ TEST_CASE("proxy room: a mismatch is shown in the channel, a line for another ro
   CHECK(h.client_saw(":bob!bob@peer.test PRIVMSG #room :line one\r\n"));
   CHECK(h.client_saw(":bob!bob@peer.test PRIVMSG #room :line two\r\n"));
   CHECK(h.client_saw(":*otr!otr@otrchat.proxy NOTICE #room :WARNING: bob saw a different room"));
+  // bob's check says it saw alice's line differently: the room shows bob as disagreeing.
+  h.client("PRIVMSG #room :from alice");
+  h.pump();
+  REQUIRE(bob.shown.back() == "from alice");
+  wire::GroupTlv check;
+  check.kind = wire::GroupKind::Check;
+  check.room = "#room";
+  check.id = 2;
+  check.chain = group_chain_next(group_chain_next(group_chain_start("#room", "bob"), 1, "line one"),
+                                 2, "line two");
+  check.acks.push_back(wire::GroupAck{"alice", 1, wire::GroupDigest{}});
+  h.peer_does(
+      bob, bob.account->send_app(
+               "alice", "", {AppTlv{wire::kGroupTlvType, wire::encode_group_tlv(check)}}, h.now()));
+  h.pump();
+  h.client("PRIVMSG *otr :room #room");
+  CHECK(h.client_saw("  bob: private, 2 line(s) received, SAW A DIFFERENT ROOM 1 time(s)"));
   CHECK_FALSE(h.client_saw("for another room"));
   CHECK_FALSE(h.client_saw("PRIVMSG alice :line"));
 }
