@@ -153,6 +153,26 @@ bool ProxySession::room_server_line(const IrcLine& l, TimePoint now, ProxyOutput
   return false;
 }
 
+bool ProxySession::room_client_command(const IrcLine& l, ProxyOutput& out) {
+  if (l.params.size() < 2) {
+    return false;  // no text: a topic query, a PART without a reason
+  }
+  const std::vector<std::string> channels = split_list(l.params[0]);
+  const auto priv = std::find_if(channels.begin(), channels.end(),
+                                 [&](const std::string& c) { return is_private_channel(c); });
+  if (priv == channels.end()) {
+    return false;
+  }
+  if (l.command == "TOPIC") {
+    room_notice(*priv, out,
+                "The topic of a private room is seen by everyone in clear: it was not set.");
+    return true;
+  }
+  // PART's reason is shown to the whole channel in clear: the proxy leaves without it.
+  send_server(make_line("", "", "PART", {l.params[0]}), out);
+  return true;
+}
+
 void ProxySession::room_typed(const std::string& channel, const std::string& text, TimePoint now,
                               ProxyOutput& out) {
   if (text == "/otr" || text.rfind("/otr ", 0) == 0 || text.rfind("/OTR ", 0) == 0) {

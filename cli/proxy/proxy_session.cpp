@@ -399,6 +399,10 @@ void ProxySession::on_client(const IrcLine& l, std::string_view raw, TimePoint n
     }
     return;
   }
+  if ((cmd == "TOPIC" || cmd == "PART") && !m_private_channels.empty() &&
+      room_client_command(l, out)) {
+    return;
+  }
   if (cmd == "JOIN") {
     client_join(l);
   }

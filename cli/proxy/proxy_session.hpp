@@ -271,6 +271,9 @@ class ProxySession {
   // said in a private channel, a marker answer) and must not reach the client as it is.
   bool room_server_line(const transport::IrcLine& l, TimePoint now, ProxyOutput& out);
   void room_joined(const std::string& channel, TimePoint now, ProxyOutput& out);
+  // room_client_command keeps text out of a private channel's TOPIC and PART: true when it
+  // handled the line.
+  bool room_client_command(const transport::IrcLine& l, ProxyOutput& out);
   // room_typed sends what the client said in a private channel to the room's members.
   void room_typed(const std::string& channel, const std::string& text, TimePoint now,
                   ProxyOutput& out);

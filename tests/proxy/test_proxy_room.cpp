@@ -419,8 +419,22 @@ TEST_CASE("proxy room: a member who parts has its sessions ended and gets no lat
   three_and_zed(irc);
   User& alice = irc.at("alice");
   User& carol = irc.at("carol");
-  irc.client(carol, "PART #room");
+  // No text of ours goes to a private channel in clear: not a topic, not a PART reason.
+  irc.client(alice, "TOPIC #room :the secret topic");
+  CHECK(alice.saw("NOTICE #room :The topic of a private room is seen by everyone in clear"));
+  irc.client(alice, "TOPIC #room");  // asking for it is fine
+  irc.client(carol, "PART #room :the secret reason");
   irc.pump();
+  auto sent = [](const User& u, const std::string& line) {
+    return std::find(u.to_server.begin(), u.to_server.end(), line) != u.to_server.end();
+  };
+  CHECK(sent(alice, "TOPIC #room"));
+  CHECK(sent(carol, "PART #room"));
+  for (User* u : {&alice, &carol}) {
+    for (const std::string& l : u->to_server) {
+      CHECK(l.find("secret") == std::string::npos);
+    }
+  }
   CHECK(alice.saw("NOTICE #room :carol left the private room #room"));
   const std::string status = room_status(irc, alice);
   CHECK_THAT(status, Catch::Contains("1 member(s)"));
