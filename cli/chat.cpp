@@ -1,4 +1,5 @@
-// otrchat chat: a private conversation with one peer over stdio, TCP or IRC. This file turns
+// otrchat chat: a private conversation with one peer over stdio, TCP or IRC, or a private room
+// (an IRC channel, --channel) over pairwise OTR conversations. This file turns
 // the options into a connected Transport, an Identity and a ChatSetup; ChatSession
 // (chat_session.hpp) runs the conversation.
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include "otr/transport/irc_transport.hpp"
 #include "otr/transport/stdio_transport.hpp"
 #include "otr/transport/tcp_transport.hpp"
+#include "otr/wire.hpp"
 #include "store.hpp"
 
 namespace otr::cli {
@@ -77,11 +79,12 @@ class Chat final : public Command {
  public:
   std::string name() const override { return "chat"; }
   std::string summary() const override {
-    return "chat privately with one peer over a pipe, TCP or IRC";
+    return "chat privately with one peer over a pipe, TCP or IRC, or in a private room on IRC";
   }
   std::string synopsis() const override {
-    return "(--stdio | --listen [HOST:]PORT | --connect HOST:PORT | --irc HOST:PORT --peer NICK "
-           "[--nick NICK]) [--peer NAME] [--account NAME] [--policy POLICY] [--start] "
+    return "(--stdio | --listen [HOST:]PORT | --connect HOST:PORT | --irc HOST:PORT "
+           "(--peer NICK | --channel #ROOM) [--nick NICK]) [--peer NAME] [--account NAME] "
+           "[--policy POLICY] [--start] "
            "[--input PATH] [--json[=PATH]] [--timeout SECONDS]";
   }
   std::string details() const override {
@@ -97,23 +100,37 @@ class Chat final : public Command {
            "  --irc      connect to an IRC server as --nick and talk to the nick --peer in\n"
            "             private messages (long OTR messages are split into fragments); other\n"
            "             nicks that write to you become peers too (/query NICK)\n"
-           "Over TCP and IRC the peer's messages go to stdout and everything else to stderr.\n"
+           "  --irc ... --channel #ROOM   join the channel #ROOM as a private room: its otrchat\n"
+           "             members find each other by a marker line said in the channel (it holds\n"
+           "             no key), and every line you type goes to each member over your own OTR\n"
+           "             conversation with that member, never into the channel; a line for a\n"
+           "             member whose conversation is not private yet waits for it. Others in\n"
+           "             the channel see only the markers. /otr room lists the members (not\n"
+           "             private, private, verified; unreachable after a netsplit), who in the\n"
+           "             channel is not in the room, and the room digest, equal for members who\n"
+           "             saw the same lines; /query NICK chooses the member /otr auth, /otr trust\n"
+           "             and /otr info concern\n"
+           "Over TCP and IRC the peer's messages (and the room's lines) go to stdout and\n"
+           "everything else to stderr.\n"
            "\n"
            "Type a line to send it; /help lists the commands (/otr init, /otr finish, /otr info,\n"
-           "/otr trust, /otr auth SECRET, /otr authq QUESTION SECRET, /me, /query NICK, /peers,\n"
-           "/nick NICK, /quit, ...). At a terminal lines are edited with readline (arrows,\n"
-           "Ctrl-A/E/K/U/W, Up/Down and Ctrl-R for the history, kept per account); the prompt\n"
-           "shows the peer and the state, [bob private, verified].\n"
+           "/otr trust, /otr auth SECRET, /otr authq QUESTION SECRET, /otr room, /me,\n"
+           "/query NICK, /peers, /nick NICK, /quit, ...). At a terminal lines are edited with\n"
+           "readline (arrows, Ctrl-A/E/K/U/W, Up/Down and Ctrl-R for the history, kept per\n"
+           "account); the prompt shows the peer and the state, [bob private, verified], or in\n"
+           "a room the members that are private, [#room 2/3 private].\n"
            "\n"
            "An account without a key gets one on its first chat (otrchat says so and shows the\n"
            "new fingerprint).\n"
            "\n"
            "Batch mode: when your input is not a terminal (a pipe, or --input FILE), lines are\n"
            "read from it, with the script directives /wait private, /wait text SUBSTRING,\n"
-           "/wait finished, /wait smp, /wait auth and /sleep MS. At the end of the input\n"
-           "otrchat waits up to --timeout seconds for held messages to go out, ends the private\n"
-           "conversation and exits 0; it exits 1 if a /wait or that final wait times out, if a\n"
-           "message was never sent, or if the peer leaves before the input is done.\n"
+           "/wait finished, /wait smp, /wait auth, /wait room N (N members of the room are\n"
+           "private), /wait seen SUBSTRING (like /wait text, in any order) and /sleep MS. At\n"
+           "the end of the input otrchat waits up to --timeout seconds for held messages (and\n"
+           "lines of the room) to go out, ends the private conversation and exits 0; it exits\n"
+           "1 if a /wait or that final wait times out, if a message was never sent, or if the\n"
+           "peer leaves before the input is done.\n"
            "\n"
            "Policies: manual (OTR only when asked), opportunistic (the default: advertise OTR\n"
            "and start it when the peer can), always (nothing is ever sent unencrypted: messages\n"
@@ -133,8 +150,9 @@ class Chat final : public Command {
         "IRC: your nick (default: --account)")(
         "peer", po::value<std::string>()->value_name("NAME"),
         "the peer's name in the fingerprint file (default: \"peer\"); IRC: the peer's nick "
-        "(required)")("account", po::value<std::string>()->value_name("NAME"),
-                      "your account (default: $USER)")(
+        "(required without --channel)")("channel", po::value<std::string>()->value_name("#ROOM"),
+                                        "IRC: join #ROOM as a private room (see above)")(
+        "account", po::value<std::string>()->value_name("NAME"), "your account (default: $USER)")(
         "protocol", po::value<std::string>()->value_name("NAME")->default_value("otrchat"),
         "the protocol name your key is filed under")(
         "policy", po::value<std::string>()->value_name("POLICY")->default_value("opportunistic"),
@@ -180,15 +198,31 @@ class Chat final : public Command {
     ChatSetup setup;
     setup.account = vm.count("account") != 0 ? vm["account"].as<std::string>() : default_account();
     setup.protocol = vm["protocol"].as<std::string>();
-    if (kind == TransportKind::Irc && vm.count("peer") == 0) {
-      throw CommandLineError("--irc needs --peer NICK, the nick to talk to");
+    const std::string channel = vm.count("channel") != 0 ? vm["channel"].as<std::string>() : "";
+    if (vm.count("channel") != 0) {
+      if (kind != TransportKind::Irc) {
+        throw CommandLineError("--channel is for --irc");
+      }
+      if (!wire::valid_room_name(channel)) {
+        throw CommandLineError("--channel " + channel +
+                               ": not a channel name (e.g. '#room': no spaces or commas)");
+      }
+      if (vm["start"].as<bool>()) {
+        throw CommandLineError(
+            "--start is for one peer; in a room each member's conversation starts by itself");
+      }
+    }
+    if (kind == TransportKind::Irc && vm.count("peer") == 0 && channel.empty()) {
+      throw CommandLineError("--irc needs --peer NICK, the nick to talk to, or --channel #ROOM");
     }
     if (kind != TransportKind::Irc && vm.count("nick") != 0) {
       throw CommandLineError("--nick is for --irc");
     }
-    if (kind == TransportKind::Irc && transport::is_channel_name(vm["peer"].as<std::string>())) {
+    if (kind == TransportKind::Irc && vm.count("peer") != 0 &&
+        transport::is_channel_name(vm["peer"].as<std::string>())) {
       throw CommandLineError("--peer " + vm["peer"].as<std::string>() +
-                             " is a channel; otrchat talks to one nick in private messages");
+                             " is a channel; otrchat talks to one nick in private messages "
+                             "(--channel joins a channel as a private room)");
     }
     const int max_peers = vm["max-peers"].as<int>();
     if (max_peers < 1 || max_peers > 64) {
@@ -204,7 +238,11 @@ class Chat final : public Command {
     if (color != "auto" && color != "always" && color != "never") {
       throw CommandLineError("--color: expected auto, always or never, got \"" + color + "\"");
     }
-    setup.peer = vm.count("peer") != 0 ? vm["peer"].as<std::string>() : "peer";
+    // In a room the channel stands for the peer until /query chooses a member.
+    setup.peer = vm.count("peer") != 0 ? vm["peer"].as<std::string>()
+                 : channel.empty()     ? "peer"
+                                       : channel;
+    setup.channel = channel;
     if (setup.peer.empty() || setup.account.empty()) {
       throw CommandLineError("--peer and --account must not be empty");
     }
@@ -369,7 +407,8 @@ class Chat final : public Command {
       options.host = where->host;
       options.port = where->port;
       options.nick = vm.count("nick") != 0 ? vm["nick"].as<std::string>() : setup.account;
-      options.peer = setup.peer;
+      options.peer = vm.count("peer") != 0 ? setup.peer : "";
+      options.channel = channel;
       options.accept_any_nick = true;
       options.deliver_actions = true;
       setup.nick = options.nick;

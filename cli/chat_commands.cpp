@@ -30,6 +30,17 @@ void ChatSession::process_input(TimePoint now) {
     if (m_setup.batch && m_listener && !connected()) {
       return;  // a script's lines wait for the next peer (--keep-listening)
     }
+    if (m_room && m_setup.batch && !m_room->in_channel()) {
+      // A script's lines wait (up to --timeout) until the server has let us into the channel.
+      if (!m_join_deadline) {
+        m_join_deadline = now + m_setup.timeout;
+      } else if (now >= *m_join_deadline) {
+        fail("not in " + m_setup.channel + " after " + std::to_string(m_setup.timeout.count()) +
+             " s (the server did not confirm our JOIN)");
+      }
+      return;
+    }
+    m_join_deadline.reset();
     std::string line = std::move(m_lines.front());
     m_lines.pop_front();
     ++m_line_number;
@@ -68,6 +79,15 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
                                              : std::string("the connection is closed.")));
     return;
   }
+  // In a room, /otr commands about one conversation need a member: the channel is nobody.
+  const bool about_peer = needs_peer || line.kind == K::Finish || line.kind == K::Info ||
+                          line.kind == K::Trust || line.kind == K::Distrust;
+  if (m_room && about_peer && peer == m_setup.channel) {
+    m_view.status(
+        "Choose the member first with /query NICK (/otr room lists them); your lines "
+        "still go to the room.");
+    return;
+  }
   switch (line.kind) {
     case K::Empty:
       return;
@@ -79,7 +99,11 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       }
       return;
     case K::Text:
-      send_text(line.text, now);
+      if (m_room) {
+        room_send(line.text, now);
+      } else {
+        send_text(line.text, now);
+      }
       return;
     case K::Init:
       m_view.command("init");
@@ -139,7 +163,18 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
       return;
     }
     case K::Genkey:
+      if (m_room) {
+        m_view.status("Not in a private room: leave it first (/quit), then /otr genkey.");
+        return;
+      }
       generate_key();
+      return;
+    case K::Room:
+      if (!m_room) {
+        m_view.status("There is no private room: join one with otrchat chat --channel #ROOM.");
+        return;
+      }
+      show_room();
       return;
     case K::Help:
       m_view.status(kInChatHelp);
@@ -155,14 +190,19 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
         succeed();
       }
       return;
-    case K::Me:
+    case K::Me: {
       // irssi-otr sends /me as a CTCP ACTION inside the private conversation.
-      send_text(
+      const std::string action =
           "\x01"
           "ACTION " +
-              line.text + "\x01",
-          now);
+          line.text + "\x01";
+      if (m_room) {
+        room_send(action, now);
+      } else {
+        send_text(action, now);
+      }
       return;
+    }
     case K::Query:
       query(line.text);
       return;
@@ -177,6 +217,8 @@ void ChatSession::execute(const InputLine& line, TimePoint now) {
     case K::WaitFinished:
     case K::WaitSmp:
     case K::WaitAuth:
+    case K::WaitRoom:
+    case K::WaitSeen:
       m_script.wait_for(line, now + m_setup.timeout);
       m_view.json(event_json("wait").str("for", m_script.name()));
       return;
@@ -264,6 +306,11 @@ void ChatSession::query(const std::string& peer) {
   add_peer(peer);
   m_current = peer;
   m_view.json(event_json("query").str("peer", peer));
+  if (m_room) {
+    m_view.status("/otr commands now concern " + peer + "; your lines still go to the room " +
+                  m_setup.channel + ".");
+    return;
+  }
   Conversation* c = m_account->find(peer);
   m_view.status("Now talking to " + peer + " (" +
                 (c != nullptr && c->msg_state() == MsgState::Encrypted ? "private"

@@ -18,11 +18,13 @@ const char* const kInChatHelp =
     "                            or one word\n"
     "  /otr authabort            abort the verification\n"
     "  /otr genkey               generate a new key (outside a private conversation)\n"
+    "  /otr room                 the private room (--channel): its members and their state,\n"
+    "                            who in the channel is not in it, the room digest\n"
     "  /me ACTION                send an action (\"* you waves\"), encrypted like any line\n"
     "  /query NICK               talk to NICK from now on; /peers lists your peers\n"
     "  /nick NICK                IRC: change your nick\n"
     "  /wait private | /wait text SUBSTRING | /wait finished | /wait smp | /wait auth |\n"
-    "  /sleep MS\n"
+    "  /wait room N | /wait seen SUBSTRING | /sleep MS\n"
     "                            script directives: pause the input until then\n"
     "  /help                     this list\n"
     "  /quit                     end the private conversation and leave\n"
@@ -126,6 +128,9 @@ InputLine parse_otr(std::string_view args) {
   if (sub == "genkey") {
     return no_args(K::Genkey);
   }
+  if (sub == "room") {
+    return no_args(K::Room);
+  }
   if (sub == "auth") {
     if (rest.empty()) {
       return bad("usage: /otr auth SECRET");
@@ -140,7 +145,7 @@ InputLine parse_otr(std::string_view args) {
   if (sub.empty()) {
     return bad(
         "/otr needs a subcommand: init, finish, info, trust, distrust, release, auth, authq, "
-        "authabort, genkey");
+        "authabort, genkey, room");
   }
   return bad("unknown command /otr " + std::string(sub) + " (type /help)");
 }
@@ -161,14 +166,20 @@ InputLine parse_wait(std::string_view args) {
   if (what == "auth" && rest.empty()) {
     return make(K::WaitAuth);
   }
-  if (what == "text" && !rest.empty()) {
-    InputLine l = make(K::WaitText);
+  if (what == "room" && !rest.empty() &&
+      rest.find_first_not_of("0123456789") == std::string_view::npos && rest.size() <= 4) {
+    InputLine l = make(K::WaitRoom);
+    l.ms = std::strtol(std::string(rest).c_str(), nullptr, 10);
+    return l;
+  }
+  if ((what == "text" || what == "seen") && !rest.empty()) {
+    InputLine l = make(what == "text" ? K::WaitText : K::WaitSeen);
     l.text = std::string(rest);
     return l;
   }
   return bad(
       "usage: /wait private | /wait text SUBSTRING | /wait finished | /wait smp | "
-      "/wait auth");
+      "/wait auth | /wait room N | /wait seen SUBSTRING");
 }
 
 }  // namespace

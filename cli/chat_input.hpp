@@ -12,6 +12,8 @@
 //                         is the rest of the line
 //   /otr authabort        abort SMP
 //   /otr genkey           generate a new key for the account
+//   /otr room             the private room (--channel): members and their state, nicks in the
+//                         channel that are not in the room, the room digest
 //   /me ACTION            send "* you ACTION" (a CTCP ACTION, encrypted like any line)
 //   /query NICK           talk to NICK from now on (IRC: any nick; TCP: a connected peer)
 //   /peers                the peers of this chat and the state of each conversation
@@ -25,6 +27,10 @@
 //   /wait finished        until the peer has ended the private conversation
 //   /wait smp             until an SMP exchange has ended (any outcome)
 //   /wait auth            until the peer asks us to verify (then answer with /otr auth SECRET)
+//   /wait room N          until N members of the private room (--channel) are private
+//   /wait seen SUBSTRING  until a message containing SUBSTRING has arrived at any time (unlike
+//                         /wait text, whatever arrived before or after: room lines from
+//                         several members come in no fixed order)
 //   /sleep MS             keep chatting for MS milliseconds before the next line
 #pragma once
 
@@ -47,6 +53,7 @@ struct InputLine {
     AuthQ,
     AuthAbort,
     Genkey,
+    Room,
     Help,
     Quit,
     Me,
@@ -58,15 +65,17 @@ struct InputLine {
     WaitFinished,
     WaitSmp,
     WaitAuth,
+    WaitRoom,
+    WaitSeen,
     Sleep,
     Bad,  // a mistake: |text| says what is wrong; nothing is sent
   };
   Kind kind = Kind::Empty;
-  std::string text;      // Text, Me: the message; WaitText: the substring; Query, Nick: the
-                         // nick; Bad: the complaint
+  std::string text;      // Text, Me: the message; WaitText, WaitSeen: the substring; Query,
+                         // Nick: the nick; Bad: the complaint
   std::string question;  // AuthQ
   std::string secret;    // Auth, AuthQ: never log or echo it
-  long ms = 0;           // Sleep
+  long ms = 0;           // Sleep; WaitRoom: the number of members
 };
 
 // parse_input_line classifies one line (without its newline; a trailing CR is dropped).

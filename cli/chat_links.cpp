@@ -76,12 +76,11 @@ void ChatSession::accept_peer() {
 
 void ChatSession::read_link(Link& link) {
   if (link.irc != nullptr) {
+    if (m_room) {
+      read_room(link);  // with a channel, private messages come in order with its events
+    }
     for (transport::IrcMessage& m : link.irc->read_messages()) {
-      if (std::find(m_peers.begin(), m_peers.end(), m.from) == m_peers.end()) {
-        add_peer(m.from);
-        m_view.new_peer(m.from, m_current);
-      }
-      apply(m_account->receive(m.from, m.text, Clock::now()));
+      receive_private(m.from, m.text);
       if (m_exit) {
         break;
       }
@@ -95,6 +94,16 @@ void ChatSession::read_link(Link& link) {
     }
   }
   handle_transport_events(link);
+}
+
+void ChatSession::receive_private(const std::string& from, const std::string& text) {
+  if (std::find(m_peers.begin(), m_peers.end(), from) == m_peers.end()) {
+    add_peer(from);
+    if (!m_room || !m_room->is_member(from)) {
+      m_view.new_peer(from, m_current);
+    }
+  }
+  apply(m_account->receive(from, text, Clock::now()));
 }
 
 void ChatSession::handle_transport_events(Link& link) {

@@ -2,6 +2,7 @@
 // a chat whose input is done or whose peer is gone (see the README, "Batch mode").
 #include <poll.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -29,6 +30,13 @@ void ChatScript::wait_for(const InputLine& line, TimePoint deadline) {
     case K::WaitAuth:
       m_wait = Wait::Auth;
       break;
+    case K::WaitSeen:
+      m_wait = Wait::Seen;
+      break;
+    case K::WaitRoom:
+      m_wait = Wait::Room;
+      m_room_members = static_cast<std::size_t>(line.ms);
+      break;
     default:
       throw std::logic_error("ChatScript::wait_for: not a /wait directive");
   }
@@ -53,6 +61,10 @@ std::string ChatScript::name() const {
       return "smp";
     case Wait::Auth:
       return "auth";
+    case Wait::Room:
+      return "room " + std::to_string(m_room_members);
+    case Wait::Seen:
+      return "seen " + m_text;
     case Wait::Sleep:
       return "sleep";
     case Wait::None:
@@ -61,7 +73,7 @@ std::string ChatScript::name() const {
   return "nothing";
 }
 
-bool ChatScript::satisfied(bool is_private, bool asked_to_verify) {
+bool ChatScript::satisfied(bool is_private, bool asked_to_verify, std::size_t room_private) {
   bool done = false;
   switch (m_wait) {
     case Wait::None:
@@ -88,6 +100,13 @@ bool ChatScript::satisfied(bool is_private, bool asked_to_verify) {
       break;
     case Wait::Auth:
       done = asked_to_verify;
+      break;
+    case Wait::Room:
+      done = room_private >= m_room_members;
+      break;
+    case Wait::Seen:
+      done = std::any_of(m_received.begin(), m_received.end(),
+                         [&](const std::string& m) { return m.find(m_text) != std::string::npos; });
       break;
     case Wait::Sleep:
       done = Clock::now() >= m_deadline;
@@ -121,7 +140,8 @@ void ChatSession::check_wait(TimePoint now) {
   if (!m_script.waiting() || m_exit) {
     return;
   }
-  if (m_script.satisfied(is_private(m_current), awaiting_smp_secret(m_current)) ||
+  if (m_script.satisfied(is_private(m_current), awaiting_smp_secret(m_current),
+                         room_private_count()) ||
       m_script.sleeping()) {
     return;
   }
@@ -136,7 +156,7 @@ void ChatSession::check_wait(TimePoint now) {
 }
 
 void ChatSession::check_end_of_input(TimePoint now) {
-  const std::size_t waiting = held_total();
+  const std::size_t waiting = held_total() + room_held();
   if (!m_flush_deadline) {
     m_flush_deadline = now + m_setup.timeout;
     if (waiting > 0) {

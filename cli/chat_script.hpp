@@ -1,6 +1,7 @@
 // ChatScript: the script directives that pause the person's input (/wait private, /wait text
-// SUBSTRING, /wait finished, /wait smp, /wait auth, /sleep MS; see chat_input.hpp). It records
-// the events a later /wait may look for; the states the engine keeps are asked of the engine.
+// SUBSTRING, /wait finished, /wait smp, /wait auth, /wait room N, /wait seen SUBSTRING,
+// /sleep MS; see chat_input.hpp). It records the events a later /wait may look for; the states
+// the engine keeps are asked of the engine.
 #pragma once
 
 #include <cstddef>
@@ -31,9 +32,10 @@ class ChatScript {
 
   // satisfied says whether the current wait is over, and if so ends it. A /wait text, /wait smp
   // or /wait finished uses up what it matched. The engine keeps the states the other waits look
-  // at: |is_private| (the conversation with the peer is encrypted) and |asked_to_verify| (the
-  // peer's SMP request waits for our secret).
-  bool satisfied(bool is_private, bool asked_to_verify);
+  // at: |is_private| (the conversation with the peer is encrypted), |asked_to_verify| (the
+  // peer's SMP request waits for our secret) and |room_private| (members of the private room
+  // with an encrypted session).
+  bool satisfied(bool is_private, bool asked_to_verify, std::size_t room_private = 0);
 
   // What happened, for the waits to come.
   void on_message(const std::string& text);  // a message from the peer
@@ -41,10 +43,11 @@ class ChatScript {
   void on_smp(const SmpUpdate& u);           // SMP progress: outcomes end a /wait smp
 
  private:
-  enum class Wait { None, Private, Text, Finished, Smp, Auth, Sleep };
+  enum class Wait { None, Private, Text, Finished, Smp, Auth, Room, Seen, Sleep };
 
   Wait m_wait = Wait::None;
-  std::string m_text;  // /wait text SUBSTRING
+  std::string m_text;              // /wait text SUBSTRING, /wait seen SUBSTRING
+  std::size_t m_room_members = 0;  // /wait room N
   TimePoint m_deadline{};
   std::vector<std::string> m_received;  // messages from the peer, for /wait text
   std::size_t m_text_cursor = 0;        // /wait text looks from here on

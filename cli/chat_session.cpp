@@ -59,6 +59,9 @@ ChatSession::ChatSession(ChatSetup setup, Files files, Identity me, Rng& rng)
       m_rng(rng),
       m_account(std::make_unique<Account>(std::move(me), m_setup.protocol, m_setup.policy, rng)) {
   m_account->trust() = load_trust(m_files);
+  if (!m_setup.channel.empty()) {
+    m_room = std::make_unique<room::IrcRoom>(*m_account, m_setup.channel);
+  }
 }
 
 ChatSession::~ChatSession() {
@@ -234,6 +237,9 @@ void ChatSession::poll_once() {
   if (m_reconnect_at) {
     sooner(*m_reconnect_at);
   }
+  if (m_join_deadline) {
+    sooner(*m_join_deadline);
+  }
   const int timeout = wake ? ms_until(*wake, now) : -1;
   if (::poll(fds.data(), fds.size(), timeout) < 0) {
     if (errno != EINTR) {
@@ -326,6 +332,10 @@ void ChatSession::update_prompt() {
     return;
   }
   std::string state;
+  if (m_room && connected()) {
+    m_editor->set_prompt(room_prompt());
+    return;
+  }
   if (!connected()) {
     state = m_reconnect_at ? "reconnecting" : m_listener ? "waiting" : "offline";
   } else if (Conversation* c = m_account->find(m_current); c == nullptr) {
@@ -350,7 +360,13 @@ void ChatSession::update_prompt() {
 
 // --- the engine's actions ---
 
-void ChatSession::apply(Events events) {
+void ChatSession::apply(Events events, bool room_done) {
+  room::RoomEvents from_room;
+  if (m_room && !room_done) {
+    // Group messages become the room's lines (shown by apply_room, not as private messages).
+    from_room = m_room->on_events(events, Clock::now());
+    std::erase_if(events, [](const Event& e) { return room::group_room(e).has_value(); });
+  }
   std::size_t pieces = 0;
   for (const Event& e : events) {
     pieces += std::holds_alternative<SendToPeer>(e.action) ? 1 : 0;
@@ -367,6 +383,9 @@ void ChatSession::apply(Events events) {
     }
   }
   save_trust_if_dirty();
+  if (!from_room.empty() && !m_exit) {
+    apply_room(std::move(from_room));
+  }
 }
 
 void ChatSession::apply_one(const Event& e) {

@@ -6,11 +6,14 @@
 //
 // One session may talk to several peers (the Account routes them): over IRC every nick that
 // writes to us is a peer, over TCP --listen with --max-peers N each connection is one. Lines go
-// to the current peer (/query NICK chooses it); /peers lists them.
+// to the current peer (/query NICK chooses it); /peers lists them. With --channel, lines go to
+// the private room instead, each member's copy over its own OTR conversation, and /query NICK
+// chooses the member that /otr commands (auth, trust, info...) concern.
 //
 //   chat_session.cpp   setup, the poll loop, links (listen, accept, reconnect), the engine's
 //                      actions, ending
 //   chat_commands.cpp  the person's lines: text, /me, /query, /peers, /nick and /otr commands
+//   chat_room.cpp      --channel: the private room (room::IrcRoom) over the IRC link
 //   chat_script.cpp    batch mode: /wait and /sleep, the end of the input
 //   chat_view.cpp      (ChatView) words on the terminal and JSON lines
 //   chat_terminal.cpp  (LineEditor) the input line at a terminal
@@ -31,6 +34,7 @@
 #include "otr/transport/irc_transport.hpp"
 #include "otr/transport/tcp_transport.hpp"
 #include "otr/transport/transport.hpp"
+#include "room/irc_room.hpp"
 #include "store.hpp"
 
 namespace otr::cli {
@@ -71,10 +75,13 @@ class ChatSession {
   void poll_once();
   void accept_peer();
   void read_link(Link& link);
+  void receive_private(const std::string& from, const std::string& text);
   void reconnect_irc();
   Link* link_for(const std::string& peer);
   bool connected() const;
-  void apply(Events events);
+  // apply carries out |events| in order; with a room, the group messages among them go to the
+  // room first (unless |room_done|: they came from the room).
+  void apply(Events events, bool room_done = false);
   void apply_one(const Event& e);
   void send_wire(const std::string& peer, const SendToPeer& send, std::size_t index,
                  std::size_t count);
@@ -106,6 +113,18 @@ class ChatSession {
   std::size_t held(const std::string& peer) const { return m_account->held_count(peer); }
   std::size_t held_total() const;
 
+  // The private room (chat_room.cpp): the channel's events and private NOTICEs into the room,
+  // the room's events out; the person's lines into the room; /otr room; the room's members
+  // with a private session, and the lines it holds.
+  void read_room(Link& link);
+  void on_channel_event(const transport::IrcChannelEvent& e, TimePoint now);
+  void apply_room(room::RoomEvents events);
+  void room_send(const std::string& text, TimePoint now);
+  void show_room();
+  std::string room_prompt() const;
+  std::size_t room_private_count() const;
+  std::size_t room_held() const;
+
   // Waiting and ending (chat_script.cpp, and succeed/fail in chat_session.cpp).
   void check_wait(TimePoint now);
   void check_end_of_input(TimePoint now);
@@ -119,6 +138,8 @@ class ChatSession {
   Files m_files;
   Rng& m_rng;
   std::unique_ptr<Account> m_account;
+  std::unique_ptr<room::IrcRoom> m_room;  // --channel: refers to *m_account
+  std::optional<TimePoint> m_join_deadline;  // batch: how long a script waits for the channel
 
   // Connections.
   std::vector<Link> m_links;

@@ -34,6 +34,7 @@ struct ChatSetup {
   std::string protocol;
   std::string peer;                 // the peer's name in the trust store (IRC: its nick)
   std::string nick;                 // IRC: the nick we asked for
+  std::string channel;              // IRC: the private room's channel (--channel; "" none)
   Policy policy;                    // max_message_size already set from the transport
   std::size_t max_message_cap = 0;  // --max-message-size (0: none), reapplied on nick changes
   TransportKind transport_kind = TransportKind::Stdio;

@@ -10,8 +10,6 @@
 
 namespace otr::cli {
 
-namespace {
-
 const char* severity_key(Severity s) {
   switch (s) {
     case Severity::Info:
@@ -23,6 +21,8 @@ const char* severity_key(Severity s) {
   }
   return "info";
 }
+
+namespace {
 
 const char* smp_key(SmpUpdate::Kind k) {
   switch (k) {

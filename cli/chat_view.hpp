@@ -8,11 +8,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chat_setup.hpp"
 #include "json.hpp"
 #include "otr/account.hpp"
+#include "otr/group.hpp"
 #include "otr/transport/transport.hpp"
+#include "room/irc_room.hpp"
 
 namespace otr::cli {
 
@@ -79,6 +82,24 @@ class ChatView {
   // trust_changed reports /otr trust or /otr distrust of |peer|'s key |fp|.
   void trust_changed(const std::string& peer, const Fingerprint& fp, bool verified);
 
+  // The private room of --channel (chat_room_view.cpp). room_line shows a line of the room
+  // ("#room <bob> text"); room_mismatch warns that a member saw a different room; room_notice
+  // and room_clear (something said in the channel in clear, by someone not in the room) are
+  // status lines; room_sent reports a line the person (|nick|) typed to the room; room_event
+  // shows what the channel itself did (we joined, someone left...). room_show is /otr room:
+  // |members|, the channel's |outsiders| and the room |digest| (hex).
+  void room_line(const std::string& room, const RoomLine& line);
+  void room_mismatch(const std::string& room, const RoomMismatch& m);
+  void room_notice(const std::string& room, const RoomNotice& n);
+  void room_clear(const std::string& room, const std::string& nick, const std::string& text);
+  void room_sent(const std::string& room, const std::string& nick, const std::string& text,
+                 std::size_t members);
+  void room_event(const std::string& room, const std::string& kind, const std::string& nick,
+                  const std::string& text);
+  void room_show(const std::string& room, const std::vector<room::RoomMemberView>& members,
+                 const std::vector<std::string>& outsiders, const std::string& digest,
+                 std::uint64_t our_last_id);
+
   // failure reports why the chat ends with exit status 1: one line on stderr (unless the JSON
   // goes there, when the "error" event is that line).
   void failure(const std::string& why);
@@ -99,6 +120,9 @@ std::string printable(std::string_view text);
 // ssid_words renders a session id as "[01234567] 89abcdef": the bracketed half is the one
 // libotr shows in bold, to be compared with the peer over a channel you trust.
 std::string ssid_words(const Bytes& ssid, bool bold_first);
+
+// severity_key is "info", "warning" or "error", for JSON events.
+const char* severity_key(Severity s);
 
 // tag_hex renders an instance tag as 8 hex digits.
 std::string tag_hex(std::uint32_t tag);

@@ -25,7 +25,7 @@ _otrchat() {
   local options
   case $command in
     "") COMPREPLY=($(compgen -W "$commands --dir --help --version" -- "$cur")); return ;;
-    chat) options="--stdio --listen --connect --irc --nick --peer --account --protocol --policy
+    chat) options="--stdio --listen --connect --irc --nick --peer --channel --account --protocol --policy
                    --start --input --json --timeout --max-message-size --max-peers
                    --keep-listening --reconnect --color --timestamps --help" ;;
     keygen) options="--account --protocol --force --help" ;;

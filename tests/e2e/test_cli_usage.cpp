@@ -38,7 +38,8 @@ TEST_CASE("each command's --help names its options", "[e2e][usage]") {
       {"distrust", {"FINGERPRINT|PEER", "--peer"}},
       {"chat",
        {"--stdio", "--listen", "--connect", "--irc", "--nick", "--peer", "--policy", "--input",
-        "--json", "--timeout", "--max-message-size", "/wait private", "/otr init"}},
+        "--json", "--timeout", "--max-message-size", "/wait private", "/otr init", "--channel",
+        "/otr room", "/wait room N"}},
   };
   for (const auto& [cmd, words] : commands) {
     INFO(cmd);
@@ -193,7 +194,7 @@ TEST_CASE("usage errors say what is wrong in plain words", "[e2e][usage][i16]") 
   CHECK_THAT(missing.err, Catch::Contains("missing argument AES_KEY"));
   Result irc = run_otrchat({"chat", "--irc", "127.0.0.1:6667"});
   CHECK(irc.outcome.code == 2);
-  CHECK_THAT(irc.err, Catch::Contains("--irc HOST:PORT --peer NICK"));
+  CHECK_THAT(irc.err, Catch::Contains("--irc HOST:PORT (--peer NICK | --channel #ROOM)"));
   Result channel = run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--peer", "#otr"});
   CHECK(channel.outcome.code == 2);
   CHECK_THAT(channel.err,
@@ -272,6 +273,23 @@ TEST_CASE("an unreadable fingerprint line is reported and kept", "[e2e][keys][i1
   CHECK_THAT(after, Catch::Contains("dave\tcarol\totrchat\t" + dave + "\tverified\n"));
   CHECK_THAT(after, Catch::Contains(corrupt + "\n"));
   CHECK(test::file_mode(tmp / "data" / "otr.fingerprints") == 0600);
+}
+
+// Issue 17: --channel joins a private room; what cannot work with it is refused up front.
+TEST_CASE("chat: --channel mistakes are usage errors", "[e2e][usage][room]") {
+  Result tcp = run_otrchat({"chat", "--connect", "127.0.0.1:5000", "--channel", "#room"});
+  CHECK(tcp.outcome.code == 2);
+  CHECK_THAT(tcp.err, Catch::Contains("--channel is for --irc"));
+  Result nick = run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--channel", "room"});
+  CHECK(nick.outcome.code == 2);
+  CHECK_THAT(nick.err, Catch::Contains("--channel room: not a channel name"));
+  Result start =
+      run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--channel", "#room", "--start"});
+  CHECK(start.outcome.code == 2);
+  CHECK_THAT(start.err, Catch::Contains("--start is for one peer"));
+  Result comma = run_otrchat({"chat", "--irc", "127.0.0.1:1", "--channel", "#a,#b"});
+  CHECK(comma.outcome.code == 2);
+  CHECK_THAT(comma.err, Catch::Contains("--channel #a,#b: not a channel name"));
 }
 
 }  // namespace

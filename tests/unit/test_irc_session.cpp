@@ -1,5 +1,6 @@
 // IrcSession without any server: server lines and times in, lines, messages and events out.
 // test_transport_irc.cpp checks the socket adapter around it against a real ngircd.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -508,4 +509,202 @@ TEST_CASE("irc_session: change_nick asks the server, which answers", "[irc][i16]
   CHECK_THROWS_AS(s.change_nick("two words"), std::invalid_argument);
   IrcSession closed(alice_options());
   CHECK_THROWS_AS(closed.change_nick("x"), TransportError);
+}
+
+// Issue 17: a private room is a channel; the chat joins it and follows who is there.
+namespace {
+
+IrcOptions room_options() {
+  IrcOptions o = alice_options();
+  o.peer.clear();
+  o.channel = "#room";
+  o.accept_any_nick = true;
+  return o;
+}
+
+using Kind = IrcChannelEvent::Kind;
+
+IrcChannelEvent ch(Kind kind, std::string nick, std::string text = {}) {
+  IrcChannelEvent e;
+  e.kind = kind;
+  e.nick = std::move(nick);
+  e.text = std::move(text);
+  return e;
+}
+
+// in_room returns a session that joined #room, where bob and carol already are.
+IrcSession in_room() {
+  IrcSession s = registered(room_options());
+  s.receive_line(":alice!~otrchat@h JOIN #room");
+  s.receive_line(":fake.server 353 alice = #room :alice @bob +carol");
+  s.receive_line(":fake.server 366 alice #room :End of NAMES list");
+  REQUIRE(s.in_channel());
+  return s;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("irc_session: with a channel it joins after the welcome and reports the names",
+          "[irc][i17]") {
+  IrcSession s = started(room_options());
+  IrcOutput welcome = s.receive_line(":fake.server 001 alice :Welcome");
+  CHECK(welcome.lines == Strings{"JOIN #room\r\n"});
+  CHECK(welcome.events == Events{ev(EventKind::Connected,
+                                    "registered as alice on fake.server (192.0.2.7:6667); "
+                                    "joining #room")});
+  CHECK_FALSE(s.in_channel());
+  CHECK_THROWS_WITH(s.say_in_channel("too soon"),
+                    "send to #room via 192.0.2.7:6667: not in the channel");
+
+  IrcOutput joined = s.receive_line(":alice!~otrchat@h JOIN :#Room");
+  CHECK(joined.channel == std::vector<IrcChannelEvent>{ch(Kind::Joined, "alice", "#Room")});
+  CHECK(joined.events.empty());
+  CHECK(s.in_channel());
+  // The list may come in several 353 lines, with prefixes (multi-prefix) or user@host.
+  CHECK(s.receive_line(":fake.server 353 alice = #room :alice @+bob").empty());
+  CHECK(s.receive_line(":fake.server 353 alice #room :carol!c@h.example").empty());
+  IrcOutput names = s.receive_line(":fake.server 366 alice #room :End of NAMES list");
+  REQUIRE(names.channel.size() == 1);
+  CHECK(names.channel[0].kind == Kind::Names);
+  CHECK(names.channel[0].names == Strings{"bob", "carol"});
+  CHECK(sorted(s.channel_nicks()) == Strings{"bob", "carol"});
+  // Another channel's list changes nothing.
+  CHECK(s.receive_line(":fake.server 353 alice = #other :dave").events.empty());
+  CHECK(s.receive_line(":fake.server 366 alice #other :End").channel.empty());
+  CHECK(sorted(s.channel_nicks()) == Strings{"bob", "carol"});
+
+  // Reconnecting forgets the channel, and the next welcome joins it again.
+  s.start(kAddress, kStart);
+  CHECK_FALSE(s.in_channel());
+  CHECK(s.channel_nicks().empty());
+  CHECK(s.receive_line(":fake.server 001 alice :Welcome").lines == Strings{"JOIN #room\r\n"});
+}
+
+TEST_CASE("irc_session: comings and goings in the channel are channel events", "[irc][i17]") {
+  IrcSession s = in_room();
+  CHECK(s.receive_line(":dave!d@h JOIN #room").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Join, "dave")});
+  CHECK(s.receive_line(":dave!d@h PART #room :bye now").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Part, "dave", "bye now")});
+  CHECK(s.receive_line(":dave!d@h JOIN #room").channel.size() == 1);
+  CHECK(s.receive_line(":dave!d@h PART #other,#ROOM").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Part, "dave", "")});
+
+  IrcOutput kick = s.receive_line(":bob!b@h KICK #room carol :behave");
+  IrcChannelEvent kicked = ch(Kind::Kick, "carol", "behave");
+  kicked.by = "bob";
+  CHECK(kick.channel == std::vector<IrcChannelEvent>{kicked});
+  CHECK(s.channel_nicks() == Strings{"bob"});
+
+  // A netsplit QUIT names the two servers; it is the channel's only for nicks in it.
+  CHECK(s.receive_line(":bob!b@h QUIT :irc.a.net irc.b.net").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Quit, "bob", "irc.a.net irc.b.net")});
+  CHECK(s.receive_line(":zed!z@h QUIT :gone").channel.empty());
+  CHECK(s.channel_nicks().empty());
+
+  CHECK(s.receive_line(":bob!b@h JOIN #room").channel.size() == 1);
+  CHECK(s.receive_line(":BOB!b@h NICK :robert").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Nick, "bob", "robert")});
+  CHECK(s.channel_nicks() == Strings{"robert"});
+  CHECK(s.receive_line(":zed!z@h NICK :zed2").channel.empty());
+  // Our own nick change is the channel's too, and followed.
+  IrcOutput ours = s.receive_line(":alice!a@h NICK :alice2");
+  CHECK(ours.channel == std::vector<IrcChannelEvent>{ch(Kind::Nick, "alice", "alice2")});
+  CHECK(ours.events == Events{ev(EventKind::NickChanged, "our nick is now alice2")});
+  CHECK(s.nick() == "alice2");
+
+  // Being kicked puts us out.
+  IrcOutput out = s.receive_line(":robert!b@h KICK #room alice2 :out");
+  REQUIRE(out.channel.size() == 1);
+  CHECK(out.channel[0].kind == Kind::Kick);
+  CHECK(out.channel[0].nick == "alice2");
+  CHECK_FALSE(s.in_channel());
+  CHECK(s.channel_nicks().empty());
+}
+
+TEST_CASE("irc_session: what is said in the channel is a channel message", "[irc][i17]") {
+  IrcSession s = in_room();
+  CHECK(s.receive_line(":bob!b@h PRIVMSG #room :[otrchat] hello").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Message, "bob", "[otrchat] hello")});
+  // Private messages come in the same list, in the server's order; other channels are still
+  // ignored.
+  IrcOutput priv = s.receive(
+      ":bob!b@h PRIVMSG alice :?OTRv3?\r\n:bob!b@h QUIT :bye\r\n:carol!c@h PRIVMSG #room :x\r\n");
+  CHECK(priv.from.empty());
+  CHECK(priv.channel == std::vector<IrcChannelEvent>{ch(Kind::Private, "bob", "?OTRv3?"),
+                                                     ch(Kind::Quit, "bob", "bye"),
+                                                     ch(Kind::Message, "carol", "x")});
+  IrcOutput other = s.receive_line(":bob!b@h PRIVMSG #other :hi");
+  CHECK(other.channel.empty());
+  CHECK(other.events.size() == 1);
+  CHECK(other.events[0].kind == EventKind::Ignored);
+  // CTCP in the channel: ignored (no deliver_actions). NOTICEs, in the channel or to us, are
+  // kept apart from messages.
+  CHECK(s.receive_line(":bob!b@h PRIVMSG #room :\001ACTION waves\001").events ==
+        Events{ev(EventKind::Ignored, "CTCP ACTION in #room from bob ignored")});
+  CHECK(s.receive_line(":bob!b@h NOTICE #room :psst").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Notice, "bob", "psst")});
+  IrcOutput notice = s.receive_line(":carol!c@h NOTICE alice :[otrchat] answer #room");
+  CHECK(notice.channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::PrivateNotice, "carol", "[otrchat] answer #room")});
+  CHECK(notice.events.empty());
+  CHECK(s.receive_line(":fake.server NOTICE alice :server news").channel.empty());
+  CHECK(s.notice_to("carol", "[otrchat] answer").lines ==
+        Strings{"NOTICE carol :[otrchat] answer\r\n"});
+  // Lines split across reads keep their channel events.
+  IrcOutput split = s.receive(":bob!b@h PRIVMSG #ro");
+  CHECK(split.empty());
+  split = s.receive("om :two\r\n");
+  CHECK(split.channel == std::vector<IrcChannelEvent>{ch(Kind::Message, "bob", "two")});
+}
+
+TEST_CASE("irc_session: say_in_channel makes PRIVMSG lines to the channel that fit", "[irc][i17]") {
+  IrcSession s = in_room();
+  CHECK(s.say_in_channel("one\r\ntwo").lines ==
+        Strings{"PRIVMSG #room one\r\n", "PRIVMSG #room two\r\n"});
+  // 512 - len(":alice!~otrchat@<63> PRIVMSG #room :" CR LF).
+  CHECK(s.channel_message_size() == 512 - (1 + 5 + 2 + 7 + 1 + 63 + 9 + 5 + 2 + 2));
+  std::string longest(s.channel_message_size(), 'x');
+  CHECK(s.say_in_channel(longest).lines.size() == 1);
+  CHECK_THROWS_AS(s.say_in_channel(longest + "x"), TransportError);
+  CHECK_THROWS_AS(s.say_in_channel(std::string("a\0b", 3)), TransportError);
+
+  IrcSession no_channel = registered();
+  CHECK(no_channel.channel_message_size() == 0);
+  CHECK_THROWS_AS(no_channel.say_in_channel("hi"), std::logic_error);
+
+  // Leaving the channel (our PART) stops it.
+  CHECK(s.receive_line(":alice!a@h PART #room :later").channel ==
+        std::vector<IrcChannelEvent>{ch(Kind::Left, "alice", "later")});
+  CHECK_THROWS_AS(s.say_in_channel("hi"), TransportError);
+}
+
+TEST_CASE("irc_session: a refused JOIN says why, and channel options are checked", "[irc][i17]") {
+  IrcSession s = registered(room_options());
+  IrcOutput refused = s.receive_line(":fake.server 474 alice #room :Cannot join channel (+b)");
+  REQUIRE(refused.channel.size() == 1);
+  CHECK(refused.channel[0].kind == Kind::Refused);
+  CHECK(refused.channel[0].text ==
+        "fake.server refused to let us join #room (474): Cannot join channel (+b)");
+  CHECK(refused.events.empty());
+  CHECK_FALSE(s.in_channel());
+
+  IrcOptions o = room_options();
+  o.channel = "room";
+  CHECK_THROWS_AS(IrcSession(o), std::invalid_argument);
+  o.channel = "#a,#b";
+  CHECK_THROWS_AS(IrcSession(o), std::invalid_argument);
+  o.channel = "#a b";
+  CHECK_THROWS_AS(IrcSession(o), std::invalid_argument);
+  o.channel = "#" + std::string(600, 'r');
+  CHECK_THROWS_AS(IrcSession(o), std::invalid_argument);
+  // Without a channel, a peer is needed.
+  o.channel.clear();
+  CHECK_THROWS_AS(IrcSession(o), std::invalid_argument);
+  CHECK(std::string(irc_channel_event_kind_name(Kind::Quit)) == "quit");
 }

@@ -321,3 +321,75 @@ TEST_CASE("IrcTransport: PING before and after the welcome, CTCP, channels, nick
   CHECK(received == Strings{"NICK alice", "USER otrchat 0 * otrchat", "PONG cookie-42",
                             "PONG after-welcome", "PRIVMSG bobby :to bobby"});
 }
+
+// Issue 17: the channel of a private room, through a real server.
+TEST_CASE("IrcTransport: two clients in a channel see each other and what is said there",
+          "[transport][irc][i17]") {
+  REQUIRE_NGIRCD();
+  Ngircd server;
+  IrcOptions oa = options_for(server, "alice", "");
+  oa.channel = "#room";
+  oa.accept_any_nick = true;
+  IrcOptions ob = oa;
+  ob.nick = "bob";
+  auto alice = IrcTransport::connect(oa);
+  using Kind = IrcChannelEvent::Kind;
+  std::vector<IrcChannelEvent> at_alice;
+  LinePeer pa(*alice);
+  // Alice is alone in the channel: she joins, and the NAMES list holds nobody else.
+  REQUIRE(pa.wait_until([&] {
+    for (auto& e : alice->read_channel()) {
+      at_alice.push_back(std::move(e));
+    }
+    return !at_alice.empty() && at_alice.back().kind == Kind::Names;
+  }));
+  REQUIRE(at_alice.size() == 2);
+  CHECK(at_alice[0].kind == Kind::Joined);
+  CHECK(at_alice[1].names.empty());
+
+  auto bob = IrcTransport::connect(ob);
+  LinePeer pb(*bob);
+  std::vector<IrcChannelEvent> at_bob;
+  const auto bob_has = [&](Kind kind) {
+    for (auto& e : bob->read_channel()) {
+      at_bob.push_back(std::move(e));
+    }
+    return std::any_of(at_bob.begin(), at_bob.end(),
+                       [&](const IrcChannelEvent& e) { return e.kind == kind; });
+  };
+  REQUIRE(pb.wait_until([&] { return bob_has(Kind::Names); }));
+  CHECK(at_bob.back().names == Strings{"alice"});
+  CHECK(bob->channel_nicks() == Strings{"alice"});
+
+  at_alice.clear();
+  const auto alice_has = [&](Kind kind) {
+    for (auto& e : alice->read_channel()) {
+      at_alice.push_back(std::move(e));
+    }
+    return std::any_of(at_alice.begin(), at_alice.end(),
+                       [&](const IrcChannelEvent& e) { return e.kind == kind; });
+  };
+  REQUIRE(pa.wait_until([&] { return alice_has(Kind::Join); }));
+  CHECK(at_alice.back().nick == "bob");
+
+  // A line in the channel, and a private NOTICE back.
+  bob->say_in_channel("marker line");
+  REQUIRE(pa.wait_until([&] { return alice_has(Kind::Message); }));
+  CHECK(at_alice.back().nick == "bob");
+  CHECK(at_alice.back().text == "marker line");
+  alice->notice_to("bob", "answer");
+  alice->send_to("bob", "private");
+  REQUIRE(pb.wait_until([&] { return bob_has(Kind::Private); }));
+  REQUIRE(at_bob.size() >= 2);
+  CHECK(at_bob[at_bob.size() - 2].kind == Kind::PrivateNotice);
+  CHECK(at_bob[at_bob.size() - 2].text == "answer");
+  CHECK(at_bob.back().nick == "alice");
+  CHECK(at_bob.back().text == "private");
+  CHECK(bob->read_messages().empty());
+
+  // Bob leaves IRC: alice sees the QUIT with its reason.
+  bob->close();
+  REQUIRE(pa.wait_until([&] { return alice_has(Kind::Quit); }));
+  CHECK(at_alice.back().nick == "bob");
+  CHECK(alice->channel_nicks().empty());
+}

@@ -121,6 +121,35 @@ TEST_CASE("irc_casefold uses the rfc1459 casemapping", "[transport]") {
   CHECK_FALSE(is_channel_name(""));
 }
 
+TEST_CASE("is_netsplit_quit recognises two server names, not what users say", "[transport]") {
+  // What ngircd says on irc1 for users behind irc2 when the link breaks (seen in
+  // e2e:irc federation tests), and the masked form of networks that hide their servers.
+  CHECK(is_netsplit_quit("irc1.otrchat.test irc2.otrchat.test"));
+  CHECK(is_netsplit_quit("hub.example.net leaf-2.example.net"));
+  CHECK(is_netsplit_quit("*.net *.split"));
+  CHECK(is_netsplit_quit("IRC.EXAMPLE.NET irc2.example.net"));
+  // ngircd quotes a user's own reason; other user and server reasons.
+  CHECK_FALSE(is_netsplit_quit("\"irc1.otrchat.test irc2.otrchat.test\""));
+  CHECK_FALSE(is_netsplit_quit("Quit: leaving"));
+  CHECK_FALSE(is_netsplit_quit("Ping timeout: 120 seconds"));
+  CHECK_FALSE(is_netsplit_quit("Server going down."));
+  CHECK_FALSE(is_netsplit_quit("see you at example.org"));
+  CHECK_FALSE(is_netsplit_quit(""));
+  CHECK_FALSE(is_netsplit_quit("irc1.otrchat.test"));
+  // Exactly two names, one space, each with a dot and no empty label, and two different servers.
+  CHECK_FALSE(is_netsplit_quit("a.b c.d e.f"));
+  CHECK_FALSE(is_netsplit_quit("a.b  c.d"));
+  CHECK_FALSE(is_netsplit_quit(" a.b c.d"));
+  CHECK_FALSE(is_netsplit_quit("a.b c.d "));
+  CHECK_FALSE(is_netsplit_quit("irc1 irc2.otrchat.test"));
+  CHECK_FALSE(is_netsplit_quit("irc1.otrchat.test irc2"));
+  CHECK_FALSE(is_netsplit_quit(".a.b c.d"));
+  CHECK_FALSE(is_netsplit_quit("a.b c.d."));
+  CHECK_FALSE(is_netsplit_quit("a..b c.d"));
+  CHECK_FALSE(is_netsplit_quit("a.b:6667 c.d"));
+  CHECK_FALSE(is_netsplit_quit("irc.example.net IRC.example.NET"));
+}
+
 TEST_CASE("IrcLineSplitter cuts at CRLF, LF or CR, also one byte at a time", "[transport]") {
   IrcLineSplitter whole;
   CHECK(whole.feed("PING :a\r\nPING :b\nPING :c\r\r\n\nPING :d") ==

@@ -32,6 +32,29 @@ bool has_line_breaking_byte(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
+// is_server_name_like accepts "irc.example.net" and masked names like "*.net": labels of
+// letters, digits, '-', '_' or '*', joined by single dots, at least two of them.
+bool is_server_name_like(std::string_view name) {
+  std::size_t labels = 0;
+  for (;;) {
+    const std::size_t dot = name.find('.');
+    const std::string_view label = name.substr(0, dot);
+    if (label.empty()) {
+      return false;
+    }
+    for (char c : label) {
+      if (!is_command_char(c) && c != '-' && c != '_' && c != '*') {
+        return false;
+      }
+    }
+    ++labels;
+    if (dot == std::string_view::npos) {
+      return labels >= 2;
+    }
+    name.remove_prefix(dot + 1);
+  }
+}
+
 }  // namespace
 
 std::optional<IrcLine> parse_irc_line(std::string_view line) {
@@ -184,6 +207,16 @@ std::vector<std::string> IrcLineSplitter::take_problems() {
   std::vector<std::string> out;
   out.swap(m_problems);
   return out;
+}
+
+bool is_netsplit_quit(std::string_view reason) {
+  const std::size_t space = reason.find(' ');
+  if (space == std::string_view::npos) {
+    return false;
+  }
+  const std::string_view first = reason.substr(0, space);
+  const std::string_view second = reason.substr(space + 1);
+  return is_server_name_like(first) && is_server_name_like(second) && !irc_equal(first, second);
 }
 
 }  // namespace otr::transport

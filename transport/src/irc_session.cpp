@@ -41,10 +41,6 @@ bool has_bad_name_byte(std::string_view name) {
   return name.find_first_of(std::string_view(" \r\n\0", 4)) != std::string_view::npos;
 }
 
-// usable_nick is true for a name we can put in a NICK or PRIVMSG line and compare with prefixes.
-bool usable_nick(std::string_view name) {
-  return !name.empty() && name.front() != ':' && !has_bad_name_byte(name);
-}
 
 void check_name(std::string_view what, std::string_view value) {
   if (value.empty()) {
@@ -105,7 +101,22 @@ void event(IrcOutput& out, EventKind kind, std::string text) {
   out.events.push_back({kind, std::move(text)});
 }
 
+// check_channel refuses a name that JOIN or PRIVMSG cannot carry as one channel: RFC 2812 1.3,
+// "Channels names are strings (beginning with a '&', '#', '+' or '!' character) ... [that] SHALL
+// NOT contain any spaces (' '), a control G (^G or ASCII 7), a comma (',')".
+void check_channel(const std::string& channel) {
+  if (!is_channel_name(channel) ||
+      channel.find_first_of(std::string_view(" ,\a\r\n\0", 6)) != std::string::npos) {
+    throw std::invalid_argument("IRC options: \"" + channel +
+                                "\" is not a channel name (#name, without spaces or commas)");
+  }
+}
+
 }  // namespace
+
+bool IrcSession::usable_nick(std::string_view name) {
+  return !name.empty() && name.front() != ':' && !has_bad_name_byte(name);
+}
 
 void IrcOutput::append(IrcOutput&& more) {
   for (auto& l : more.lines) {
@@ -120,12 +131,21 @@ void IrcOutput::append(IrcOutput&& more) {
   for (auto& e : more.events) {
     events.push_back(std::move(e));
   }
+  for (auto& c : more.channel) {
+    channel.push_back(std::move(c));
+  }
 }
 
 IrcSession::IrcSession(IrcOptions options) : m_options(std::move(options)) {
   check_name("nick", m_options.nick);
-  check_name("peer", m_options.peer);
+  if (!m_options.peer.empty() || m_options.channel.empty()) {
+    check_name("peer", m_options.peer);
+  }
   check_name("user", m_options.user);
+  if (!m_options.channel.empty()) {
+    check_channel(m_options.channel);
+    checked_line("JOIN", {m_options.channel});
+  }
   if (is_channel_name(m_options.peer)) {
     throw std::invalid_argument("IRC options: peer \"" + m_options.peer +
                                 "\" is a channel, not a nick (private messages go to nicks)");
@@ -158,6 +178,7 @@ IrcOutput IrcSession::start(std::string address, TimePoint now) {
   m_refusal.clear();
   m_server_error.clear();
   m_splitter = IrcLineSplitter();
+  forget_channel();
 
   // RFC 2812 3.1: "The RECOMMENDED order for a client to register is as follows: 1. Pass message
   // 2. Nick message 2. Service message 3. User message".
@@ -237,17 +258,30 @@ IrcOutput IrcSession::send_to(std::string_view nick, std::string_view message) {
   if (!usable_nick(nick) || is_channel_name(nick)) {
     throw std::invalid_argument("send to \"" + std::string(nick) + "\": not a nick");
   }
-  std::string peer(nick);
-  std::string to = peer + " via " + m_address;
+  return privmsg_lines(std::string(nick), message, max_message_size());
+}
+
+IrcOutput IrcSession::notice_to(std::string_view nick, std::string_view text) {
+  if (!usable_nick(nick) || is_channel_name(nick)) {
+    throw std::invalid_argument("notice to \"" + std::string(nick) + "\": not a nick");
+  }
+  return privmsg_lines(std::string(nick), text, max_message_size(), "NOTICE");
+}
+
+// privmsg_lines is send_to() to |target| (a nick or our channel), whose messages may be |limit|
+// bytes long, with |command| (PRIVMSG, or NOTICE).
+IrcOutput IrcSession::privmsg_lines(const std::string& target, std::string_view message,
+                                    std::size_t limit, std::string_view command) const {
+  std::string to = target + " via " + m_address;
   if (m_closed) {
     throw TransportError("send to " + to + ": the connection is closed");
   }
   if (!m_registered) {
     throw TransportError("send to " + to + ": not registered with the server yet");
   }
-  if (message.size() > max_message_size()) {
+  if (message.size() > limit) {
     throw TransportError("send to " + to + ": message of " + std::to_string(message.size()) +
-                         " bytes exceeds the maximum of " + std::to_string(max_message_size()) +
+                         " bytes exceeds the maximum of " + std::to_string(limit) +
                          " for one PRIVMSG");
   }
   if (message.find('\0') != std::string_view::npos) {
@@ -261,11 +295,12 @@ IrcOutput IrcSession::send_to(std::string_view nick, std::string_view message) {
     if (piece.empty()) {
       continue;
     }
-    // m_peer is a usable nick and |piece| holds no CR, LF or NUL, so only the length can fail.
-    std::optional<std::string> line = try_line("PRIVMSG", {peer, std::string(piece)});
+    // |target| is a usable nick or our checked channel and |piece| holds no CR, LF or NUL, so
+    // only the length can fail.
+    std::optional<std::string> line = try_line(command, {target, std::string(piece)});
     if (!line) {
-      throw TransportError("send to " + to + ": a PRIVMSG to a nick of " +
-                           std::to_string(peer.size()) + " bytes would exceed " +
+      throw TransportError("send to " + to + ": a " + std::string(command) + " to a target of " +
+                           std::to_string(target.size()) + " bytes would exceed " +
                            std::to_string(kIrcLineBytes) + " bytes");
     }
     out.lines.push_back(std::move(*line));
@@ -280,6 +315,7 @@ IrcOutput IrcSession::close() {
   }
   m_closed = true;
   m_registered = false;
+  forget_channel();
   return out;
 }
 
@@ -299,6 +335,7 @@ IrcOutput IrcSession::end_with(std::string text) {
   }
   m_closed = true;
   m_registered = false;
+  forget_channel();
   event(out, EventKind::Closed, std::move(text));
   return out;
 }
@@ -306,14 +343,25 @@ IrcOutput IrcSession::end_with(std::string text) {
 std::size_t IrcSession::max_message_size() const {
   const std::size_t peer_bytes =
       m_options.accept_any_nick ? std::max(m_peer.size(), kAnyNickBytes) : m_peer.size();
+  return message_size_for(peer_bytes);
+}
+
+std::size_t IrcSession::channel_message_size() const {
+  return m_options.channel.empty() ? 0 : message_size_for(m_options.channel.size());
+}
+
+std::size_t IrcSession::message_size_for(std::size_t target_bytes) const {
   std::size_t overhead = 1 + m_nick.size() + 1 + 1 + m_options.user.size() + 1 + kMaxHostBytes +
-                         std::string_view(" PRIVMSG ").size() + peer_bytes + 2 + 2;
+                         std::string_view(" PRIVMSG ").size() + target_bytes + 2 + 2;
   // Absurdly long nicks would leave nothing; 1 keeps the meaning "limited" (0 is unlimited).
   return overhead >= kIrcLineBytes ? 1 : kIrcLineBytes - overhead;
 }
 
 void IrcSession::handle(const IrcLine& line, IrcOutput& out) {
   const std::string& cmd = line.command;
+  if (!m_options.channel.empty() && m_registered && on_channel_line(line, out)) {
+    return;
+  }
   if (cmd == "PING") {
     on_ping(line, out);
   } else if (cmd == "PRIVMSG" || cmd == "NOTICE") {
@@ -326,7 +374,7 @@ void IrcSession::handle(const IrcLine& line, IrcOutput& out) {
       m_refusal = server_text() + " refused us: " + m_server_error;
     }
   } else if (cmd == "QUIT") {
-    if (irc_equal(split_irc_prefix(line.prefix).nick, m_peer)) {
+    if (is_peer(split_irc_prefix(line.prefix).nick)) {
       event(out, EventKind::Server,
             m_peer + " quit" + (line.params.empty() ? "" : ": " + quote(line.params.back())));
     }
@@ -367,7 +415,13 @@ void IrcSession::on_message(const IrcLine& line, IrcOutput& out) {
           line.command + " in " + target + " from " + from.nick + " ignored: " + quote(text));
     return;
   }
-  const bool from_peer = irc_equal(from.nick, m_peer);
+  if (notice && !m_options.channel.empty() && usable_nick(from.nick) && !from.is_server()) {
+    // A private room's members answer each other's markers this way.
+    out.channel.push_back(
+        {IrcChannelEvent::Kind::PrivateNotice, from.nick, std::move(text), {}, {}});
+    return;
+  }
+  const bool from_peer = is_peer(from.nick);
   if (!from_peer && !notice && m_options.accept_any_nick && usable_nick(from.nick) &&
       !from.is_server()) {
     // Another nick writes to us: a conversation of its own (checked for CTCP below).
@@ -394,7 +448,13 @@ void IrcSession::on_message(const IrcLine& line, IrcOutput& out) {
     }
   }
   if (m_options.accept_any_nick) {
-    out.from.push_back({from_peer ? m_peer : from.nick, std::move(text)});
+    std::string sender = from_peer ? m_peer : from.nick;
+    if (!m_options.channel.empty()) {
+      out.channel.push_back(
+          {IrcChannelEvent::Kind::Private, std::move(sender), std::move(text), {}, {}});
+    } else {
+      out.from.push_back({std::move(sender), std::move(text)});
+    }
     return;
   }
   out.messages.push_back(std::move(text));
@@ -407,7 +467,7 @@ void IrcSession::on_nick(const IrcLine& line, IrcOutput& out) {
   std::string old_nick = split_irc_prefix(line.prefix).nick;
   const std::string& new_nick = line.params.back();
   bool ours = irc_equal(old_nick, m_nick);
-  if (!ours && !irc_equal(old_nick, m_peer)) {
+  if (!ours && !is_peer(old_nick)) {
     return;
   }
   // A name we could not write in a PRIVMSG (or that names a channel) would break send() later;
@@ -464,9 +524,13 @@ void IrcSession::on_welcome(const IrcLine& line, IrcOutput& out) {
     m_server = line.prefix;
   }
   if (first) {
+    std::string doing = m_peer.empty() ? "" : "; talking to " + m_peer;
+    if (!m_options.channel.empty()) {
+      doing += "; joining " + m_options.channel;
+      out.lines.push_back(checked_line("JOIN", {m_options.channel}));
+    }
     event(out, EventKind::Connected,
-          "registered as " + m_nick + " on " + m_server + " (" + m_address + "); talking to " +
-              m_peer);
+          "registered as " + m_nick + " on " + m_server + " (" + m_address + ")" + doing);
   }
 }
 
@@ -482,11 +546,11 @@ void IrcSession::on_numeric(const IrcLine& line, IrcOutput& out) {
     m_refusal = server_text() + " rejected the nick \"" + m_nick + "\": " + rest_of(line.params, 2);
   } else if ((cmd == "464" || cmd == "465") && !m_registered) {
     m_refusal = server_text() + " refused us: " + rest_of(line.params, 1);
-  } else if (cmd == "401" && irc_equal(about, m_peer)) {
+  } else if (cmd == "401" && is_peer(about)) {
     event(out, EventKind::Server,
           "peer " + m_peer + " is not on " + m_server + " (" + rest_of(line.params, 2) +
               "); the message was not delivered");
-  } else if (cmd == "301" && irc_equal(about, m_peer)) {
+  } else if (cmd == "301" && is_peer(about)) {
     event(out, EventKind::Server, "peer " + m_peer + " is away: " + rest_of(line.params, 2));
   } else if (cmd[0] == '4' || cmd[0] == '5') {
     // 422 ERR_NOMOTD is routine; every other error reply is worth a line.

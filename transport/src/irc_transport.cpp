@@ -50,8 +50,13 @@ class IrcTransport::Impl {
     send_lines(m_session.send_to(nick, message));
   }
   void change_nick(std::string_view nick) { send_lines(m_session.change_nick(nick)); }
+  void say_in_channel(std::string_view text) { send_lines(m_session.say_in_channel(text)); }
+  void notice_to(std::string_view nick, std::string_view text) {
+    send_lines(m_session.notice_to(nick, text));
+  }
   std::vector<std::string> read_available();
   std::vector<IrcMessage> read_messages();
+  std::vector<IrcChannelEvent> read_channel();
   std::vector<TransportEvent> take_events();
   void close();
 
@@ -61,6 +66,8 @@ class IrcTransport::Impl {
   const std::string& nick() const { return m_session.nick(); }
   const std::string& peer() const { return m_session.peer(); }
   const std::string& server_name() const { return m_session.server_name(); }
+  std::size_t channel_message_size() const { return m_session.channel_message_size(); }
+  std::vector<std::string> channel_nicks() const { return m_session.channel_nicks(); }
 
  private:
   void watch(int fd);
@@ -85,6 +92,7 @@ class IrcTransport::Impl {
   bool m_flushing = false;
   std::vector<std::string> m_messages;
   std::vector<IrcMessage> m_from;
+  std::vector<IrcChannelEvent> m_channel;
   std::vector<TransportEvent> m_events;
 };
 
@@ -109,6 +117,9 @@ void IrcTransport::Impl::apply(IrcOutput out) {
   }
   for (TransportEvent& e : out.events) {
     m_events.push_back(std::move(e));
+  }
+  for (IrcChannelEvent& c : out.channel) {
+    m_channel.push_back(std::move(c));
   }
 }
 
@@ -183,6 +194,14 @@ std::vector<IrcMessage> IrcTransport::Impl::read_messages() {
   read_available();  // reads the socket; with accept_any_nick its list stays empty
   std::vector<IrcMessage> out;
   out.swap(m_from);
+  update_wakeup();
+  return out;
+}
+
+std::vector<IrcChannelEvent> IrcTransport::Impl::read_channel() {
+  read_available();  // reads the socket
+  std::vector<IrcChannelEvent> out;
+  out.swap(m_channel);
   update_wakeup();
   return out;
 }
@@ -282,7 +301,8 @@ void IrcTransport::Impl::lost(IrcOutput closed_event) {
 }
 
 void IrcTransport::Impl::update_wakeup() {
-  bool want = !m_messages.empty() || !m_from.empty() || !m_events.empty();
+  bool want =
+      !m_messages.empty() || !m_from.empty() || !m_events.empty() || !m_channel.empty();
   if (want && !m_wakeup_set) {
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(m_wakeup.get(), &one, sizeof one);
@@ -327,6 +347,18 @@ void IrcTransport::send_to(std::string_view nick, std::string_view message) {
 }
 
 void IrcTransport::change_nick(std::string_view nick) { m_impl->change_nick(nick); }
+
+std::vector<IrcChannelEvent> IrcTransport::read_channel() { return m_impl->read_channel(); }
+
+void IrcTransport::say_in_channel(std::string_view text) { m_impl->say_in_channel(text); }
+
+void IrcTransport::notice_to(std::string_view nick, std::string_view text) {
+  m_impl->notice_to(nick, text);
+}
+
+std::size_t IrcTransport::channel_message_size() const { return m_impl->channel_message_size(); }
+
+std::vector<std::string> IrcTransport::channel_nicks() const { return m_impl->channel_nicks(); }
 
 const std::string& IrcTransport::nick() const { return m_impl->nick(); }
 

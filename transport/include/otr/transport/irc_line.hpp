@@ -56,6 +56,17 @@ bool irc_equal(std::string_view a, std::string_view b);
 // is_channel_name returns true if |target| names a channel (#, &, + or !).
 bool is_channel_name(std::string_view target);
 
+// is_netsplit_quit returns true if |reason|, the text of a QUIT, is what a server says for users
+// it loses in a netsplit: two distinct server names separated by one space, as IRC servers
+// conventionally write it ("hub.example.net leaf.example.net", or masked "*.net *.split"). A
+// server name here is letters, digits, '-', '_' and '*' in labels joined by single dots, with at
+// least one dot. ngircd (client.c, Client_Destroy) gives "<its own name> <lost server's name>"
+// for every user behind the lost link, e.g. "irc1.otrchat.test irc2.otrchat.test" on
+// irc1.otrchat.test when the link to irc2.otrchat.test breaks. A user cannot fake it on ngircd,
+// which quotes the QUIT reasons of users ("\"bye\""), but servers that do not may let a user
+// quit with a reason that looks like a netsplit: treat the answer as a hint, not as proof.
+bool is_netsplit_quit(std::string_view reason);
+
 // IrcLineSplitter cuts a byte stream into lines at LF, CR LF or a lone CR, skipping empty lines.
 // A line longer than max_line_bytes() is discarded up to its end and reported; the splitter never
 // holds more than max_line_bytes() bytes.

@@ -34,10 +34,13 @@ namespace otr::transport {
 //     refuses a NUL byte.
 //   * When the server closes the connection (after ERROR, or killed), closed() becomes true and
 //     a Closed event quotes the server's last ERROR text; reconnect() starts over.
+//   * With options.channel it joins the channel after the welcome (after each reconnect() too);
+//     read_channel() returns what happens there and say_in_channel() speaks there.
 //
 // native_handle() is an epoll descriptor that watches the socket and an internal eventfd: it is
-// readable whenever read_available() or take_events() has something, including messages that
-// arrived while send() waited, so a plain poll() loop never misses one.
+// readable whenever read_available(), read_messages(), read_channel() or take_events() has
+// something, including messages that arrived while send() waited, so a plain
+// poll() loop never misses one.
 class IrcTransport final : public Transport {
  public:
   // connect connects and registers, blocking for at most options.timeout. Throws
@@ -65,7 +68,7 @@ class IrcTransport final : public Transport {
   void reconnect();
 
   // read_messages is read_available() for options.accept_any_nick: every private message with
-  // the nick it came from, oldest first.
+  // the nick it came from, oldest first (with options.channel they come from read_channel()).
   std::vector<IrcMessage> read_messages();
 
   // send_to is send() to |nick| (options.accept_any_nick). Errors as send(), and
@@ -75,6 +78,24 @@ class IrcTransport final : public Transport {
   // change_nick asks the server for |nick| (/nick); the answer arrives as a NickChanged or Server
   // event. Throws as IrcSession::change_nick, and TransportError if the write fails.
   void change_nick(std::string_view nick);
+
+  // read_channel returns what happened in options.channel since the last call, and the private
+  // messages and NOTICEs to us, oldest first (see IrcChannelEvent; always empty without a
+  // channel, when read_messages() has the private messages).
+  std::vector<IrcChannelEvent> read_channel();
+
+  // say_in_channel says |text| in options.channel, in clear for everyone there. Throws as
+  // IrcSession::say_in_channel, and TransportError if the write fails.
+  void say_in_channel(std::string_view text);
+
+  // notice_to sends |text| to |nick| as a NOTICE; throws as send_to().
+  void notice_to(std::string_view nick, std::string_view text);
+
+  // channel_message_size is the longest text say_in_channel() takes (0 without a channel).
+  std::size_t channel_message_size() const;
+
+  // channel_nicks returns the nicks in the channel besides us, as far as the server told us.
+  std::vector<std::string> channel_nicks() const;
 
   // nick returns our current nick, as the server confirmed it.
   const std::string& nick() const;
