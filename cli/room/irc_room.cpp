@@ -10,17 +10,6 @@
 namespace otr::room {
 namespace {
 
-// A server name: letters, digits, '-', '*' (masked names such as "*.net") and at least one dot.
-bool looks_like_server(std::string_view s) {
-  if (s.empty() || s.find('.') == std::string_view::npos || s.front() == '.' || s.back() == '.') {
-    return false;
-  }
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '-' || c == '*' || c == '_';
-  });
-}
-
 std::string_view strip_status(std::string_view nick) {
   // NAMES shows channel status as prefixes ("@op", "+voiced"; multi-prefix: "@+both").
   while (!nick.empty() && std::string_view("@+%&~!").find(nick.front()) != std::string_view::npos) {
@@ -38,16 +27,6 @@ bool is_query(std::string_view m) {
 }
 
 }  // namespace
-
-bool is_netsplit_reason(std::string_view reason) {
-  const std::size_t sp = reason.find(' ');
-  if (sp == std::string_view::npos || reason.find(' ', sp + 1) != std::string_view::npos) {
-    return false;
-  }
-  const std::string_view a = reason.substr(0, sp);
-  const std::string_view b = reason.substr(sp + 1);
-  return looks_like_server(a) && looks_like_server(b) && a != b;
-}
 
 std::string answer_text(std::string_view channel) {
   return group_marker() + " " + std::string(channel);
@@ -273,7 +252,7 @@ RoomEvents IrcRoom::quit(std::string_view nick, std::string_view reason, TimePoi
   if (!m_group || it == m_nicks.end()) {
     return out;
   }
-  if (is_netsplit_reason(reason) && m_group->is_member(it->second.name)) {
+  if (transport::is_netsplit_quit(reason) && m_group->is_member(it->second.name)) {
     unreachable(it->second.name, now, out);
     return out;
   }

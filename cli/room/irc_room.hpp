@@ -73,12 +73,6 @@ struct RoomMemberView {
   std::uint64_t disagreed = 0;  // ... and that did not (each one was a RoomMismatch)
 };
 
-// is_netsplit_reason says whether a QUIT reason is a netsplit's: exactly two server names (each
-// with a dot) separated by one space, as ngircd ("this.server lost.server") and most servers
-// write it. A person can quit with such a reason too; the member then stays unreachable (not
-// removed) until it joins again, and its session was ended locally by its own QUIT anyway.
-bool is_netsplit_reason(std::string_view reason);
-
 // answer_text is the private answer to a marker seen in |channel|; answer_channel recognises one
 // and returns the channel it names.
 std::string answer_text(std::string_view channel);
@@ -123,7 +117,8 @@ class IrcRoom {
   RoomEvents join(std::string_view nick, TimePoint now);
   // part: |nick| left the channel (PART, or KICK of |nick|).
   RoomEvents part(std::string_view nick, TimePoint now);
-  // quit: |nick| quit IRC with |reason| (see is_netsplit_reason).
+  // quit: |nick| quit IRC with |reason|: a netsplit's (transport::is_netsplit_quit) makes a
+  // member unreachable, any other removes it.
   RoomEvents quit(std::string_view nick, std::string_view reason, TimePoint now);
   // nick_change: |from| is now |to|. A member leaves the room under its old nick; the new nick
   // becomes a member when it says the marker again.
