@@ -56,6 +56,16 @@ bool ProxySession::room_only(const PeerState& p) const {
          });
 }
 
+bool ProxySession::room_keeps_session(const std::string& nick, const std::string& reason) const {
+  // Both ends of the pair see the same netsplit and keep the session: when the servers link
+  // again, the lines held for the member go out under the keys both still hold, with no new
+  // AKE (the room holds them meanwhile; see otr::Group::member_unreachable).
+  const PeerState* p = find_peer(nick);
+  return p != nullptr && room_only(*p) && transport::is_netsplit_quit(reason) &&
+         std::any_of(m_rooms.begin(), m_rooms.end(),
+                     [&](const auto& r) { return r->is_member(nick); });
+}
+
 void ProxySession::room_notice(std::string_view channel, ProxyOutput& out,
                                const std::string& text) {
   const std::string target(channel);

@@ -267,6 +267,9 @@ class ProxySession {
   // --- proxy_room.cpp: private rooms ---
   room::IrcRoom* room_for(std::string_view channel);
   bool room_only(const PeerState& p) const;
+  // room_keeps_session: |nick| quit with |reason| and stays a member of a room, unreachable
+  // (a netsplit): its session is kept for after the netjoin.
+  bool room_keeps_session(const std::string& nick, const std::string& reason) const;
   // room_server_line shows a server line to the rooms; true when it was theirs alone (a line
   // said in a private channel, a marker answer) and must not reach the client as it is.
   bool room_server_line(const transport::IrcLine& l, TimePoint now, ProxyOutput& out);

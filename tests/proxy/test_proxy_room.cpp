@@ -455,14 +455,33 @@ TEST_CASE("proxy room: a netsplit QUIT leaves the member unreachable, a plain QU
   FakeIrcd irc;
   three_and_zed(irc);
   User& alice = irc.at("alice");
+  User& bob = irc.at("bob");
+  // The split, as each side sees it: the other quits with two server names.
   irc.to(alice, ":bob!~bob@127.0.0.1 QUIT :irc1.otrchat.test irc2.otrchat.test");
-  // Its session ended with its QUIT (nothing reaches it); it stays a member.
-  CHECK_THAT(room_status(irc, alice), Catch::Contains("bob: not private, unreachable (netsplit)"));
+  irc.to(bob, ":alice!~alice@127.0.0.1 QUIT :irc2.otrchat.test irc1.otrchat.test");
+  // It stays a member, and its session is kept for after the netjoin.
+  CHECK_THAT(room_status(irc, alice), Catch::Contains("bob: private, unreachable (netsplit)"));
+  CHECK_THAT(room_status(irc, bob), Catch::Contains("alice: private, unreachable (netsplit)"));
   CHECK(alice.saw("NOTICE #room :bob is unreachable (netsplit)"));
-  // The netjoin: bob's JOIN makes it reachable again.
+  // What alice says meanwhile reaches carol and waits for bob.
+  irc.client(alice, "PRIVMSG #room :during the split");
+  irc.pump();
+  CHECK(irc.at("carol").saw(":alice!~alice@127.0.0.1 PRIVMSG #room :during the split"));
+  CHECK_FALSE(bob.saw("during the split"));
+  CHECK_THAT(room_status(irc, alice),
+             Catch::Contains("bob: private, unreachable (netsplit), 1 held"));
+  // The netjoin: the JOINs make them reachable again, and the held line goes out over the
+  // session both kept (no new AKE).
+  const std::size_t sent = alice.to_server.size();
   irc.to(alice, ":bob!~bob@127.0.0.1 JOIN #room");
+  irc.to(bob, ":alice!~alice@127.0.0.1 JOIN #room");
+  irc.pump();
   CHECK(alice.saw("NOTICE #room :bob is back in the private room #room"));
+  CHECK(bob.saw(":alice!~alice@127.0.0.1 PRIVMSG #room :during the split"));
   CHECK_THAT(room_status(irc, alice), !Catch::Contains("unreachable"));
+  for (std::size_t i = sent; i < alice.to_server.size(); ++i) {
+    CHECK(alice.to_server[i].find("?OTRv") == std::string::npos);
+  }
   irc.to(alice, ":carol!~carol@127.0.0.1 QUIT :Client exited");
   const std::string status = room_status(irc, alice);
   CHECK_THAT(status, !Catch::Contains("carol:"));
