@@ -218,4 +218,71 @@ TEST_CASE("otrchat proxy: a private room of five and two plain members on one ng
   CHECK_FALSE(plain.saw("after-erin-left"));
 }
 
+TEST_CASE("otrchat proxy: a private room across a netsplit of linked ngircd servers",
+          "[e2e][proxy][room][federation]") {
+  if (!test::Ngircd::available()) {
+    WARN("ngircd is not installed; skipping");
+    return;
+  }
+  test::NgircdNetwork net(3);
+  auto args = [&](std::size_t server) {
+    return std::vector<std::string>{
+        "--server",          "127.0.0.1:" + std::to_string(net.port(server)),
+        "--private-channel", "#room",
+        "--flood-rate",      "50",
+        "--flood-burst",     "20"};
+  };
+  // alice on irc1, bob on the hub irc2, carol on irc3.
+  std::vector<std::unique_ptr<Member>> members;
+  members.push_back(std::make_unique<Member>("alice", false, args(0)));
+  members.push_back(std::make_unique<Member>("bob", false, args(1)));
+  members.push_back(std::make_unique<Member>("carol", false, args(2)));
+  Member& alice = *members[0];
+  Member& bob = *members[1];
+  Member& carol = *members[2];
+  auto diag = [&] {
+    std::string s = net.logs();
+    for (const auto& m : members) {
+      s += "\n" + m->diagnostics();
+    }
+    return s;
+  };
+  for (auto& m : members) {
+    SEEN(m->irc->wait_for(" 001 " + m->nick + " ", kWait));
+    m->irc->send("JOIN #room");
+  }
+  for (auto& m : members) {
+    SEEN(!m->room_status("2 member(s), 2 private").empty());
+  }
+  // The split: alice's side and the others' each see the other side quit, and keep it in the
+  // room, unreachable, its session kept.
+  net.split(0, 1);
+  SEEN(!alice.room_status("  carol: private, unreachable (netsplit)").empty());
+  SEEN(!alice.room_status("  bob: private, unreachable (netsplit)").empty());
+  SEEN(!bob.room_status("  alice: private, unreachable (netsplit)").empty());
+  SEEN(!carol.room_status("  alice: private, unreachable (netsplit)").empty());
+  bob.irc->privmsg("#room", "bob during the split");
+  SEEN(carol.irc->wait_for(":bob!~bob@127.0.0.1 PRIVMSG #room :bob during the split", kWait));
+  SEEN(!bob.room_status("  alice: private, unreachable (netsplit), 1 held").empty());
+  CHECK_FALSE(alice.irc->saw("bob during the split"));
+  // The netjoin: the line held for alice reaches her over the session both ends kept.
+  net.join(0, 1);
+  SEEN(alice.irc->wait_for(":bob!~bob@127.0.0.1 PRIVMSG #room :bob during the split", kWait));
+  std::string digest;
+  for (auto& m : members) {
+    const std::string status = m->room_status("2 member(s), 2 private");
+    SEEN(!status.empty());
+    if (digest.empty()) {
+      digest = digest_in(status);
+    }
+    CHECK(digest_in(status) == digest);
+    CHECK(m->irc->count("bob during the split") == (m->nick == "bob" ? 0u : 1u));
+  }
+  // One session with alice from the start: none was needed after the netjoin.
+  const std::string log = bob.proxy->log();
+  const std::string started = "private room session with alice started";
+  CHECK(log.find(started) != std::string::npos);
+  CHECK(log.find(started) == log.rfind(started));
+}
+
 }  // namespace otr::e2e
