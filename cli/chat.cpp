@@ -251,6 +251,9 @@ class Chat final : public Command {
       throw CommandLineError("--policy: expected manual, opportunistic, always or never, got \"" +
                              vm["policy"].as<std::string>() + "\"");
     }
+    if (!channel.empty() && !policy->otr_enabled()) {
+      throw CommandLineError("--policy never leaves a private room nothing to talk over");
+    }
     const int timeout = vm["timeout"].as<int>();
     if (timeout <= 0 || timeout > 86400) {
       throw CommandLineError("--timeout: expected 1 to 86400 seconds");

@@ -46,8 +46,7 @@ void ChatView::room_mismatch(const std::string& room, const RoomMismatch& m) {
            .str("sender", m.sender)
            .num("id", static_cast<std::int64_t>(m.id))
            .str("text", m.text));
-  warning(printable(room) + ": " + printable(m.reporter) +
-          " saw a different room: " + printable(m.text));
+  warning(printable(room) + ": " + printable(m.text));  // the text names the reporter
 }
 
 void ChatView::room_notice(const std::string& room, const RoomNotice& n) {

@@ -127,7 +127,9 @@ int ChatSession::run() {
   }
 
   m_current = m_setup.peer;
-  add_peer(m_setup.peer);
+  if (m_setup.peer != m_setup.channel) {
+    add_peer(m_setup.peer);  // in a room the channel stands for nobody: /peers lists members
+  }
   m_view.ready(m_account->identity());
   for (Link& l : m_links) {
     handle_transport_events(l);

@@ -7,11 +7,12 @@
 // (IrcSession for registration, PINGs and private messages; irc_line for the channel), no
 // otrchat CLI code.
 //
-// On IRC, as otrchat members do: it says group_marker() in the channel when it joins and again
-// when someone joins after it; a member's OTR messages arrive as private PRIVMSGs and ours go
-// out the same way. Of each pair the member with the smaller nick starts the AKE
-// (Group::add_member), so it sends a query to the members whose nick is larger than its own
-// once it sees them in the channel, and answers the others.
+// On IRC, as otrchat members do (cli/room/irc_room.hpp): it says group_marker() in the channel
+// once it has joined; a nick that says the marker in the channel gets one private NOTICE answer
+// "<marker> <channel>", and a nick that answers ours so is a member too. A member's OTR
+// messages arrive as private PRIVMSGs and ours go out the same way. Of each pair the member
+// with the smaller nick starts the AKE (Group::add_member), so it sends a query to the members
+// whose nick is larger than its own once it knows them, and answers the others.
 //
 // Exit status: 0 after the lie was told and the linger time is over, 1 on a runtime error (the
 // server went away, a member's session never became private in time), 2 on a usage error.
@@ -377,30 +378,21 @@ class Member {
       return;
     }
     const std::string from = otr::transport::split_irc_prefix(l.prefix).nick;
-    if (l.command == "353" && l.params.size() >= 3 &&
-        otr::transport::irc_equal(l.params[l.params.size() - 2], m_o.channel)) {
-      std::string_view names = l.params.back();
-      while (!names.empty()) {
-        const std::size_t space = names.find(' ');
-        std::string_view name = names.substr(0, space);
-        names = space == names.npos ? std::string_view() : names.substr(space + 1);
-        while (!name.empty() && (name.front() == '@' || name.front() == '+')) {
-          name.remove_prefix(1);
-        }
-        seen(std::string(name));
-      }
-    } else if (l.command == "366" && l.params.size() >= 2 &&
-               otr::transport::irc_equal(l.params[1], m_o.channel)) {
+    const std::string text = l.params.size() == 2 ? l.params[1] : std::string();
+    const std::string answer = otr::group_marker() + " " + m_o.channel;
+    if (l.command == "366" && l.params.size() >= 2 &&
+        otr::transport::irc_equal(l.params[1], m_o.channel)) {
       announce();
-    } else if (l.command == "JOIN" && !l.params.empty() &&
-               otr::transport::irc_equal(l.params[0], m_o.channel) &&
-               !otr::transport::irc_equal(from, m_irc.nick())) {
-      seen(from);
-      announce();  // the newcomer has not heard our marker yet
-    } else if (l.command == "PRIVMSG" && l.params.size() == 2 &&
-               otr::transport::irc_equal(l.params[0], m_o.channel) &&
-               otr::is_group_marker(l.params[1])) {
-      seen(from);
+    } else if (l.command == "PRIVMSG" && !l.params.empty() &&
+               otr::transport::irc_equal(l.params[0], m_o.channel) && otr::is_group_marker(text)) {
+      // A newcomer: it learns about us from one private answer, as otrchat members do.
+      if (m_answered.insert(from).second) {
+        write(otr::transport::format_irc_line("NOTICE", {from, answer}));
+      }
+      member(from);
+    } else if (l.command == "NOTICE" && !l.params.empty() &&
+               otr::transport::irc_equal(l.params[0], m_irc.nick()) && text == answer) {
+      member(from);  // the answer of a member that was there before us
     }
   }
 
@@ -408,8 +400,8 @@ class Member {
     write(otr::transport::format_irc_line("PRIVMSG", {m_o.channel, otr::group_marker()}));
   }
 
-  // seen: |nick| is in the channel. Of each pair the smaller nick starts the AKE.
-  void seen(const std::string& nick) {
+  // member: |nick| is a member of the room. Of each pair the smaller nick starts the AKE.
+  void member(const std::string& nick) {
     const auto member = std::find_if(m_o.members.begin(), m_o.members.end(), [&](const auto& m) {
       return otr::transport::irc_equal(m, nick);
     });
@@ -508,6 +500,7 @@ class Member {
   bool m_joined = false;
   std::optional<otr::sample::Equivocator> m_liar;
   std::set<std::string> m_started;
+  std::set<std::string> m_answered;  // newcomers we answered
 };
 
 }  // namespace

@@ -117,8 +117,9 @@ class IrcRoom {
   RoomEvents join(std::string_view nick, TimePoint now);
   // part: |nick| left the channel (PART, or KICK of |nick|).
   RoomEvents part(std::string_view nick, TimePoint now);
-  // quit: |nick| quit IRC with |reason|: a netsplit's (transport::is_netsplit_quit) makes a
-  // member unreachable, any other removes it.
+  // quit: |nick| quit IRC with |reason|. A netsplit's reason (transport::is_netsplit_quit)
+  // makes a member unreachable, not gone; a person who quits with such a reason stays
+  // unreachable until it joins again, and its own QUIT ended its session anyway.
   RoomEvents quit(std::string_view nick, std::string_view reason, TimePoint now);
   // nick_change: |from| is now |to|. A member leaves the room under its old nick; the new nick
   // becomes a member when it says the marker again.

@@ -270,9 +270,15 @@ std::optional<std::size_t> IrcClient::wait_for(const std::string& needle,
 
 void IrcClient::poll(std::chrono::milliseconds d) {
   const auto deadline = Clock::now() + d;
-  while (Clock::now() < deadline && !m_closed) {
-    read_some(static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
+  for (;;) {
+    // One reading of the clock: read again between the check and the timeout, it could give a
+    // negative timeout, which poll(2) takes as "wait forever".
+    const auto now = Clock::now();
+    if (now >= deadline || m_closed) {
+      return;
+    }
+    read_some(
+        static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count()));
   }
 }
 

@@ -29,19 +29,26 @@ void RoomMember::pump(std::chrono::milliseconds d) {
     }
     const std::string from = transport::split_irc_prefix(l->prefix).nick;
     const bool to_room = !l->params.empty() && transport::irc_equal(l->params[0], m_room);
+    const bool to_us = !l->params.empty() && transport::irc_equal(l->params[0], m_nick);
+    const std::string text = l->params.size() == 2 ? l->params[1] : std::string();
     if (l->command == "001") {
       m_irc->send("JOIN " + m_room);
-    } else if ((l->command == "366" && l->params.size() >= 2 &&
-                transport::irc_equal(l->params[1], m_room)) ||
-               (l->command == "JOIN" && to_room && from != m_nick)) {
-      // We are in, or someone came after us who has not heard us yet: announce.
-      m_irc->privmsg(m_room, group_marker());
-    } else if (l->command == "PRIVMSG" && to_room && l->params.size() == 2 &&
-               is_group_marker(l->params[1])) {
+    } else if (l->command == "366" && l->params.size() >= 2 &&
+               transport::irc_equal(l->params[1], m_room)) {
+      m_irc->privmsg(m_room, group_marker());  // we are in: once per join
+    } else if (l->command == "PRIVMSG" && to_room && is_group_marker(text)) {
+      // A newcomer: it joins the room, and learns about us from a private answer.
       apply(m_group->add_member(from, now));
-    } else if (l->command == "PRIVMSG" && l->params.size() == 2 &&
-               transport::irc_equal(l->params[0], m_nick)) {
-      apply(m_group->receive(from, l->params[1], now));
+      if (m_answered.insert(from).second) {
+        m_irc->send("NOTICE " + from + " :" + group_marker() + " " + m_room);
+      }
+    } else if (l->command == "NOTICE" && to_us && text == group_marker() + " " + m_room) {
+      // The answer of a member that was there before us.
+      apply(m_group->add_member(from, now, /*was_there=*/true));
+    } else if (l->command == "JOIN" && to_room && is_unreachable(from)) {
+      apply(m_group->add_member(from, now));  // the netjoin
+    } else if (l->command == "PRIVMSG" && to_us && l->params.size() == 2) {
+      apply(m_group->receive(from, text, now));
     } else if (l->command == "QUIT" || (l->command == "PART" && to_room)) {
       const bool netsplit = l->command == "QUIT" && !l->params.empty() &&
                             transport::is_netsplit_quit(l->params.back());
@@ -76,6 +83,12 @@ bool RoomMember::all_private(std::size_t count) const {
   return members.size() == count &&
          std::all_of(members.begin(), members.end(),
                      [](const MemberView& v) { return v.state == MemberState::Private; });
+}
+
+bool RoomMember::is_unreachable(const std::string& nick) const {
+  const std::vector<MemberView> members = m_group->members();
+  return std::any_of(members.begin(), members.end(),
+                     [&](const MemberView& v) { return v.nick == nick && !v.reachable; });
 }
 
 std::vector<std::string> RoomMember::reachable() const {

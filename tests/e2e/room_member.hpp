@@ -1,10 +1,11 @@
 // RoomMember: an honest private-room member for the IRC end-to-end tests, an otr::Account and an
-// otr::Group over one raw IRC connection (IrcClient), behaving as otrchat members do on IRC: it
-// joins the room's channel, says group_marker() when it is in and again when someone joins
-// after it, takes whoever says the marker as a member, carries OTR messages as private
-// PRIVMSGs, marks a member that quits with a netsplit reason unreachable
-// (Group::member_unreachable; the netjoin and its marker make it reachable again) and removes a
-// member that quits otherwise or parts.
+// otr::Group over one raw IRC connection (IrcClient), following the membership rules of the
+// proxy's rooms (cli/room/irc_room.hpp): it joins the room's channel and says group_marker()
+// there once it is in; a nick that says the marker in the channel becomes a member and gets one
+// private NOTICE answer "<marker> <channel>", which makes us a member on its side. OTR messages
+// go as private PRIVMSGs. A member that quits with a netsplit reason becomes unreachable
+// (Group::member_unreachable) until its JOIN, the netjoin; one that quits otherwise or parts is
+// removed.
 #pragma once
 
 #include <chrono>
@@ -63,7 +64,10 @@ class RoomMember {
   std::unique_ptr<otr::Account> m_account;
   std::unique_ptr<Group> m_group;
   std::unique_ptr<IrcClient> m_irc;
+  bool is_unreachable(const std::string& nick) const;
+
   std::size_t m_next = 0;
+  std::set<std::string> m_answered;  // newcomers we answered
 };
 
 }  // namespace otr::e2e

@@ -4,6 +4,7 @@
 // show one room digest at all three once all lines are in, and the plain client must see
 // nothing of the room but the three marker lines. What the plain client says in the channel is
 // shown as not private, and two members verify each other with SMP as in any private chat.
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "feed_fifo.hpp"
 #include "proxy_support.hpp"
 #include "support/ngircd.hpp"
+#include "tmux_support.hpp"
 
 namespace otr::e2e {
 namespace {
@@ -119,7 +121,7 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
   CHECK(wait_for_event(accounts[0]->path("events.json"), "smp", 10s, "kind", "succeeded"));
   CHECK(wait_for_event(accounts[1]->path("events.json"), "smp", 10s, "kind", "succeeded"));
   for (std::size_t i = 0; i < kNicks.size(); ++i) {
-    inputs[i]->write("/otr room\n");
+    inputs[i]->write("/otr room\n/peers\n");
   }
   for (std::size_t i = 0; i < kNicks.size(); ++i) {
     CHECK(wait_for_count(accounts[i]->path("events.json"), "room", 1, 10s));
@@ -190,6 +192,14 @@ TEST_CASE("three otrchats share a private room in an IRC channel", "[e2e][irc][r
     CHECK(room[0]["our_last_id"] == "2");
     CHECK(room[0]["digest"].size() == 16);
     digests.push_back(room[0]["digest"]);
+    // /peers lists the members' conversations, not the channel.
+    std::vector<JsonEvent> peers = events_named(events[i], "peer");
+    REQUIRE(peers.size() == 2);
+    for (JsonEvent& p : peers) {
+      CHECK(p["peer"] != kNicks[i]);
+      CHECK(p["peer"] != "#room");
+      CHECK(p["state"] == "encrypted");
+    }
     std::vector<JsonEvent> members = events_named(events[i], "room_member");
     REQUIRE(members.size() == 2);
     for (JsonEvent& m : members) {
@@ -260,6 +270,54 @@ TEST_CASE("a room script alone in the channel waits for the JOIN and says so", "
   eve.poll(200ms);
   CHECK(eve.count("PRIVMSG #room :[otrchat] private room member") == 1);
   CHECK_FALSE(eve.saw("secret-alone"));
+}
+
+// At a terminal: the prompt shows the room, the room's lines appear above it, what alice types
+// goes to the room, and /otr room answers on the screen.
+TEST_CASE("the terminal: a private room, its prompt and /otr room", "[e2e][irc][room][terminal]") {
+  if (!test::Ngircd::available() || !Tmux::available()) {
+    WARN("ngircd or tmux is not installed; skipping");
+    return;
+  }
+  test::Ngircd server;
+  const std::string where = server.host() + ":" + std::to_string(server.port());
+  Account alice("alice");
+  Account bob("bob");
+  std::vector<std::string> args = room_args(alice, where, "");
+  args.erase(std::find(args.begin(), args.end(), "--input"),
+             std::find(args.begin(), args.end(), "--input") + 2);  // the terminal is the input
+  args.push_back("--color");
+  args.push_back("never");
+  Tmux tmux;
+  tmux.start("alice", args);
+  REQUIRE(tmux.wait_for("alice", "You joined #room"));
+  CHECK(tmux.wait_for("alice", "[#room 0/0 private]"));
+
+  FeedFifo bob_in(bob.path("in.fifo"));
+  Spawn s;
+  s.argv = room_args(bob, where, bob.path("in.fifo").string());
+  s.stderr_path = bob.path("stderr.txt").string();
+  Process pb(s);
+  bob_in.write("/wait room 1\nhello alice, secret-bob\n/wait seen secret-alice\n");
+  INFO("bob: " << read_file(bob.path("stderr.txt")));
+  CHECK(tmux.wait_for("alice", "#room <bob> hello alice, secret-bob"));
+  CHECK(tmux.last_line("alice").find("[#room 1/1 private]") == 0);
+
+  tmux.type("alice", "hi bob, secret-alice");
+  tmux.keys("alice", {"Enter"});
+  CHECK(wait_for_event(bob.path("events.json"), "room_line", 10s, "text", "hi bob, secret-alice"));
+  tmux.type("alice", "/otr room");
+  tmux.keys("alice", {"Enter"});
+  CHECK(tmux.wait_for("alice", "bob: private, 1 line(s) received", 5s));
+  CHECK(tmux.wait_for("alice", "room digest ", 5s));
+  bob_in.close();
+  Outcome ob = pb.wait(20s);
+  CHECK(ob.exited);
+  CHECK(ob.code == 0);
+  CHECK(tmux.wait_for("alice", "#room: bob left the private room #room", 10s));
+  tmux.type("alice", "/quit");
+  tmux.keys("alice", {"Enter"});
+  CHECK(tmux.wait_dead("alice", 10s));
 }
 
 }  // namespace

@@ -283,13 +283,16 @@ TEST_CASE("chat: --channel mistakes are usage errors", "[e2e][usage][room]") {
   Result nick = run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--channel", "room"});
   CHECK(nick.outcome.code == 2);
   CHECK_THAT(nick.err, Catch::Contains("--channel room: not a channel name"));
-  Result start =
-      run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--channel", "#room", "--start"});
+  Result start = run_otrchat({"chat", "--irc", "127.0.0.1:6667", "--channel", "#room", "--start"});
   CHECK(start.outcome.code == 2);
   CHECK_THAT(start.err, Catch::Contains("--start is for one peer"));
   Result comma = run_otrchat({"chat", "--irc", "127.0.0.1:1", "--channel", "#a,#b"});
   CHECK(comma.outcome.code == 2);
   CHECK_THAT(comma.err, Catch::Contains("--channel #a,#b: not a channel name"));
+  Result never =
+      run_otrchat({"chat", "--irc", "127.0.0.1:1", "--channel", "#room", "--policy", "never"});
+  CHECK(never.outcome.code == 2);
+  CHECK_THAT(never.err, Catch::Contains("--policy never leaves a private room nothing"));
 }
 
 }  // namespace

@@ -6,7 +6,10 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <thread>
 
+#include "e2e_support.hpp"
+#include "feed_fifo.hpp"
 #include "room_member.hpp"
 
 #ifndef ROOM_EQUIVOCATOR_PATH
@@ -228,6 +231,103 @@ TEST_CASE("room_equivocator: a lie told before a netsplit is caught after the ne
     return m->reporters_about("mallory") == expected_reporters.at(m->nick());
   }));
 #undef REACHES
+}
+
+TEST_CASE(
+    "room_equivocator lies to otrchat chat members on three servers and each half reports "
+    "the other",
+    "[e2e][irc][federation][equivocator][room]") {
+  if (!test::Ngircd::available() || std::string(ROOM_EQUIVOCATOR_PATH).empty()) {
+    WARN("ngircd or room_equivocator is not available; skipping");
+    return;
+  }
+  test::NgircdNetwork net(3);
+  // alice on irc1 hears one story, bob on irc2 and carol on irc3 the other, from the liar on
+  // irc3. Each member waits for the liar's line, then says one of its own, whose
+  // acknowledgements carry its chain over the liar's line to the others.
+  const std::vector<std::pair<std::string, std::size_t>> spread = {
+      {"alice", 0}, {"bob", 1}, {"carol", 2}};
+  std::vector<std::unique_ptr<Account>> accounts;
+  std::vector<std::unique_ptr<FeedFifo>> inputs;
+  std::vector<std::unique_ptr<Process>> members;
+  for (const auto& [nick, server] : spread) {
+    accounts.push_back(std::make_unique<Account>(nick));
+    Account& a = *accounts.back();
+    inputs.push_back(std::make_unique<FeedFifo>(a.path("in.fifo")));
+    Spawn s;
+    s.argv = a.chat_args("");
+    s.argv.erase(s.argv.end() - 2, s.argv.end());  // no --peer: the room needs none
+    s.argv.insert(s.argv.begin(), kOtrchat);
+    for (const std::string& more :
+         {std::string("--irc"), "127.0.0.1:" + std::to_string(net.port(server)),
+          std::string("--nick"), nick, std::string("--channel"), std::string(kRoom),
+          std::string("--timeout"), std::string("30"), std::string("--input"),
+          a.path("in.fifo").string(), "--json=" + a.path("events.json").string()}) {
+      s.argv.push_back(more);
+    }
+    s.stdout_path = a.path("stdout.txt").string();
+    s.stderr_path = a.path("stderr.txt").string();
+    members.push_back(std::make_unique<Process>(s));
+  }
+  for (std::size_t i = 0; i < spread.size(); ++i) {
+    inputs[i]->write("/wait room 3\n/wait seen pay \nok from " + spread[i].first + "\n");
+  }
+  Account keys("mallory");
+  Spawn s;
+  s.argv = {ROOM_EQUIVOCATOR_PATH};
+  for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--server", "127.0.0.1:" + std::to_string(net.port(2))},
+           {"--nick", "mallory"},
+           {"--channel", kRoom},
+           {"--members", "alice,bob,carol"},
+           {"--split-after", "1"},
+           {"--dir", keys.dir()},
+           {"--protocol", kTestProtocol},
+           {"--linger", "30"}}) {
+    s.argv.push_back(option);
+    s.argv.push_back(value);
+  }
+  s.stderr_path = keys.path("stderr.txt").string();
+  Process liar(s);
+
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"alice", {"bob", "carol"}}, {"bob", {"alice"}}, {"carol", {"alice"}}};
+  auto reporters = [&](std::size_t i) {
+    std::set<std::string> out;
+    for (JsonEvent& e : events_named(read_events(accounts[i]->path("events.json")), "room_mismatch",
+                                     "sender", "mallory")) {
+      out.insert(e["reporter"]);
+    }
+    return out;
+  };
+  const auto deadline = Clock::now() + 40s;
+  bool caught = false;
+  while (!caught && Clock::now() < deadline) {
+    caught = true;
+    for (std::size_t i = 0; i < spread.size(); ++i) {
+      caught = caught && reporters(i) == expected.at(spread[i].first);
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  for (std::size_t i = 0; i < spread.size(); ++i) {
+    const std::string& nick = spread[i].first;
+    INFO(nick << " stderr: " << read_file(accounts[i]->path("stderr.txt")));
+    INFO("liar: " << read_file(keys.path("stderr.txt")));
+    CHECK(reporters(i) == expected.at(nick));
+    const std::vector<JsonEvent> told =
+        events_named(read_events(accounts[i]->path("events.json")), "room_line", "from", "mallory");
+    REQUIRE(told.size() == 1);
+    CHECK(told[0].at("text") == (nick == "alice" ? "pay 10 to alice" : "pay 99 to alice"));
+  }
+  for (auto& in : inputs) {
+    in->close();
+  }
+  for (std::size_t i = 0; i < spread.size(); ++i) {
+    const Outcome o = members[i]->wait(20s);
+    INFO(spread[i].first << " stderr: " << read_file(accounts[i]->path("stderr.txt")));
+    CHECK(o.exited);
+    CHECK(o.code == 0);
+  }
 }
 
 TEST_CASE("room_equivocator: usage errors exit 2 and --help exits 0", "[e2e][equivocator]") {
