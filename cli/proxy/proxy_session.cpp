@@ -201,8 +201,18 @@ void ProxySession::pass_to_client(std::string_view raw, ProxyOutput& out) {
 
 void ProxySession::send_server(std::string line, ProxyOutput& out,
                                std::optional<std::string> replay) {
-  (void)out;
   if (line.empty()) {
+    return;
+  }
+  std::string_view body(line);
+  if (!body.empty() && body.front() == '@') {
+    body.remove_prefix(std::min(body.size(), body.find(' ') + 1));  // tags have their own limit
+  }
+  if (body.size() > 512) {
+    // Only a line the client passed through can be this long (what the proxy makes fits); a
+    // server would cut it or refuse it, and where to cut is the client's business.
+    notify_otr(out, "A line of " + std::to_string(body.size() - 2) +
+                        " bytes was not sent: IRC allows 510 without the line end");
     return;
   }
   if (m_state == ServerState::Ready || m_state == ServerState::Closing) {
@@ -290,6 +300,12 @@ ProxyOutput ProxySession::client_line(std::string_view line, TimePoint now) {
   }
   if (!m_client_since) {
     m_client_since = now;
+  }
+  if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    // Passed on, a CR or LF would end the line early and inject another one, and a NUL has no
+    // place on IRC at all.
+    notify_otr(out, "A line with a NUL, CR or LF byte in it was not sent (IRC cannot carry it)");
+    return out;
   }
   std::optional<IrcLine> parsed = parse_irc_line(line);
   if (!parsed) {
@@ -699,6 +715,10 @@ ProxyOutput ProxySession::server_line(std::string_view line, TimePoint now) {
   }
   m_last_server_rx = now;
   m_ping_sent = false;
+  if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    log(out, "warning", "a line from the server with a NUL, CR or LF byte in it was ignored");
+    return out;
+  }
   std::optional<IrcLine> parsed = parse_irc_line(line);
   if (!parsed) {
     log(out, "warning", "unparsable line from the server ignored");

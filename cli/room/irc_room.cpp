@@ -100,6 +100,7 @@ RoomEvents IrcRoom::joined(std::string_view our_nick, TimePoint now) {
   m_group = std::make_unique<Group>(*m_account, m_channel, m_nick);
   m_nicks.clear();
   m_unreachable.clear();
+  m_answered.clear();
   m_names_done = false;
   m_announced = false;
   return out;
@@ -150,6 +151,7 @@ RoomEvents IrcRoom::left(TimePoint now) {
   m_added.clear();
   m_nicks.clear();
   m_unreachable.clear();
+  m_answered.clear();
   m_announced = false;
   m_names_done = false;
   return out;
@@ -201,6 +203,7 @@ RoomEvents IrcRoom::remove(std::string_view nick, TimePoint now, bool gone) {
     m_nicks.erase(it);
   }
   m_unreachable.erase(key);
+  m_answered.erase(key);
   if (!m_group || !m_group->is_member(name)) {
     return out;
   }
@@ -235,6 +238,14 @@ RoomEvents IrcRoom::join(std::string_view nick, TimePoint now) {
   n.name = std::string(nick);
   if (m_unreachable.count(fold(nick)) != 0) {
     out = add(nick, now);
+  } else if (m_announced && !m_group->is_member(n.name)) {
+    // The joiner's marker may never reach us: a server passes a channel line only to the
+    // servers it knows members of, so when we and the joiner join at once on different
+    // servers (or it joined on the far side of a netsplit), neither marker crosses, and each
+    // sees only the other's JOIN. Our answer makes us a member for it whatever it said;
+    // its marker, or its answer to ours, makes it one for us.
+    m_answered.insert(fold(nick));
+    out.emplace_back(NoticeTo{n.name, answer_text(m_channel)});
   }
   return out;
 }
@@ -291,8 +302,11 @@ RoomEvents IrcRoom::channel_line(std::string_view nick, std::string_view text, T
     }
     out = add(nick, now);
     // Answered even when it is a member already: it may have joined again without us seeing it
-    // leave, and needs our marker. Only channel markers are answered, so answers cannot loop.
-    out.emplace_back(NoticeTo{m_nicks[fold(nick)].name, answer_text(m_channel)});
+    // leave, and needs our marker; but only once per JOIN we saw. Only channel markers and
+    // JOINs are answered, never answers, so answers cannot loop.
+    if (m_answered.erase(fold(nick)) == 0) {
+      out.emplace_back(NoticeTo{m_nicks[fold(nick)].name, answer_text(m_channel)});
+    }
     return out;
   }
   out.emplace_back(ClearLine{std::string(nick), std::string(text)});

@@ -10,6 +10,12 @@
 //   - A nick that says the marker in the channel becomes a member; we answer it once, privately,
 //     with a NOTICE "<marker> <channel>" (answer_text), so that it learns about us without any
 //     more channel traffic: one marker per joiner in the channel, n-1 private answers.
+//   - A nick that joins after our marker gets the same answer at once, unless it is a member
+//     already (a member's JOIN after a netsplit is the netjoin): when two members join at once
+//     on different servers, or one joined behind a netsplit, neither marker reaches the other
+//     (a server passes a channel line only to servers it knows members of), and the answers
+//     are all they hear of each other. A marker from a nick answered at its JOIN is not
+//     answered again.
 //   - A private NOTICE answer makes its sender a member. Answers are never answered, so markers
 //     cannot loop.
 //   - Only nicks the room sees in the channel become members; |was_there| (otr::Group) is true
@@ -113,7 +119,8 @@ class IrcRoom {
   // members learn about us from the new marker).
   RoomEvents renamed(std::string_view new_nick, TimePoint now);
 
-  // join: |nick| joined the channel (a member back after a netsplit is reachable again).
+  // join: |nick| joined the channel (a member back after a netsplit is reachable again; anyone
+  // else gets our marker answer).
   RoomEvents join(std::string_view nick, TimePoint now);
   // part: |nick| left the channel (PART, or KICK of |nick|).
   RoomEvents part(std::string_view nick, TimePoint now);
@@ -182,6 +189,7 @@ class IrcRoom {
   bool m_names_done = false;
   bool m_announced = false;
   std::set<std::string> m_unreachable;       // members lost in a netsplit (folded): JOIN = netjoin
+  std::set<std::string> m_answered;          // nicks answered at their JOIN, marker not seen yet
   std::map<std::string, TimePoint> m_added;  // member -> when it was added (see take())
 };
 

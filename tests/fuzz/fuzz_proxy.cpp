@@ -60,10 +60,25 @@ struct Run {
   std::vector<std::string> protected_secrets;
   int secrets = 0;
 
+  // shown: |line| with its control bytes escaped, for a failure message.
+  static std::string shown(const std::string& line) {
+    std::string out;
+    for (unsigned char c : line) {
+      if (c < 0x20 || c == 0x7f) {
+        const char* hex = "0123456789abcdef";
+        out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  }
+
   void check_line(const std::string& line) {
-    FUZZ_CHECK_MSG(line.size() >= 2 && line.compare(line.size() - 2, 2, "\r\n") == 0, line);
+    FUZZ_CHECK_MSG(line.size() >= 2 && line.compare(line.size() - 2, 2, "\r\n") == 0,
+                   shown(line));
     std::string_view body(line.data(), line.size() - 2);
-    FUZZ_CHECK_MSG(body.find_first_of(std::string_view("\r\n\0", 3)) == body.npos, line);
+    FUZZ_CHECK_MSG(body.find_first_of(std::string_view("\r\n\0", 3)) == body.npos, shown(line));
     if (!body.empty() && body.front() == '@') {
       body.remove_prefix(std::min(body.size(), body.find(' ') + 1));
     }

@@ -340,18 +340,85 @@ TEST_CASE(
   CHECK(a.room->private_notice("mallory", answer_text("#room"), net.now).empty());
   CHECK_FALSE(a.room->is_member("mallory"));
   CHECK_FALSE(a.room->is_member("zed"));
-  // A channel marker from zed makes it a member (it says it runs otrchat) and is answered.
+  // A channel marker from zed makes it a member (it says it runs otrchat); it was answered at
+  // its JOIN already.
+  std::size_t answers = 0;
+  for (const Wire& w : net.queue) {
+    answers += w.kind == Wire::Notice && w.from == "alice" && w.to == "zed" &&
+                       answer_channel(w.text) == std::string("#room")
+                   ? 1
+                   : 0;
+  }
+  CHECK(answers == 1);
   RoomEvents r = a.room->channel_line("zed", group_marker(), net.now);
   CHECK(a.room->is_member("zed"));
-  bool answered = false;
   for (const RoomEvent& e : r) {
-    if (const auto* n = std::get_if<NoticeTo>(&e)) {
-      answered = n->nick == "zed" && answer_channel(n->text) == std::string("#room");
-    }
+    CHECK_FALSE(std::holds_alternative<NoticeTo>(e));
   }
-  CHECK(answered);
   // Our own marker echoed back (echo-message) does nothing.
   CHECK(a.room->channel_line("alice", group_marker(), net.now).empty());
+}
+
+TEST_CASE("room: two members who join at once on different servers find each other by their JOINs",
+          "[room]") {
+  // Each server passes the channel line only to servers it knows members of: each joiner's
+  // NAMES list and marker miss the other, and each sees only the other's JOIN afterwards.
+  FakeChannel net;
+  net.add("alice");
+  net.add("carol");
+  for (const char* n : {"alice", "carol"}) {
+    Member& m = net.at(n);
+    m.in_channel = true;
+    CHECK(m.room->joined(n, net.now).empty());
+    m.room->names(std::string("@") + n);
+    RoomEvents said = m.room->names_end(net.now);  // the marker, lost on the way
+    REQUIRE(said.size() == 1);
+    CHECK(std::holds_alternative<SayInChannel>(said[0]));
+  }
+  net.take(net.at("alice"), net.at("alice").room->join("carol", net.now));
+  net.take(net.at("carol"), net.at("carol").room->join("alice", net.now));
+  net.settle();
+  CHECK(all_private(net.at("alice"), 1));
+  CHECK(all_private(net.at("carol"), 1));
+  net.take(net.at("carol"), net.at("carol").room->send("found you", net.now));
+  net.pump();
+  CHECK(texts(net.at("alice"), "carol") == std::vector<std::string>{"found you"});
+  CHECK(net.channel_lines.empty());
+}
+
+TEST_CASE("room: a joiner is answered once, at its JOIN or at its marker", "[room]") {
+  FakeChannel net;
+  for (const char* n : {"alice", "bob", "carol"}) {
+    net.add(n);
+  }
+  net.join("alice");
+  net.pump();
+  // bob's JOIN is answered at once; its marker, coming after, is not answered again.
+  RoomEvents at_join = net.at("alice").room->join("bob", net.now);
+  REQUIRE(at_join.size() == 1);
+  const auto* answer = std::get_if<NoticeTo>(&at_join[0]);
+  REQUIRE(answer != nullptr);
+  CHECK(answer->nick == "bob");
+  CHECK(answer_channel(answer->text) == std::string("#room"));
+  for (const RoomEvent& e : net.at("alice").room->channel_line("bob", group_marker(), net.now)) {
+    CHECK_FALSE(std::holds_alternative<NoticeTo>(e));
+  }
+  CHECK(net.at("alice").room->is_member("bob"));
+  // A member's marker with no JOIN seen (it came back unseen) is answered.
+  bool answered = false;
+  for (const RoomEvent& e : net.at("alice").room->channel_line("bob", group_marker(), net.now)) {
+    answered = answered || std::holds_alternative<NoticeTo>(e);
+  }
+  CHECK(answered);
+  // A member's JOIN after a netsplit is the netjoin, not answered; before our own marker
+  // nobody is answered (our marker is still to come).
+  net.quit("bob", "irc1.otrchat.test irc2.otrchat.test");
+  for (const RoomEvent& e : net.at("alice").room->join("bob", net.now)) {
+    CHECK_FALSE(std::holds_alternative<NoticeTo>(e));
+  }
+  Member& c = net.at("carol");
+  CHECK(c.room->joined("carol", net.now).empty());
+  CHECK(c.room->join("alice", net.now).empty());
 }
 
 TEST_CASE("room: PART ends the member's session, later lines do not reach it", "[room]") {

@@ -1,6 +1,7 @@
 // ProxySession driven by lines: registration and pass-through, private conversations through
 // the Account, fragments and pacing, reconnects, nick changes, CAP/echo-message, commands, and
 // hostile input. Peers are real otr::Accounts (ProxyHarness).
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "proxy_harness.hpp"
@@ -474,4 +475,28 @@ TEST_CASE("multiple targets are split: the nick gets OTR, the channel plain text
   CHECK(h.server_saw("PRIVMSG #chan :to both\r\n"));
   CHECK(peer_saw(bob, "to both"));
   CHECK_FALSE(h.server_saw("PRIVMSG bob :to both"));
+}
+
+TEST_CASE("a client line with a NUL, CR or LF or too long to pass through is not sent",
+          "[proxy]") {
+  ProxyHarness h;
+  h.register_client();
+  const std::size_t before = h.to_server.size();
+  h.client(std::string("PRIVMSG #chan :one\0two", 22));
+  h.client("PRIVMSG #chan :one\rQUIT :injected");
+  h.client("WHATEVER " + std::string(600, 'x'));
+  h.pump();
+  for (std::size_t i = before; i < h.to_server.size(); ++i) {
+    INFO(h.to_server[i]);
+    CHECK(h.to_server[i].find("one") == std::string::npos);
+    CHECK(h.to_server[i].find("injected") == std::string::npos);
+    CHECK(h.to_server[i].find("WHATEVER") == std::string::npos);
+  }
+  CHECK(h.client_count("NUL, CR or LF byte") == 2);
+  CHECK(h.client_count("IRC allows 510") == 1);
+  // An ordinary line still goes.
+  h.client("PRIVMSG #chan :fine");
+  h.pump();
+  CHECK(std::any_of(h.to_server.begin() + static_cast<std::ptrdiff_t>(before), h.to_server.end(),
+                    [](const std::string& l) { return l.find("PRIVMSG #chan :fine") == 0; }));
 }
