@@ -56,6 +56,16 @@ bool ProxySession::room_only(const PeerState& p) const {
          });
 }
 
+bool ProxySession::room_keeps_session(const std::string& nick, const std::string& reason) const {
+  // Both ends of the pair see the same netsplit and keep the session: when the servers link
+  // again, the lines held for the member go out under the keys both still hold, with no new
+  // AKE (the room holds them meanwhile; see otr::Group::member_unreachable).
+  const PeerState* p = find_peer(nick);
+  return p != nullptr && room_only(*p) && transport::is_netsplit_quit(reason) &&
+         std::any_of(m_rooms.begin(), m_rooms.end(),
+                     [&](const auto& r) { return r->is_member(nick); });
+}
+
 void ProxySession::room_notice(std::string_view channel, ProxyOutput& out,
                                const std::string& text) {
   const std::string target(channel);
@@ -151,6 +161,26 @@ bool ProxySession::room_server_line(const IrcLine& l, TimePoint now, ProxyOutput
     }
   }
   return false;
+}
+
+bool ProxySession::room_client_command(const IrcLine& l, ProxyOutput& out) {
+  if (l.params.size() < 2) {
+    return false;  // no text: a topic query, a PART without a reason
+  }
+  const std::vector<std::string> channels = split_list(l.params[0]);
+  const auto priv = std::find_if(channels.begin(), channels.end(),
+                                 [&](const std::string& c) { return is_private_channel(c); });
+  if (priv == channels.end()) {
+    return false;
+  }
+  if (l.command == "TOPIC") {
+    room_notice(*priv, out,
+                "The topic of a private room is seen by everyone in clear: it was not set.");
+    return true;
+  }
+  // PART's reason is shown to the whole channel in clear: the proxy leaves without it.
+  send_server(make_line("", "", "PART", {l.params[0]}), out);
+  return true;
 }
 
 void ProxySession::room_typed(const std::string& channel, const std::string& text, TimePoint now,
@@ -315,6 +345,11 @@ void ProxySession::room_status(const std::string& channel,
       line += ", " + std::to_string(m.held) + " held";
     }
     line += ", " + std::to_string(m.last_id) + " line(s) received";
+    if (m.disagreed > 0) {
+      line += ", SAW A DIFFERENT ROOM " + std::to_string(m.disagreed) + " time(s)";
+    } else if (m.agreed > 0) {
+      line += ", agrees with what you saw (" + std::to_string(m.agreed) + " check(s))";
+    }
     say(line);
   }
   const std::vector<std::string> outsiders = r->outsiders();

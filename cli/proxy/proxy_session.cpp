@@ -442,6 +442,10 @@ void ProxySession::on_client(const IrcLine& l, std::string_view raw, TimePoint n
     }
     return;
   }
+  if ((cmd == "TOPIC" || cmd == "PART") && !m_private_channels.empty() &&
+      room_client_command(l, out)) {
+    return;
+  }
   if (cmd == "JOIN") {
     client_join(l);
   }
@@ -840,7 +844,10 @@ void ProxySession::on_server(const IrcLine& l, std::string_view raw, TimePoint n
     return;
   }
   if (cmd == "QUIT") {
-    peer_quit(split_irc_prefix(l.prefix).nick, now, out);
+    const std::string nick = split_irc_prefix(l.prefix).nick;
+    if (!room_keeps_session(nick, l.params.empty() ? std::string() : l.params.back())) {
+      peer_quit(nick, now, out);
+    }
     pass_to_client(raw, out);
     return;
   }

@@ -270,10 +270,16 @@ class ProxySession {
   // --- proxy_room.cpp: private rooms ---
   room::IrcRoom* room_for(std::string_view channel);
   bool room_only(const PeerState& p) const;
+  // room_keeps_session: |nick| quit with |reason| and stays a member of a room, unreachable
+  // (a netsplit): its session is kept for after the netjoin.
+  bool room_keeps_session(const std::string& nick, const std::string& reason) const;
   // room_server_line shows a server line to the rooms; true when it was theirs alone (a line
   // said in a private channel, a marker answer) and must not reach the client as it is.
   bool room_server_line(const transport::IrcLine& l, TimePoint now, ProxyOutput& out);
   void room_joined(const std::string& channel, TimePoint now, ProxyOutput& out);
+  // room_client_command keeps text out of a private channel's TOPIC and PART: true when it
+  // handled the line.
+  bool room_client_command(const transport::IrcLine& l, ProxyOutput& out);
   // room_typed sends what the client said in a private channel to the room's members.
   void room_typed(const std::string& channel, const std::string& text, TimePoint now,
                   ProxyOutput& out);

@@ -357,12 +357,10 @@ RoomEvents IrcRoom::on_events(const Events& events, TimePoint now) {
 }
 
 RoomEvents IrcRoom::send(std::string_view text, TimePoint now) {
-  RoomEvents out;
   if (!m_group) {
-    out.emplace_back(RoomNotice{Severity::Warning, RoomNoticeCode::Held, "",
-                                "Not in " + m_channel + ": nothing was sent"});
-    return out;
+    throw UsageError("IrcRoom::send: not in " + m_channel + " (in_channel() is false)");
   }
+  RoomEvents out;
   take(m_group->send(text, now), now, out);
   return out;
 }
@@ -395,6 +393,8 @@ std::vector<RoomMemberView> IrcRoom::members() const {
     v.held = m.held;
     v.last_id = m.last_id;
     v.reachable = m.reachable;
+    v.agreed = m.agreed;
+    v.disagreed = m.disagreed;
     out.push_back(std::move(v));
   }
   return out;

@@ -74,7 +74,9 @@ struct RoomMemberView {
   MemberState state = MemberState::NotPrivate;
   std::size_t held = 0;
   std::uint64_t last_id = 0;
-  bool reachable = true;  // false after a netsplit, until the nick joins again
+  bool reachable = true;        // false after a netsplit, until the nick joins again
+  std::uint64_t agreed = 0;     // its acknowledgements that matched our chains
+  std::uint64_t disagreed = 0;  // ... and that did not (each one was a RoomMismatch)
 };
 
 // answer_text is the private answer to a marker seen in |channel|; answer_channel recognises one
@@ -146,7 +148,8 @@ class IrcRoom {
   // returned, in that order (held lines must follow the AKE's last message).
   RoomEvents on_events(const Events& events, TimePoint now);
   // send sends what the person typed to every member; members whose session is not private yet
-  // get it once it is. Nothing goes to the channel. A RoomNotice when we are not in the channel.
+  // get it once it is. Nothing goes to the channel. Throws UsageError when we are not in the
+  // channel (check in_channel() first) or for a NUL in |text|.
   RoomEvents send(std::string_view text, TimePoint now);
   // check sends every member our view of the room (otr::Group::check).
   RoomEvents check(TimePoint now);

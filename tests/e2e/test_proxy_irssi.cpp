@@ -15,7 +15,6 @@
 namespace otr::e2e {
 namespace {
 
-constexpr auto kWait = 20s;
 
 #define SEEN(expr)                                   \
   do {                                               \

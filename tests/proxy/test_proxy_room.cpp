@@ -372,9 +372,19 @@ TEST_CASE("proxy room: lines go to members only, shown as channel lines from the
   CHECK(d.size() == 16);
   CHECK(digest_of(irc, bob) == d);
   CHECK(digest_of(irc, carol) == d);
+  // An explicit check: bob's and carol's views of every sender agree with alice's.
+  irc.client(bob, "PRIVMSG *otr :room check #room");
+  irc.client(carol, "PRIVMSG *otr :room check");  // not in the channel: no room named
+  irc.client(carol, "PRIVMSG #room :/otr room check");
+  irc.pump();
+  CHECK(carol.saw("NOTICE #room :Sent every member of #room your view of the room"));
   const std::string status = room_status(irc, alice);
+  CHECK_THAT(status,
+             Catch::Contains("  bob: private, 1 line(s) received, agrees with what you saw"));
+  CHECK_THAT(status,
+             Catch::Contains("  carol: private, 1 line(s) received, agrees with what you saw"));
+  CHECK_THAT(status, !Catch::Contains("DIFFERENT"));
   CHECK_THAT(status, Catch::Contains("Private room #room as alice: 2 member(s), 2 private"));
-  CHECK_THAT(status, Catch::Contains("  bob: private, 1 line(s) received"));
   CHECK_THAT(status, Catch::Contains("not in the private room (they see only marker lines): zed"));
 }
 
@@ -409,8 +419,22 @@ TEST_CASE("proxy room: a member who parts has its sessions ended and gets no lat
   three_and_zed(irc);
   User& alice = irc.at("alice");
   User& carol = irc.at("carol");
-  irc.client(carol, "PART #room");
+  // No text of ours goes to a private channel in clear: not a topic, not a PART reason.
+  irc.client(alice, "TOPIC #room :the secret topic");
+  CHECK(alice.saw("NOTICE #room :The topic of a private room is seen by everyone in clear"));
+  irc.client(alice, "TOPIC #room");  // asking for it is fine
+  irc.client(carol, "PART #room :the secret reason");
   irc.pump();
+  auto sent = [](const User& u, const std::string& line) {
+    return std::find(u.to_server.begin(), u.to_server.end(), line) != u.to_server.end();
+  };
+  CHECK(sent(alice, "TOPIC #room"));
+  CHECK(sent(carol, "PART #room"));
+  for (User* u : {&alice, &carol}) {
+    for (const std::string& l : u->to_server) {
+      CHECK(l.find("secret") == std::string::npos);
+    }
+  }
   CHECK(alice.saw("NOTICE #room :carol left the private room #room"));
   const std::string status = room_status(irc, alice);
   CHECK_THAT(status, Catch::Contains("1 member(s)"));
@@ -431,14 +455,33 @@ TEST_CASE("proxy room: a netsplit QUIT leaves the member unreachable, a plain QU
   FakeIrcd irc;
   three_and_zed(irc);
   User& alice = irc.at("alice");
+  User& bob = irc.at("bob");
+  // The split, as each side sees it: the other quits with two server names.
   irc.to(alice, ":bob!~bob@127.0.0.1 QUIT :irc1.otrchat.test irc2.otrchat.test");
-  // Its session ended with its QUIT (nothing reaches it); it stays a member.
-  CHECK_THAT(room_status(irc, alice), Catch::Contains("bob: not private, unreachable (netsplit)"));
+  irc.to(bob, ":alice!~alice@127.0.0.1 QUIT :irc2.otrchat.test irc1.otrchat.test");
+  // It stays a member, and its session is kept for after the netjoin.
+  CHECK_THAT(room_status(irc, alice), Catch::Contains("bob: private, unreachable (netsplit)"));
+  CHECK_THAT(room_status(irc, bob), Catch::Contains("alice: private, unreachable (netsplit)"));
   CHECK(alice.saw("NOTICE #room :bob is unreachable (netsplit)"));
-  // The netjoin: bob's JOIN makes it reachable again.
+  // What alice says meanwhile reaches carol and waits for bob.
+  irc.client(alice, "PRIVMSG #room :during the split");
+  irc.pump();
+  CHECK(irc.at("carol").saw(":alice!~alice@127.0.0.1 PRIVMSG #room :during the split"));
+  CHECK_FALSE(bob.saw("during the split"));
+  CHECK_THAT(room_status(irc, alice),
+             Catch::Contains("bob: private, unreachable (netsplit), 1 held"));
+  // The netjoin: the JOINs make them reachable again, and the held line goes out over the
+  // session both kept (no new AKE).
+  const std::size_t sent = alice.to_server.size();
   irc.to(alice, ":bob!~bob@127.0.0.1 JOIN #room");
+  irc.to(bob, ":alice!~alice@127.0.0.1 JOIN #room");
+  irc.pump();
   CHECK(alice.saw("NOTICE #room :bob is back in the private room #room"));
+  CHECK(bob.saw(":alice!~alice@127.0.0.1 PRIVMSG #room :during the split"));
   CHECK_THAT(room_status(irc, alice), !Catch::Contains("unreachable"));
+  for (std::size_t i = sent; i < alice.to_server.size(); ++i) {
+    CHECK(alice.to_server[i].find("?OTRv") == std::string::npos);
+  }
   irc.to(alice, ":carol!~carol@127.0.0.1 QUIT :Client exited");
   const std::string status = room_status(irc, alice);
   CHECK_THAT(status, !Catch::Contains("carol:"));
@@ -589,6 +632,23 @@ TEST_CASE("proxy room: a mismatch is shown in the channel, a line for another ro
   CHECK(h.client_saw(":bob!bob@peer.test PRIVMSG #room :line one\r\n"));
   CHECK(h.client_saw(":bob!bob@peer.test PRIVMSG #room :line two\r\n"));
   CHECK(h.client_saw(":*otr!otr@otrchat.proxy NOTICE #room :WARNING: bob saw a different room"));
+  // bob's check says it saw alice's line differently: the room shows bob as disagreeing.
+  h.client("PRIVMSG #room :from alice");
+  h.pump();
+  REQUIRE(bob.shown.back() == "from alice");
+  wire::GroupTlv check;
+  check.kind = wire::GroupKind::Check;
+  check.room = "#room";
+  check.id = 2;
+  check.chain = group_chain_next(group_chain_next(group_chain_start("#room", "bob"), 1, "line one"),
+                                 2, "line two");
+  check.acks.push_back(wire::GroupAck{"alice", 1, wire::GroupDigest{}});
+  h.peer_does(
+      bob, bob.account->send_app(
+               "alice", "", {AppTlv{wire::kGroupTlvType, wire::encode_group_tlv(check)}}, h.now()));
+  h.pump();
+  h.client("PRIVMSG *otr :room #room");
+  CHECK(h.client_saw("  bob: private, 2 line(s) received, SAW A DIFFERENT ROOM 1 time(s)"));
   CHECK_FALSE(h.client_saw("for another room"));
   CHECK_FALSE(h.client_saw("PRIVMSG alice :line"));
 }
