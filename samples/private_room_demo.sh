@@ -172,12 +172,12 @@ done
 liar_pid=$!
 
 say "3. Once every pair is private, mallory says one line, but not the same one to everyone:"
-wait_for 60 "mallory's line" grep -q told mallory/told.txt
+status=0
+wait_for 60 "mallory's line" grep -q told mallory/told.txt || status=1
 sed 's/^/   mallory -> /' mallory/told.txt
 
 say "4. Everyone else says a line; its group record carries the sender's hash chain over what
    mallory said to it. What each member shows (room lines, then the warnings):"
-status=0
 for pid in "${member_pids[@]}"; do
   wait "$pid" || true  # each exits once its script is done (or a /wait timed out)
 done
@@ -208,6 +208,16 @@ if [ $status -eq 0 ]; then
   say "Every honest member caught mallory: each half of the room was told it saw a different
 room than the other half. IRC (eve) saw only the marker lines."
 else
-  say "The demo did not go as expected (logs were in $work)."
+  say "The demo did not go as expected. What the programs said:"
+  for who in "${honest[@]}" mallory; do
+    for f in "$who"/*.txt; do
+      printf '\n--- %s\n' "$f"
+      tail -n 25 "$f"
+    done
+  done
+  for n in 1 2 3; do
+    printf '\n--- irc%s.log\n' "$n"
+    tail -n 15 "irc$n.log"
+  done
 fi
 exit $status

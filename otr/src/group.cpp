@@ -574,9 +574,18 @@ void Group::on_ack(const std::string& reporter, const wire::GroupAck& a, GroupAc
       }
     }
   }
+  if (a.id == 0) {
+    return;
+  }
   auto it = m_logs.find(a.sender);
-  if (it == m_logs.end() || a.id == 0) {
-    return;  // a sender we know nothing of (not a member, or not heard yet) cannot be checked
+  if (it == m_logs.end()) {
+    if (!is_member(a.sender)) {
+      return;  // not in the room: nothing of ours to compare with
+    }
+    // A member who was there before us and whose first line has not reached us yet: the
+    // acknowledgement waits for that line, like any that overtakes the line it acknowledges.
+    log_for(a.sender);  // fresh: its first line is our starting point
+    it = m_logs.find(a.sender);
   }
   const SenderLog& log = it->second;
   if (a.id > log.last || log.fresh) {

@@ -215,6 +215,29 @@ TEST_CASE("group: an acknowledgement that overtakes the line it acknowledges is 
   CHECK(net.at("alice").mismatches.empty());
 }
 
+TEST_CASE("group: an acknowledgement that overtakes the first line we get from a member who "
+          "was there before us is checked later",
+          "[group]") {
+  RoomNet net("#private");
+  five_in_room(net);  // erin joined last: alice was there before her
+  wire::GroupTlv t;
+  t.room = "#private";
+  t.id = 1;
+  t.chain = group_chain_start("#private", "alice");
+  hand_built(net, "alice", "bob", "meet at noon", t);
+  net.pump();
+  // bob's line acknowledging alice's line 1 reaches erin before alice's line does (IRC orders
+  // only each sender's own messages).
+  net.take(net.at("bob"), net.at("bob").group->send("fine", net.now));
+  net.pump();
+  CHECK(net.at("erin").mismatches.empty());
+  hand_built(net, "alice", "erin", "meet at midnight", t);
+  net.pump();
+  REQUIRE(net.at("erin").mismatches.size() == 1);
+  CHECK(net.at("erin").mismatches[0].reporter == "bob");
+  CHECK(net.at("erin").mismatches[0].sender == "alice");
+}
+
 TEST_CASE("group: a newcomer cannot read what was said before it joined", "[group]") {
   RoomNet net("#private");
   five_in_room(net);
