@@ -8,11 +8,11 @@
 // otrchat CLI code.
 //
 // On IRC, as otrchat members do (cli/room/irc_room.hpp): it says group_marker() in the channel
-// once it has joined; a nick that says the marker in the channel gets one private NOTICE answer
-// "<marker> <channel>", and a nick that answers ours so is a member too. A member's OTR
-// messages arrive as private PRIVMSGs and ours go out the same way. Of each pair the member
-// with the smaller nick starts the AKE (Group::add_member), so it sends a query to the members
-// whose nick is larger than its own once it knows them, and answers the others.
+// once it has joined; a nick that says the marker in the channel, or joins after ours, gets one
+// private NOTICE answer "<marker> <channel>", and a nick that answers ours so is a member too.
+// A member's OTR messages arrive as private PRIVMSGs and ours go out the same way. Of each pair
+// the member with the smaller nick starts the AKE (Group::add_member), so it sends a query to
+// the members whose nick is larger than its own once it knows them, and answers the others.
 //
 // Exit status: 0 after the lie was told and the linger time is over, 1 on a runtime error (the
 // server went away, a member's session never became private in time), 2 on a usage error.
@@ -383,6 +383,14 @@ class Member {
     if (l.command == "366" && l.params.size() >= 2 &&
         otr::transport::irc_equal(l.params[1], m_o.channel)) {
       announce();
+    } else if (l.command == "JOIN" && m_announced && !l.params.empty() &&
+               otr::transport::irc_equal(l.params[0], m_o.channel) &&
+               !otr::transport::irc_equal(from, m_irc.nick())) {
+      // Joining at once on different servers, neither marker may cross: each side answers the
+      // other's JOIN, as otrchat members do (IrcRoom::join).
+      if (m_answered.insert(from).second) {
+        write(otr::transport::format_irc_line("NOTICE", {from, answer}));
+      }
     } else if (l.command == "PRIVMSG" && !l.params.empty() &&
                otr::transport::irc_equal(l.params[0], m_o.channel) && otr::is_group_marker(text)) {
       // A newcomer: it learns about us from one private answer, as otrchat members do.
@@ -397,6 +405,7 @@ class Member {
   }
 
   void announce() {
+    m_announced = true;
     write(otr::transport::format_irc_line("PRIVMSG", {m_o.channel, otr::group_marker()}));
   }
 
@@ -501,6 +510,7 @@ class Member {
   std::optional<otr::sample::Equivocator> m_liar;
   std::set<std::string> m_started;
   std::set<std::string> m_answered;  // newcomers we answered
+  bool m_announced = false;          // our marker is out: JOINs get an answer
 };
 
 }  // namespace
