@@ -207,7 +207,6 @@ class Group {
   struct Member {
     std::deque<Held> held;
     std::deque<Sent> unacked;  // our lines it has not acknowledged yet
-    std::optional<Bytes> ssid;  // the session they went over
     bool reachable = true;
     std::uint64_t agreed = 0;
     std::uint64_t disagreed = 0;
